@@ -1,0 +1,183 @@
+/* The v1.6 multiplexed-stream demuxer.
+ *
+ * Strategy: a frame is an 8-byte header [stream, 0, 0, 0, size:u32 BE] and
+ * `size` payload bytes.  next_segment() walks the input and yields payload
+ * segments (stream, start, length) as soon as their bytes are present, so a
+ * frame is never held back until complete.  A header split across inputs is
+ * gathered byte by byte in the state; each header byte is checked the moment
+ * it arrives, so a raw TTY stream fails on its first byte instead of waiting
+ * for a bogus multi-gigabyte payload.  The two entry points differ only in
+ * where the segments go: ordered pieces (wp_demux_pieces) or one buffer per
+ * stream (wp_demux_split).
+ */
+#include <string.h>
+
+#include "wireproto.h"
+
+enum { NO_SEGMENT = 0, SEGMENT = 1, FAILED = -1 };
+
+static uint32_t read_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+/* The error a header byte at `index` (0..7) with value `byte` makes. */
+static int header_byte_error(unsigned index, uint8_t byte)
+{
+    if (index == 0)
+        return byte >= WP_STREAMS ? WP_ERR_STREAM : WP_OK;
+    if (index < 4)
+        return byte != 0 ? WP_ERR_PADDING : WP_OK;
+    return WP_OK;
+}
+
+static int fail(wp_demux *d, int code, uint64_t offset, unsigned index,
+                uint8_t byte)
+{
+    d->error = code;
+    d->error_offset = offset;
+    d->error_index = (uint8_t)index;
+    d->error_byte = byte;
+    return FAILED;
+}
+
+/* Checks a whole header at h, the first byte at stream offset `offset`. */
+static int check_header(wp_demux *d, const uint8_t *h, uint64_t offset)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        int code = header_byte_error(i, h[i]);
+        if (code != WP_OK)
+            return fail(d, code, offset + i, i, h[i]);
+    }
+    return SEGMENT;
+}
+
+/* Takes one header byte of a header split across inputs. */
+static int take_header_byte(wp_demux *d, uint8_t byte, uint64_t offset)
+{
+    int code = header_byte_error(d->have, byte);
+    if (code != WP_OK)
+        return fail(d, code, offset, d->have, byte);
+    d->header[d->have++] = byte;
+    if (d->have == WP_HEADER_SIZE) {
+        d->have = 0;
+        d->stream = d->header[0];
+        d->remaining = read_be32(d->header + 4);
+    }
+    return SEGMENT;
+}
+
+/* Finds the next payload segment at or after *pos, consuming the headers
+ * before it.  `base` is the stream offset of input[0]. */
+static inline int next_segment(wp_demux *d, const uint8_t *in, size_t len,
+                               uint64_t base, size_t *pos, uint8_t *stream,
+                               size_t *start, size_t *seg_len)
+{
+    size_t p = *pos;
+    while (d->remaining == 0) {
+        if (p == len) {
+            *pos = p;
+            return NO_SEGMENT;
+        }
+        if (d->have == 0 && len - p >= WP_HEADER_SIZE) {
+            const uint8_t *h = in + p;
+            if ((h[0] >= WP_STREAMS || (h[1] | h[2] | h[3]) != 0) &&
+                check_header(d, h, base + p) == FAILED) {
+                *pos = p;
+                return FAILED;
+            }
+            d->stream = h[0];
+            d->remaining = read_be32(h + 4);
+            p += WP_HEADER_SIZE;
+        } else {
+            if (take_header_byte(d, in[p], base + p) == FAILED) {
+                *pos = p;
+                return FAILED;
+            }
+            p++;
+        }
+    }
+    if (p == len) {
+        *pos = p;
+        return NO_SEGMENT;
+    }
+    size_t n = len - p < d->remaining ? len - p : d->remaining;
+    d->remaining -= (uint32_t)n;
+    *stream = d->stream;
+    *start = p;
+    *seg_len = n;
+    *pos = p + n;
+    return SEGMENT;
+}
+
+size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
+                       uint8_t *scratch, uint8_t *streams, size_t *starts,
+                       size_t *ends, size_t *scratch_used)
+{
+    *scratch_used = 0;
+    if (d->error != WP_OK)
+        return 0;
+    uint64_t base = d->offset;
+    size_t pos = 0, n = 0, used = 0;
+    int previous_small = 0;
+    uint8_t s;
+    size_t start, seg_len;
+    while (next_segment(d, input, len, base, &pos, &s, &start, &seg_len) == SEGMENT) {
+        int small = seg_len < WP_COALESCE_BELOW;
+        if (small && previous_small && (streams[n - 1] & 3) == s) {
+            if (!(streams[n - 1] & WP_IN_SCRATCH)) {
+                size_t first = ends[n - 1] - starts[n - 1];
+                memcpy(scratch + used, input + starts[n - 1], first);
+                starts[n - 1] = used;
+                used += first;
+                streams[n - 1] |= WP_IN_SCRATCH;
+            }
+            memcpy(scratch + used, input + start, seg_len);
+            used += seg_len;
+            ends[n - 1] = used;
+        } else {
+            streams[n] = s;
+            starts[n] = start;
+            ends[n] = start + seg_len;
+            n++;
+        }
+        previous_small = small;
+    }
+    d->offset = base + pos;
+    *scratch_used = used;
+    return n;
+}
+
+int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
+                   uint8_t *scratch, size_t *counts, int64_t *direct)
+{
+    for (unsigned i = 0; i < WP_STREAMS; i++) {
+        counts[i] = 0;
+        direct[i] = -1;
+    }
+    if (d->error != WP_OK)
+        return d->error;
+    uint64_t base = d->offset;
+    size_t pos = 0;
+    uint8_t s;
+    size_t start, seg_len;
+    while (next_segment(d, input, len, base, &pos, &s, &start, &seg_len) == SEGMENT) {
+        uint8_t *out = scratch + (size_t)s * len;
+        if (counts[s] == 0) {
+            /* First segment of this stream: hand it out in place unless
+             * another one follows. */
+            direct[s] = (int64_t)start;
+            counts[s] = seg_len;
+            continue;
+        }
+        if (direct[s] >= 0) {
+            memcpy(out, input + direct[s], counts[s]);
+            direct[s] = -1;
+        }
+        memcpy(out + counts[s], input + start, seg_len);
+        counts[s] += seg_len;
+    }
+    d->offset = base + pos;
+    return d->error;
+}

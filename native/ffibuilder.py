@@ -1,0 +1,52 @@
+"""Builds wireproto._native from the C sources here (cffi out-of-line API mode).
+
+setup.py names this file in ``cffi_modules``; ``optional=True`` makes a failed
+compile a warning, so an install without a C compiler still succeeds and the
+pure-Python backend is used.
+"""
+
+from pathlib import Path
+
+from cffi import FFI
+
+# Paths relative to the project root, where setup.py runs: setuptools wants
+# relative source paths, and an sdist carries them as they are.
+NATIVE = "native"
+SOURCES = ["demux.c"]
+
+ffibuilder = FFI()
+ffibuilder.cdef(
+    """
+    #define WP_OK ...
+    #define WP_ERR_STREAM ...
+    #define WP_ERR_PADDING ...
+    #define WP_COALESCE_BELOW ...
+    #define WP_IN_SCRATCH ...
+
+    typedef struct {
+        uint64_t offset;
+        uint32_t remaining;
+        uint8_t stream;
+        uint8_t have;
+        int error;
+        uint64_t error_offset;
+        uint8_t error_byte;
+        uint8_t error_index;
+        ...;
+    } wp_demux;
+
+    size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
+                           uint8_t *scratch, uint8_t *streams, size_t *starts,
+                           size_t *ends, size_t *scratch_used);
+    int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
+                       uint8_t *scratch, size_t *counts, int64_t *direct);
+    """
+)
+ffibuilder.set_source(
+    "wireproto._native",
+    '#include "wireproto.h"',
+    sources=[f"{NATIVE}/{name}" for name in SOURCES],
+    include_dirs=[NATIVE],
+    extra_compile_args=["-O3", "-std=c99", "-Wall", "-Wextra"],
+    optional=True,
+)

@@ -1,0 +1,58 @@
+/* wireproto native hot paths: everything the cffi module exports.
+ *
+ * The C side works on spans: the caller passes the input buffer, a state
+ * struct it allocated once and output arrays sized by the rules below.  C
+ * returns counts and offsets and never touches Python objects.
+ */
+#ifndef WIREPROTO_H
+#define WIREPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes (sticky: once set, every later call returns it at once). */
+#define WP_OK 0
+#define WP_ERR_STREAM 1  /* header byte 0 is not a stream id 0..3 */
+#define WP_ERR_PADDING 2 /* header bytes 1..3 are not zero */
+
+#define WP_STREAMS 4
+#define WP_HEADER_SIZE 8
+/* Adjacent payload segments of one stream shorter than this are merged into
+ * one piece by wp_demux_pieces (copied into scratch); longer ones are always
+ * handed out as views of the input.  The Python backend uses the same rule. */
+#define WP_COALESCE_BELOW 1024
+/* Flag on a piece's stream byte: its bytes are in scratch, not in the input. */
+#define WP_IN_SCRATCH 0x80
+
+typedef struct {
+    uint64_t offset;       /* stream offset of the next input byte */
+    uint32_t remaining;    /* payload bytes of the current frame still due */
+    uint8_t stream;        /* stream id of the current frame */
+    uint8_t have;          /* header bytes received of the next frame (0..7) */
+    uint8_t header[WP_HEADER_SIZE];
+    int error;             /* WP_OK or a sticky error code */
+    uint64_t error_offset; /* stream offset of the offending byte */
+    uint8_t error_byte;    /* the offending byte's value */
+    uint8_t error_index;   /* its place in the frame header (0..3) */
+} wp_demux;
+
+/* Demux `len` bytes into pieces in order.  Capacity the caller provides:
+ * `streams`, `starts`, `ends` hold len / 8 + 2 entries, `scratch` len bytes.
+ * Piece i is stream `streams[i] & 3`; its bytes are input[starts[i]:ends[i]],
+ * or scratch[starts[i]:ends[i]] when streams[i] has WP_IN_SCRATCH.
+ * *scratch_used is how many scratch bytes the merged pieces took.
+ * Returns the number of pieces; on bad input, the pieces before the bad byte
+ * and sets d->error. */
+size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
+                       uint8_t *scratch, uint8_t *streams, size_t *starts,
+                       size_t *ends, size_t *scratch_used);
+
+/* Demux `len` bytes, gathering each stream's payload.  For each stream s:
+ * when its payload in this input is one contiguous span, direct[s] is the
+ * span's start in the input and nothing is copied; otherwise direct[s] is -1
+ * and the payload was copied to scratch + s * len.  counts[s] is its length.
+ * `scratch` holds 4 * len bytes.  Returns d->error. */
+int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
+                   uint8_t *scratch, size_t *counts, int64_t *direct);
+
+#endif

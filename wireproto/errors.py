@@ -1,0 +1,98 @@
+"""Every error wireproto raises, in one hierarchy.
+
+``ProtocolError`` splits as h11's does: ``LocalProtocolError`` when the caller
+asked for something the protocol (or the API version in use) does not allow,
+``RemoteProtocolError`` when the peer sent bytes that break it.  Each error
+says what went wrong and where: a stream offset, a field, a version.
+"""
+
+from __future__ import annotations
+
+
+class WireprotoError(Exception):
+    """Base of every error raised by wireproto."""
+
+
+class ProtocolError(WireprotoError):
+    """The wire protocol was broken, by us or by the peer."""
+
+
+class LocalProtocolError(ProtocolError):
+    """The caller asked for something the protocol does not allow."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent bytes that break the protocol."""
+
+
+class FrameError(RemoteProtocolError):
+    """A multiplexed stream is malformed.
+
+    ``offset`` is the stream offset (bytes since the stream began) of the
+    offending byte or, for truncation, of the end of the stream.  ``pieces``
+    holds what :meth:`wireproto.mux.Demuxer.feed` decoded in the failing call
+    before the bad byte, so nothing already decoded is lost.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.pieces: list[tuple[int, bytes | memoryview]] = []
+
+
+class InvalidFrameHeader(FrameError):
+    """A frame header byte is not what a v1.6 multiplexed stream allows.
+
+    Byte 0 must be a stream id (0 stdin, 1 stdout, 2 stderr, 3 systemerr) and
+    bytes 1..3 must be zero.  A raw (TTY) stream fed to a demuxer fails here,
+    on its first byte.
+    """
+
+    def __init__(self, offset: int, index: int, value: int) -> None:
+        what = "stream id (0..3)" if index == 0 else "padding byte (0)"
+        super().__init__(
+            f"invalid frame header at stream offset {offset}: header byte {index} "
+            f"is {value:#04x}, expected a {what}; is this a TTY (raw) stream?",
+            offset,
+        )
+        self.index = index
+        self.value = value
+
+
+class TruncatedFrame(FrameError):
+    """The stream ended inside a frame header or payload.
+
+    ``missing`` is the number of bytes that did not arrive: for a cut payload,
+    exactly how many; for a cut header, how many header bytes (the payload
+    size was never read).
+    """
+
+    def __init__(self, offset: int, missing: int, in_header: bool) -> None:
+        where = "frame header" if in_header else "frame payload"
+        super().__init__(
+            f"stream ended at offset {offset} inside a {where}: "
+            f"{missing} {'header ' if in_header else ''}bytes missing",
+            offset,
+        )
+        self.missing = missing
+        self.in_header = in_header
+
+
+class StreamFailed(ProtocolError):
+    """The decoder already failed; it accepts no more input (as h11 does).
+
+    ``cause`` is the error that failed it: bad input, or a sink that raised
+    (the rest of that chunk's payload could not be delivered).
+    """
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"decoder already failed: {cause}")
+        self.cause = cause
+
+
+class MissingSink(LocalProtocolError):
+    """``feed_into`` got payload for a stream the caller gave no sink for."""
+
+    def __init__(self, stream: int) -> None:
+        super().__init__(f"no sink for stream {stream}, which has payload")
+        self.stream = stream
