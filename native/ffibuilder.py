@@ -5,8 +5,6 @@ compile a warning, so an install without a C compiler still succeeds and the
 pure-Python backend is used.
 """
 
-from pathlib import Path
-
 from cffi import FFI
 
 # Paths relative to the project root, where setup.py runs: setuptools wants

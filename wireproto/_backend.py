@@ -7,6 +7,7 @@ or native forced but not built, is a loud error: never a silent fallback.
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -23,10 +24,9 @@ BUILD_HINT = (
 def load_native() -> ModuleType | None:
     """The compiled cffi module, or None when it was not built."""
     try:
-        from wireproto import _native
+        return importlib.import_module("wireproto._native")
     except ImportError:
         return None
-    return _native
 
 
 def require_native() -> ModuleType:

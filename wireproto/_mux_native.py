@@ -49,8 +49,14 @@ class Demuxer:
         size = len(view)
         self._reserve(size)
         count = lib.wp_demux_pieces(
-            self._state, ffi.from_buffer(view), size,
-            self._scratch, self._streams, self._starts, self._ends, self._scratch_used,
+            self._state,
+            ffi.from_buffer(view),
+            size,
+            self._scratch,
+            self._streams,
+            self._starts,
+            self._ends,
+            self._scratch_used,
         )
         pieces = self._pieces(view, count)
         if self._state.error:
@@ -119,13 +125,13 @@ class Demuxer:
         ends = ffi.unpack(self._ends, count)
         used = self._scratch_used[0]
         if not used:
-            return list(zip(streams, map(view.__getitem__, map(slice, starts, ends))))
+            return list(zip(streams, map(view.__getitem__, map(slice, starts, ends)), strict=False))
         # Merged pieces live in scratch, reused by the next call: copy them out once.
         merged = memoryview(ffi.buffer(self._scratch, used)[:])
         flag = lib.WP_IN_SCRATCH
         return [
             (s & 3, merged[a:b]) if s & flag else (s, view[a:b])
-            for s, a, b in zip(streams, starts, ends)
+            for s, a, b in zip(streams, starts, ends, strict=False)
         ]
 
     def _gather(self, view: memoryview, size: int, sinks: Sinks) -> None:
@@ -139,4 +145,3 @@ class Demuxer:
                 deliver(sink, view[start : start + count])
             else:
                 deliver(sink, memoryview(ffi.buffer(self._scratch + stream * size, count)))
-

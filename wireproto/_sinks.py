@@ -10,7 +10,7 @@ during the call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, Union
+from typing import Protocol
 
 from wireproto.errors import MissingSink
 
@@ -19,8 +19,8 @@ class Writable(Protocol):
     def write(self, data: memoryview, /) -> object: ...
 
 
-Sink = Union[bytearray, Writable]
-Sinks = Union[Mapping[int, Sink], Sequence[Sink]]
+Sink = bytearray | Writable
+Sinks = Mapping[int, Sink] | Sequence[Sink]
 
 
 def sink_for(sinks: Sinks, stream: int) -> Sink:

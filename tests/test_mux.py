@@ -1,0 +1,293 @@
+"""The multiplexed-stream codec, on both backends, fed whole, byte by byte and at random splits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from wireproto import mux
+from wireproto.errors import (
+    InvalidFrameHeader,
+    LocalProtocolError,
+    MissingSink,
+    StreamFailed,
+    TruncatedFrame,
+)
+
+Split = Callable[[bytes], list[bytes]]
+
+FRAMES = [
+    (mux.STDOUT, b"hello "),
+    (mux.STDERR, b"warning: disk\n"),
+    (mux.STDOUT, b""),
+    (mux.STDOUT, b"world\n"),
+    (mux.STDOUT, b"x" * 3000),
+    (mux.STDIN, b"typed"),
+    (mux.SYSTEMERR, b"engine failed reading logs"),
+    (mux.STDERR, bytes(range(256)) * 9),
+    (mux.STDOUT, b"no newline at the end"),
+]
+STREAM = b"".join(mux.encode(stream, payload) for stream, payload in FRAMES)
+
+
+def expected(frames: list[tuple[int, bytes]]) -> dict[int, bytes]:
+    out = {s: b"" for s in range(4)}
+    for stream, payload in frames:
+        out[stream] += payload
+    return out
+
+
+def per_stream(pieces: list[tuple[int, bytes | memoryview]]) -> dict[int, bytes]:
+    out = {s: b"" for s in range(4)}
+    for stream, payload in pieces:
+        out[stream] += bytes(payload)
+    return out
+
+
+def feed_all(demuxer: mux.PythonDemuxer, chunks: list[bytes]) -> list[tuple[int, bytes]]:
+    pieces = []
+    for chunk in chunks:
+        pieces += [(stream, bytes(p)) for stream, p in demuxer.feed(chunk)]
+    demuxer.close()
+    return pieces
+
+
+def test_feed_delivers_each_stream(demuxer_class: type, split: Split) -> None:
+    pieces = feed_all(demuxer_class(), split(STREAM))
+    assert per_stream(pieces) == expected(FRAMES)
+
+
+def test_feed_keeps_order_across_streams(demuxer_class: type, split: Split) -> None:
+    pieces = feed_all(demuxer_class(), split(STREAM))
+    merged: list[tuple[int, bytes]] = []
+    for stream, payload in pieces:
+        if merged and merged[-1][0] == stream:
+            merged[-1] = (stream, merged[-1][1] + payload)
+        else:
+            merged.append((stream, payload))
+    nonempty = [(s, p) for s, p in FRAMES if p]
+    regrouped: list[tuple[int, bytes]] = []
+    for stream, payload in nonempty:
+        if regrouped and regrouped[-1][0] == stream:
+            regrouped[-1] = (stream, regrouped[-1][1] + payload)
+        else:
+            regrouped.append((stream, payload))
+    assert merged == regrouped
+
+
+def test_feed_into_bytearrays(demuxer_class: type, split: Split) -> None:
+    sinks = {s: bytearray() for s in range(4)}
+    demuxer = demuxer_class()
+    for chunk in split(STREAM):
+        demuxer.feed_into(chunk, sinks)
+    demuxer.close()
+    assert {s: bytes(b) for s, b in sinks.items()} == expected(FRAMES)
+
+
+class Recorder:
+    """A write() sink that copies what it is given, as the io contract requires."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: memoryview) -> int:
+        self.data += data
+        return len(data)
+
+
+def test_feed_into_writers_and_a_list_of_sinks(demuxer_class: type, split: Split) -> None:
+    sinks = [Recorder() for _ in range(4)]
+    demuxer = demuxer_class()
+    for chunk in split(STREAM):
+        demuxer.feed_into(chunk, sinks)
+    assert [bytes(s.data) for s in sinks] == list(expected(FRAMES).values())
+
+
+def test_zero_length_frames_produce_nothing(demuxer_class: type, split: Split) -> None:
+    data = mux.encode(mux.STDOUT, b"") * 5 + mux.encode(mux.STDERR, b"")
+    demuxer = demuxer_class()
+    assert [p for chunk in split(data) for p in demuxer.feed(chunk)] == []
+    demuxer.close()
+    assert demuxer.offset == len(data)
+
+
+def test_payload_is_delivered_before_its_frame_completes(demuxer_class: type) -> None:
+    demuxer = demuxer_class()
+    frame = mux.encode(mux.STDOUT, b"abcdef")
+    assert demuxer.feed(frame[:10]) == [(mux.STDOUT, b"ab")]
+    assert demuxer.feed(frame[10:]) == [(mux.STDOUT, b"cdef")]
+
+
+def test_systemerr_is_its_own_stream(demuxer_class: type) -> None:
+    data = mux.encode(mux.STDERR, b"err") + mux.encode(mux.SYSTEMERR, b"sys")
+    assert [(s, bytes(p)) for s, p in demuxer_class().feed(data)] == [(2, b"err"), (3, b"sys")]
+
+
+def test_adjacent_short_frames_of_one_stream_merge(demuxer_class: type) -> None:
+    data = b"".join(mux.encode(mux.STDOUT, b"line %d\n" % i) for i in range(100))
+    pieces = demuxer_class().feed(data)
+    assert len(pieces) == 1
+    assert bytes(pieces[0][1]) == b"".join(b"line %d\n" % i for i in range(100))
+
+
+def test_long_payloads_are_views_of_bytes_input(demuxer_class: type) -> None:
+    payload = bytes(range(256)) * 64
+    data = mux.encode(mux.STDOUT, payload) * 2
+    pieces = demuxer_class().feed(data)
+    assert [(s, bytes(p)) for s, p in pieces] == [(1, payload), (1, payload)]
+    assert all(isinstance(p, memoryview) and p.obj is data for _, p in pieces)
+
+
+def test_pieces_survive_changes_to_a_mutable_input(demuxer_class: type) -> None:
+    buffer = bytearray(mux.encode(mux.STDOUT, b"a" * 2000) + mux.encode(mux.STDERR, b"b"))
+    pieces = demuxer_class().feed(memoryview(buffer))
+    buffer[:] = bytes(len(buffer))
+    assert [(s, bytes(p)) for s, p in pieces] == [(1, b"a" * 2000), (2, b"b")]
+
+
+def test_accepts_any_bytes_like(demuxer_class: type) -> None:
+    frame = mux.encode(mux.STDOUT, b"12345678")
+    for data in (frame, bytearray(frame), memoryview(frame), memoryview(frame).cast("c")):
+        assert [(s, bytes(p)) for s, p in demuxer_class().feed(data)] == [(1, b"12345678")]
+
+
+# Bad input ---------------------------------------------------------------
+
+
+def test_a_tty_stream_fails_on_its_first_byte(demuxer_class: type) -> None:
+    demuxer = demuxer_class()
+    with pytest.raises(InvalidFrameHeader) as caught:
+        demuxer.feed(b"h")
+    assert (caught.value.offset, caught.value.index, caught.value.value) == (0, 0, ord("h"))
+    assert "TTY" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "index"),
+    [
+        (b"\x04\x00\x00\x00", 0),
+        (b"\x01\x01\x00\x00", 1),
+        (b"\x02\x00\xff\x00", 2),
+        (b"\x01\x00\x00\x80", 3),
+    ],
+)
+def test_bad_header_byte_is_named_with_its_offset(
+    demuxer_class: type, split: Split, header: bytes, index: int
+) -> None:
+    good = mux.encode(mux.STDOUT, b"before") + mux.encode(mux.STDERR, b"err")
+    data = good + header + b"\x00\x00\x00\x05hello"
+    demuxer = demuxer_class()
+    delivered: list[tuple[int, bytes]] = []
+    with pytest.raises(InvalidFrameHeader) as caught:
+        for chunk in split(data):
+            delivered += [(s, bytes(p)) for s, p in demuxer.feed(chunk)]
+    delivered += [(s, bytes(p)) for s, p in caught.value.pieces]
+    assert per_stream(delivered) == expected([(1, b"before"), (2, b"err")])
+    assert caught.value.offset == len(good) + index
+    assert caught.value.index == index
+    assert caught.value.value == header[index]
+
+
+def test_feed_into_delivers_what_came_before_the_bad_byte(demuxer_class: type) -> None:
+    good = mux.encode(mux.STDOUT, b"kept") + mux.encode(mux.STDOUT, b" too")
+    sinks = {s: bytearray() for s in range(4)}
+    with pytest.raises(InvalidFrameHeader) as caught:
+        demuxer_class().feed_into(good + b"\x07" + bytes(7), sinks)
+    assert sinks[1] == b"kept too"
+    assert caught.value.offset == len(good)
+
+
+def test_a_failed_demuxer_stays_failed(demuxer_class: type) -> None:
+    demuxer = demuxer_class()
+    with pytest.raises(InvalidFrameHeader):
+        demuxer.feed(b"\x09")
+    with pytest.raises(StreamFailed) as caught:
+        demuxer.feed(mux.encode(1, b"ok"))
+    assert isinstance(caught.value.cause, InvalidFrameHeader)
+    with pytest.raises(StreamFailed):
+        demuxer.feed_into(b"", {})
+    with pytest.raises(StreamFailed):
+        demuxer.close()
+
+
+def test_close_inside_a_header_says_how_many_bytes_are_missing(demuxer_class: type) -> None:
+    demuxer = demuxer_class()
+    demuxer.feed(mux.encode(mux.STDOUT, b"done") + b"\x01\x00\x00")
+    with pytest.raises(TruncatedFrame) as caught:
+        demuxer.close()
+    assert (caught.value.missing, caught.value.in_header, caught.value.offset) == (5, True, 15)
+
+
+def test_close_inside_a_payload_says_how_many_bytes_are_missing(demuxer_class: type) -> None:
+    demuxer = demuxer_class()
+    assert [(s, bytes(p)) for s, p in demuxer.feed(mux.encode(2, b"0123456789")[:-3])] == [
+        (2, b"0123456")
+    ]
+    with pytest.raises(TruncatedFrame) as caught:
+        demuxer.close()
+    assert (caught.value.missing, caught.value.in_header, caught.value.offset) == (3, False, 15)
+
+
+def test_close_between_frames_is_clean(demuxer_class: type, split: Split) -> None:
+    demuxer = demuxer_class()
+    for chunk in split(STREAM):
+        demuxer.feed(chunk)
+    demuxer.close()
+    assert demuxer.offset == len(STREAM)
+
+
+def test_a_missing_sink_is_a_typed_error_and_loses_nothing_delivered(demuxer_class: type) -> None:
+    data = mux.encode(mux.STDOUT, b"out") + mux.encode(mux.SYSTEMERR, b"sys")
+    sinks = {1: bytearray(), 2: bytearray()}
+    demuxer = demuxer_class()
+    with pytest.raises(MissingSink) as caught:
+        demuxer.feed_into(data, sinks)
+    assert caught.value.stream == 3
+    assert sinks[1] == b""  # nothing written: every sink is looked up first
+    with pytest.raises(StreamFailed):
+        demuxer.feed_into(b"", sinks)
+
+
+# Encoding ------------------------------------------------------------------
+
+
+def test_encode_builds_the_v16_header() -> None:
+    assert mux.encode(mux.STDERR, b"abc") == b"\x02\x00\x00\x00\x00\x00\x00\x03abc"
+    assert mux.header(mux.STDOUT, 2**32 - 1) == b"\x01\x00\x00\x00\xff\xff\xff\xff"
+
+
+@pytest.mark.parametrize("stream", [-1, 4, 255])
+def test_encode_rejects_a_bad_stream(stream: int) -> None:
+    with pytest.raises(LocalProtocolError, match="stream"):
+        mux.encode(stream, b"x")
+
+
+def test_encode_rejects_a_payload_over_4_gib() -> None:
+    with pytest.raises(LocalProtocolError, match="4294967295"):
+        mux.header(mux.STDOUT, 2**32)
+
+
+# Raw (TTY) pass-through --------------------------------------------------------
+
+
+def test_raw_stream_passes_bytes_through_as_stdout(split: Split) -> None:
+    data = b"\x1b[31mred\x1b[0m\r\n" + bytes(range(256))
+    raw = mux.decoder(tty=True)
+    pieces = [p for chunk in split(data) for p in raw.feed(chunk)]
+    raw.close()
+    assert {s for s, _ in pieces} == {mux.STDOUT}
+    assert b"".join(bytes(p) for _, p in pieces) == data
+    assert mux.encode_raw(mux.STDERR, b"x") == b"x"
+
+
+def test_raw_stream_feed_into() -> None:
+    sinks = {1: bytearray()}
+    raw = mux.RawStream()
+    raw.feed_into(b"tty bytes", sinks)
+    assert sinks[1] == b"tty bytes"
+    assert raw.offset == 9
+
+
+def test_decoder_for_no_tty_is_the_chosen_demuxer() -> None:
+    assert isinstance(mux.decoder(tty=False), mux.Demuxer)
