@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wireproto.h"
+#include "spans.h"
 
 enum { NO_SEGMENT = 0, SEGMENT = 1, FAILED = -1 };
 
@@ -111,73 +112,100 @@ static inline int next_segment(wp_demux *d, const uint8_t *in, size_t len,
     return SEGMENT;
 }
 
+/* Where wp_demux_pieces' pieces go; it persists across the spans of one call
+ * so that the fused chunked path merges exactly as the plain one does. */
+void wp_pieces_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
+                    wp_piece_out *out)
+{
+    /* Stream offset of input[0], as if the whole input were stream bytes:
+     * unsigned wrap-around is defined, and base + p is right for p in span. */
+    uint64_t base = d->offset - from;
+    size_t pos = from;
+    uint8_t s;
+    size_t start, seg_len;
+    size_t n = out->n;
+    while (next_segment(d, input, to, base, &pos, &s, &start, &seg_len) == SEGMENT) {
+        int small = seg_len < WP_COALESCE_BELOW;
+        if (small && out->previous_small && (out->streams[n - 1] & 3) == s) {
+            if (!(out->streams[n - 1] & WP_IN_SCRATCH)) {
+                size_t first = out->ends[n - 1] - out->starts[n - 1];
+                memcpy(out->scratch + out->used, input + out->starts[n - 1], first);
+                out->starts[n - 1] = out->used;
+                out->used += first;
+                out->streams[n - 1] |= WP_IN_SCRATCH;
+            }
+            memcpy(out->scratch + out->used, input + start, seg_len);
+            out->used += seg_len;
+            out->ends[n - 1] = out->used;
+        } else {
+            out->streams[n] = s;
+            out->starts[n] = start;
+            out->ends[n] = start + seg_len;
+            n++;
+        }
+        out->previous_small = small;
+    }
+    out->n = n;
+    d->offset = base + pos;
+}
+
+void wp_split_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
+                   wp_split_out *out)
+{
+    uint64_t base = d->offset - from;
+    size_t pos = from;
+    uint8_t s;
+    size_t start, seg_len;
+    while (next_segment(d, input, to, base, &pos, &s, &start, &seg_len) == SEGMENT) {
+        uint8_t *dest = out->scratch + (size_t)s * out->stride;
+        size_t *count = &out->counts[s];
+        if (*count == 0) {
+            /* First segment of this stream: hand it out in place unless
+             * another one follows. */
+            out->direct[s] = (int64_t)start;
+            *count = seg_len;
+            continue;
+        }
+        if (out->direct[s] >= 0) {
+            memcpy(dest, input + out->direct[s], *count);
+            out->direct[s] = -1;
+        }
+        memcpy(dest + *count, input + start, seg_len);
+        *count += seg_len;
+    }
+    d->offset = base + pos;
+}
+
+void wp_split_reset(wp_split_out *out, uint8_t *scratch, size_t stride,
+                    size_t *counts, int64_t *direct)
+{
+    out->scratch = scratch;
+    out->stride = stride;
+    out->counts = counts;
+    out->direct = direct;
+    for (unsigned i = 0; i < WP_STREAMS; i++) {
+        counts[i] = 0;
+        direct[i] = -1;
+    }
+}
+
 size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
                        uint8_t *scratch, uint8_t *streams, size_t *starts,
                        size_t *ends, size_t *scratch_used)
 {
-    *scratch_used = 0;
-    if (d->error != WP_OK)
-        return 0;
-    uint64_t base = d->offset;
-    size_t pos = 0, n = 0, used = 0;
-    int previous_small = 0;
-    uint8_t s;
-    size_t start, seg_len;
-    while (next_segment(d, input, len, base, &pos, &s, &start, &seg_len) == SEGMENT) {
-        int small = seg_len < WP_COALESCE_BELOW;
-        if (small && previous_small && (streams[n - 1] & 3) == s) {
-            if (!(streams[n - 1] & WP_IN_SCRATCH)) {
-                size_t first = ends[n - 1] - starts[n - 1];
-                memcpy(scratch + used, input + starts[n - 1], first);
-                starts[n - 1] = used;
-                used += first;
-                streams[n - 1] |= WP_IN_SCRATCH;
-            }
-            memcpy(scratch + used, input + start, seg_len);
-            used += seg_len;
-            ends[n - 1] = used;
-        } else {
-            streams[n] = s;
-            starts[n] = start;
-            ends[n] = start + seg_len;
-            n++;
-        }
-        previous_small = small;
-    }
-    d->offset = base + pos;
-    *scratch_used = used;
-    return n;
+    wp_piece_out out = {streams, starts, ends, scratch, 0, 0, 0};
+    if (d->error == WP_OK)
+        wp_pieces_span(d, input, 0, len, &out);
+    *scratch_used = out.used;
+    return out.n;
 }
 
 int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                    uint8_t *scratch, size_t *counts, int64_t *direct)
 {
-    for (unsigned i = 0; i < WP_STREAMS; i++) {
-        counts[i] = 0;
-        direct[i] = -1;
-    }
-    if (d->error != WP_OK)
-        return d->error;
-    uint64_t base = d->offset;
-    size_t pos = 0;
-    uint8_t s;
-    size_t start, seg_len;
-    while (next_segment(d, input, len, base, &pos, &s, &start, &seg_len) == SEGMENT) {
-        uint8_t *out = scratch + (size_t)s * len;
-        if (counts[s] == 0) {
-            /* First segment of this stream: hand it out in place unless
-             * another one follows. */
-            direct[s] = (int64_t)start;
-            counts[s] = seg_len;
-            continue;
-        }
-        if (direct[s] >= 0) {
-            memcpy(out, input + direct[s], counts[s]);
-            direct[s] = -1;
-        }
-        memcpy(out + counts[s], input + start, seg_len);
-        counts[s] += seg_len;
-    }
-    d->offset = base + pos;
+    wp_split_out out;
+    wp_split_reset(&out, scratch, len, counts, direct);
+    if (d->error == WP_OK)
+        wp_split_span(d, input, 0, len, &out);
     return d->error;
 }

@@ -10,7 +10,7 @@ from cffi import FFI
 # Paths relative to the project root, where setup.py runs: setuptools wants
 # relative source paths, and an sdist carries them as they are.
 NATIVE = "native"
-SOURCES = ["demux.c"]
+SOURCES = ["demux.c", "chunked.c"]
 
 ffibuilder = FFI()
 ffibuilder.cdef(
@@ -33,6 +33,35 @@ ffibuilder.cdef(
         ...;
     } wp_demux;
 
+    #define WP_CHUNK_BAD_SIZE ...
+    #define WP_CHUNK_SIZE_TOO_LONG ...
+    #define WP_CHUNK_LINE_TOO_LONG ...
+    #define WP_CHUNK_BAD_LINE_END ...
+    #define WP_CHUNK_NO_DATA_END ...
+    #define WP_CHUNK_TRAILER_TOO_LONG ...
+    #define WP_CHUNK_MAX_LINE ...
+    #define WP_CHUNK_MAX_TRAILER ...
+
+    typedef struct {
+        uint64_t offset;
+        uint64_t remaining;
+        uint8_t done;
+        int error;
+        uint64_t error_offset;
+        uint8_t error_byte;
+        ...;
+    } wp_chunked;
+
+    size_t wp_chunked_spans(wp_chunked *c, const uint8_t *input, size_t len,
+                            size_t *starts, size_t *ends, size_t *consumed);
+    size_t wp_chunked_demux_pieces(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                                   size_t len, uint8_t *scratch, uint8_t *streams,
+                                   size_t *starts, size_t *ends,
+                                   size_t *scratch_used, size_t *consumed);
+    void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                                size_t len, uint8_t *scratch, size_t *counts,
+                                int64_t *direct, size_t *consumed);
+
     size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
                            uint8_t *scratch, uint8_t *streams, size_t *starts,
                            size_t *ends, size_t *scratch_used);
@@ -45,6 +74,7 @@ ffibuilder.set_source(
     '#include "wireproto.h"',
     sources=[f"{NATIVE}/{name}" for name in SOURCES],
     include_dirs=[NATIVE],
+    depends=[f"{NATIVE}/wireproto.h", f"{NATIVE}/spans.h"],
     extra_compile_args=["-O3", "-std=c99", "-Wall", "-Wextra"],
     optional=True,
 )

@@ -55,4 +55,52 @@ size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
 int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                    uint8_t *scratch, size_t *counts, int64_t *direct);
 
+/* ---- HTTP/1.1 chunked transfer coding (RFC 9112 section 7.1) ---------- */
+
+/* Error codes of wp_chunked.error (sticky). */
+#define WP_CHUNK_BAD_SIZE 1      /* a chunk-size byte is not a hex digit */
+#define WP_CHUNK_SIZE_TOO_LONG 2 /* more than 16 hex digits */
+#define WP_CHUNK_LINE_TOO_LONG 3 /* a chunk-size line over WP_CHUNK_MAX_LINE */
+#define WP_CHUNK_BAD_LINE_END 4  /* a line ending that is not CRLF */
+#define WP_CHUNK_NO_DATA_END 5   /* chunk data not followed by CRLF */
+#define WP_CHUNK_TRAILER_TOO_LONG 6 /* trailer section over WP_CHUNK_MAX_TRAILER */
+
+/* Limits, as h11 bounds a chunk header line by its event-size limit: a peer
+ * cannot make us scan an endless size line or trailer section. */
+#define WP_CHUNK_MAX_LINE 4096
+#define WP_CHUNK_MAX_TRAILER 16384
+
+typedef struct {
+    uint64_t offset;       /* wire offset of the next input byte */
+    uint64_t remaining;    /* chunk-data bytes of the current chunk still due */
+    uint64_t size;         /* the chunk size being read */
+    uint32_t line_len;     /* bytes of the current size line */
+    uint32_t trailer_len;  /* bytes of the trailer section */
+    uint8_t state;         /* internal: where in the grammar we are */
+    uint8_t digits;        /* hex digits of the size read so far */
+    uint8_t done;          /* the last chunk and trailer section were read */
+    int error;             /* 0 or a sticky WP_CHUNK_* code */
+    uint64_t error_offset; /* wire offset of the offending byte */
+    uint8_t error_byte;
+} wp_chunked;
+
+/* Decode chunked framing in input[0:len]: writes the chunk-data spans
+ * [starts[i], ends[i]) (at most len / 3 + 1 of them) and returns their number.
+ * Stops at the end of the body (c->done; *consumed tells where the next
+ * message begins) or at a framing error (c->error). */
+size_t wp_chunked_spans(wp_chunked *c, const uint8_t *input, size_t len,
+                        size_t *starts, size_t *ends, size_t *consumed);
+
+/* The fused paths: a chunked body carrying a multiplexed stream, decoded in
+ * one pass.  Same outputs as wp_demux_pieces / wp_demux_split, with room for
+ * len / 4 + 2 pieces.  Framing errors are in c->error, stream errors in
+ * d->error; decoding stops at the first of either. */
+size_t wp_chunked_demux_pieces(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                               size_t len, uint8_t *scratch, uint8_t *streams,
+                               size_t *starts, size_t *ends,
+                               size_t *scratch_used, size_t *consumed);
+void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                            size_t len, uint8_t *scratch, size_t *counts,
+                            int64_t *direct, size_t *consumed);
+
 #endif

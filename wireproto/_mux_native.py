@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from wireproto._backend import require_native
-from wireproto._mux_python import STREAMS, byte_view, immutable
+from wireproto._mux_python import STREAMS, Piece, byte_view, immutable
 from wireproto._sinks import Sinks, deliver, sink_for
 from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
 
@@ -24,119 +24,55 @@ HEADER_SIZE = 8
 _alloc_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
 
-class Demuxer:
-    """Splits a v1.6 multiplexed stream; see wireproto._mux_python.Demuxer."""
+class SpanBuffers:
+    """The arrays C writes spans into, sized for the largest input so far."""
 
-    def __init__(self) -> None:
-        self._state = ffi.new("wp_demux *")
-        self._capacity = 0  # largest chunk the arrays below can take
-        self._streams: Any = None
-        self._starts: Any = None
-        self._ends: Any = None
-        self._scratch: Any = None
-        self._counts = ffi.new("size_t[4]")
-        self._scratch_used = ffi.new("size_t *")
-        self._direct = ffi.new("int64_t[4]")
-        self._error: Exception | None = None
+    def __init__(self, slots_per_byte: float) -> None:
+        self._slots_per_byte = slots_per_byte
+        self.capacity = 0
+        self.streams: Any = None
+        self.starts: Any = None
+        self.ends: Any = None
+        self.scratch: Any = None
+        self.counts = ffi.new("size_t[4]")
+        self.direct = ffi.new("int64_t[4]")
+        self.scratch_used = ffi.new("size_t *")
+        self.consumed = ffi.new("size_t *")
 
-    @property
-    def offset(self) -> int:
-        return int(self._state.offset)
-
-    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, memoryview]]:
-        self._check_usable()
-        view = immutable(data)
-        size = len(view)
-        self._reserve(size)
-        count = lib.wp_demux_pieces(
-            self._state,
-            ffi.from_buffer(view),
-            size,
-            self._scratch,
-            self._streams,
-            self._starts,
-            self._ends,
-            self._scratch_used,
-        )
-        pieces = self._pieces(view, count)
-        if self._state.error:
-            error = self._frame_error()
-            error.pieces = pieces
-            raise error
-        return pieces
-
-    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
-        self._check_usable()
-        view = byte_view(data)
-        size = len(view)
-        self._reserve(size)
-        lib.wp_demux_split(
-            self._state, ffi.from_buffer(view), size, self._scratch, self._counts, self._direct
-        )
-        try:
-            self._gather(view, size, sinks)
-        except Exception as exc:
-            self._error = exc
-            raise
-        if self._state.error:
-            raise self._frame_error()
-
-    def close(self) -> None:
-        self._check_usable()
-        state = self._state
-        if state.have:
-            missing = HEADER_SIZE - state.have
-            self._fail(TruncatedFrame(self.offset, missing, in_header=True))
-        if state.remaining:
-            self._fail(TruncatedFrame(self.offset, int(state.remaining), in_header=False))
-
-    def _check_usable(self) -> None:
-        if self._error is not None:
-            raise StreamFailed(self._error)
-
-    def _fail(self, error: FrameError) -> None:
-        self._error = error
-        raise error
-
-    def _frame_error(self) -> FrameError:
-        state = self._state
-        offset = int(state.error_offset)
-        error = InvalidFrameHeader(offset, int(state.error_index), int(state.error_byte))
-        self._error = error
-        return error
-
-    def _reserve(self, size: int) -> None:
-        """Grows the span arrays and scratch to take a chunk of ``size`` bytes."""
-        if size <= self._capacity:
+    def reserve(self, size: int) -> None:
+        """Grows the arrays and scratch to take an input of ``size`` bytes."""
+        if size <= self.capacity:
             return
-        capacity = max(size, 2 * self._capacity, 4096)
-        slots = capacity // HEADER_SIZE + 2
-        self._streams = _alloc_uncleared("uint8_t[]", slots)
-        self._starts = _alloc_uncleared("size_t[]", slots)
-        self._ends = _alloc_uncleared("size_t[]", slots)
-        self._scratch = _alloc_uncleared("uint8_t[]", STREAMS * capacity)
-        self._capacity = capacity
+        capacity = max(size, 2 * self.capacity, 4096)
+        slots = int(capacity * self._slots_per_byte) + 2
+        self.streams = _alloc_uncleared("uint8_t[]", slots)
+        self.starts = _alloc_uncleared("size_t[]", slots)
+        self.ends = _alloc_uncleared("size_t[]", slots)
+        self.scratch = _alloc_uncleared("uint8_t[]", STREAMS * capacity)
+        self.capacity = capacity
 
-    def _pieces(self, view: memoryview, count: int) -> list[tuple[int, memoryview]]:
+    def pieces(self, view: memoryview, count: int) -> list[Piece]:
+        """The pieces C described: views of ``view``, or of merged bytes."""
         if count == 0:
             return []
-        streams = ffi.buffer(self._streams, count)[:]
-        starts = ffi.unpack(self._starts, count)
-        ends = ffi.unpack(self._ends, count)
-        used = self._scratch_used[0]
+        streams = ffi.buffer(self.streams, count)[:]
+        starts = ffi.unpack(self.starts, count)
+        ends = ffi.unpack(self.ends, count)
+        used = self.scratch_used[0]
         if not used:
-            return list(zip(streams, map(view.__getitem__, map(slice, starts, ends)), strict=False))
+            return list(zip(streams, map(view.__getitem__, map(slice, starts, ends))))
         # Merged pieces live in scratch, reused by the next call: copy them out once.
-        merged = memoryview(ffi.buffer(self._scratch, used)[:])
+        merged = memoryview(ffi.buffer(self.scratch, used)[:])
         flag = lib.WP_IN_SCRATCH
         return [
             (s & 3, merged[a:b]) if s & flag else (s, view[a:b])
-            for s, a, b in zip(streams, starts, ends, strict=False)
+            for s, a, b in zip(streams, starts, ends)
         ]
 
-    def _gather(self, view: memoryview, size: int, sinks: Sinks) -> None:
-        counts = ffi.unpack(self._counts, STREAMS)
-        direct = ffi.unpack(self._direct, STREAMS)
+    def gather(self, view: memoryview, size: int, sinks: Sinks) -> None:
+        """Appends each stream's payload, as C left it, to its sink."""
+        counts = ffi.unpack(self.counts, STREAMS)
+        direct = ffi.unpack(self.direct, STREAMS)
         # Every sink is looked up before any is written, so a missing one loses nothing.
         targets = [(sink_for(sinks, s), s) for s in range(STREAMS) if counts[s]]
         for sink, stream in targets:
@@ -144,4 +80,90 @@ class Demuxer:
             if start >= 0:
                 deliver(sink, view[start : start + count])
             else:
-                deliver(sink, memoryview(ffi.buffer(self._scratch + stream * size, count)))
+                deliver(sink, memoryview(ffi.buffer(self.scratch + stream * size, count)))
+
+
+class Demuxer:
+    """Splits a v1.6 multiplexed stream; see wireproto._mux_python.Demuxer."""
+
+    def __init__(self) -> None:
+        self.state = ffi.new("wp_demux *")
+        self._buffers = SpanBuffers(1 / HEADER_SIZE)
+        self._error: Exception | None = None
+
+    @property
+    def offset(self) -> int:
+        return int(self.state.offset)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+        self.check_usable()
+        view = immutable(data)
+        size = len(view)
+        buffers = self._buffers
+        buffers.reserve(size)
+        count = lib.wp_demux_pieces(
+            self.state,
+            ffi.from_buffer(view),
+            size,
+            buffers.scratch,
+            buffers.streams,
+            buffers.starts,
+            buffers.ends,
+            buffers.scratch_used,
+        )
+        pieces = buffers.pieces(view, count)
+        if self.state.error:
+            error = self.frame_error()
+            error.pieces = pieces
+            raise error
+        return pieces
+
+    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+        self.check_usable()
+        view = byte_view(data)
+        size = len(view)
+        buffers = self._buffers
+        buffers.reserve(size)
+        lib.wp_demux_split(
+            self.state,
+            ffi.from_buffer(view),
+            size,
+            buffers.scratch,
+            buffers.counts,
+            buffers.direct,
+        )
+        try:
+            buffers.gather(view, size, sinks)
+        except Exception as exc:
+            self.fail(exc)  # payload of this chunk was consumed but not delivered
+            raise
+        if self.state.error:
+            raise self.frame_error()
+
+    def close(self) -> None:
+        self.check_usable()
+        state = self.state
+        if state.have:
+            self._raise(TruncatedFrame(self.offset, HEADER_SIZE - state.have, in_header=True))
+        if state.remaining:
+            self._raise(TruncatedFrame(self.offset, int(state.remaining), in_header=False))
+
+    def check_usable(self) -> None:
+        if self._error is not None:
+            raise StreamFailed(self._error)
+
+    def fail(self, error: Exception) -> None:
+        self._error = self._error or error
+
+    def _raise(self, error: FrameError) -> None:
+        self.fail(error)
+        raise error
+
+    def frame_error(self) -> FrameError:
+        """The error C recorded, which fails this demuxer."""
+        state = self.state
+        error = InvalidFrameHeader(
+            int(state.error_offset), int(state.error_index), int(state.error_byte)
+        )
+        self.fail(error)
+        return error

@@ -1,6 +1,6 @@
 """The pure-Python demuxer: the reference backend, which holds the docs.
 
-Strategy: ``_walk`` turns an input chunk into payload *segments* (stream,
+Strategy: ``walk`` turns an input chunk into payload *segments* (stream,
 start, end) as soon as their bytes are present, consuming the headers between
 them; a header split across chunks is gathered in ``_header``, each byte
 checked as it arrives so a raw TTY stream fails on its first byte.  ``feed``
@@ -13,7 +13,7 @@ both hand out identical pieces for identical inputs.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 from wireproto._sinks import Sinks, deliver, sink_for
 from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
@@ -94,8 +94,8 @@ class Demuxer:
         keep it alive), else of a private copy; they stay valid for good.
         """
         view = immutable(data)
-        segments, error = self._walk(view)
-        pieces = list(_pieces(view, segments))
+        segments, error = self.walk(view)
+        pieces = pieces_of([(view, segments)])
         if error is not None:
             error.pieces = pieces
             raise error
@@ -109,12 +109,11 @@ class Demuxer:
         during the call.  Each stream's sink gets at most one append per call.
         """
         view = byte_view(data)
-        segments, error = self._walk(view)
+        segments, error = self.walk(view)
         try:
-            _gather(view, segments, sinks)
+            gather([(view, segments)], sinks)
         except Exception as exc:
-            # Payload of this chunk was consumed but not delivered: done.
-            self._error = self._error or exc
+            self.fail(exc)  # payload of this chunk was consumed but not delivered
             raise
         if error is not None:
             raise error
@@ -136,7 +135,11 @@ class Demuxer:
         self._error = error
         raise error
 
-    def _walk(self, data: memoryview) -> tuple[list[Segment], FrameError | None]:
+    def fail(self, error: Exception) -> None:
+        """Marks the demuxer failed by ``error`` (a layer above lost payload)."""
+        self._error = self._error or error
+
+    def walk(self, data: memoryview) -> tuple[list[Segment], FrameError | None]:
         """Consumes ``data``: its payload segments, and the error that stopped it."""
         self._check_usable()
         segments: list[Segment] = []
@@ -184,44 +187,49 @@ class Demuxer:
         return InvalidFrameHeader(self._offset + pos + index, index, data[pos + index])
 
 
-def _runs(segments: list[Segment]) -> Iterable[list[Segment]]:
-    """Groups segments into pieces: adjacent short segments of one stream merge."""
-    run: list[Segment] = []
+Group = tuple[memoryview, list[Segment]]
+
+
+def _runs(groups: list[Group]) -> Iterator[list[tuple[memoryview, int, int, int]]]:
+    """Groups segments into pieces: adjacent short segments of one stream merge.
+
+    ``groups`` pairs each input view with its segments: one group for a plain
+    stream, one per chunk for a chunked body, merged across chunks alike.
+    """
+    run: list[tuple[memoryview, int, int, int]] = []
     previous_small = False
-    for segment in segments:
-        stream, start, stop = segment
-        small = stop - start < COALESCE_BELOW
-        if small and previous_small and run[0][0] == stream:
-            run.append(segment)
-        else:
-            if run:
-                yield run
-            run = [segment]
-        previous_small = small
+    for view, segments in groups:
+        for stream, start, stop in segments:
+            small = stop - start < COALESCE_BELOW
+            if not (small and previous_small and run[0][1] == stream):
+                if run:
+                    yield run
+                run = []
+            run.append((view, stream, start, stop))
+            previous_small = small
     if run:
         yield run
 
 
-def _pieces(view: memoryview, segments: list[Segment]) -> Iterable[Piece]:
-    for run in _runs(segments):
-        stream, start, stop = run[0]
+def pieces_of(groups: list[Group]) -> list[Piece]:
+    """The ordered pieces of the segments in ``groups``."""
+    pieces: list[Piece] = []
+    for run in _runs(groups):
+        view, stream, start, stop = run[0]
         if len(run) == 1:
-            yield stream, view[start:stop]
+            pieces.append((stream, view[start:stop]))
         else:
-            joined = b"".join([view[a:b] for _, a, b in run])
-            yield stream, memoryview(joined)
+            pieces.append((stream, memoryview(b"".join([v[a:b] for v, _, a, b in run]))))
+    return pieces
 
 
-def _gather(view: memoryview, segments: list[Segment], sinks: Sinks) -> None:
+def gather(groups: list[Group], sinks: Sinks) -> None:
     """Appends each stream's segments to its sink, one append per stream."""
-    spans: list[list[tuple[int, int]]] = [[] for _ in range(STREAMS)]
-    for stream, start, stop in segments:
-        spans[stream].append((start, stop))
+    spans: list[list[memoryview]] = [[] for _ in range(STREAMS)]
+    for view, segments in groups:
+        for stream, start, stop in segments:
+            spans[stream].append(view[start:stop])
     # Every sink is looked up before any is written, so a missing one loses nothing.
-    targets = [(sink_for(sinks, s), s_spans) for s, s_spans in enumerate(spans) if s_spans]
-    for sink, stream_spans in targets:
-        if len(stream_spans) == 1:
-            start, stop = stream_spans[0]
-            deliver(sink, view[start:stop])
-        else:
-            deliver(sink, memoryview(b"".join([view[a:b] for a, b in stream_spans])))
+    targets = [(sink_for(sinks, s), views) for s, views in enumerate(spans) if views]
+    for sink, views in targets:
+        deliver(sink, views[0] if len(views) == 1 else memoryview(b"".join(views)))

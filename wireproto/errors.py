@@ -96,3 +96,107 @@ class MissingSink(LocalProtocolError):
     def __init__(self, stream: int) -> None:
         super().__init__(f"no sink for stream {stream}, which has payload")
         self.stream = stream
+
+
+class InvalidResponse(RemoteProtocolError):
+    """The engine's response head is malformed or larger than the limit.
+
+    ``offset`` is the number of response bytes received when it was found.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} (at response byte {offset})")
+        self.offset = offset
+
+
+class ConnectionClosed(RemoteProtocolError):
+    """The engine closed the connection before the response head was complete.
+
+    ``received`` is how many response bytes had arrived by then.
+    """
+
+    def __init__(self, received: int) -> None:
+        super().__init__(
+            f"connection closed by the engine after {received} bytes, "
+            "before the response head was complete"
+        )
+        self.received = received
+
+
+class APIError(WireprotoError):
+    """The engine answered with an error status (>= 400).
+
+    ``message`` is the engine's own text: the ``message`` field of its JSON
+    body (API >= 1.24) or its plain-text body (older versions); ``body`` is
+    the raw body as received (at most ``http.MAX_ERROR_BODY`` bytes).
+    """
+
+    def __init__(
+        self, status: int, message: str, body: bytes = b"", *, reason: str = "", target: str = ""
+    ) -> None:
+        where = f" for {target}" if target else ""
+        super().__init__(f"engine error {status}{where}: {message}")
+        self.status = status
+        self.message = message
+        self.body = body
+        self.reason = reason
+        self.target = target
+
+
+class NotFound(APIError):
+    """404: no such container, image, exec instance or endpoint."""
+
+
+class Conflict(APIError):
+    """409: the object is in a state that forbids the request (e.g. not running)."""
+
+
+class InvalidVersion(LocalProtocolError):
+    """An API version string is not ``MAJOR.MINOR``, or is out of range."""
+
+
+class EngineUnreachable(WireprotoError):
+    """No connection to the engine could be made (or it dropped before answering).
+
+    ``host`` is the address tried, as given (``unix:///...``, ``tcp://...``).
+    """
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"cannot connect to the Docker engine at {host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class InvalidChunk(RemoteProtocolError):
+    """A chunked body's framing (RFC 9112 section 7.1) is malformed.
+
+    ``offset`` is the wire offset of the offending byte counted from the
+    first byte of the body; ``value`` is that byte.
+    """
+
+    MESSAGES = {
+        1: "a chunk size must be hex digits",
+        2: "a chunk size has more than 16 hex digits",
+        3: "a chunk-size line is over 4096 bytes",
+        4: "a chunk-size or trailer line does not end in CRLF",
+        5: "chunk data is not followed by CRLF",
+        6: "the trailer section is over 16384 bytes",
+    }
+
+    def __init__(self, code: int, offset: int, value: int) -> None:
+        super().__init__(
+            f"invalid chunked body at offset {offset}: {self.MESSAGES[code]} "
+            f"(got byte {value:#04x})"
+        )
+        self.code = code
+        self.offset = offset
+        self.value = value
+        self.pieces: list[object] = []
+
+
+class IncompleteBody(RemoteProtocolError):
+    """The connection ended before the body did."""
+
+    def __init__(self, offset: int, detail: str) -> None:
+        super().__init__(f"body ended early at offset {offset}: {detail}")
+        self.offset = offset

@@ -1,0 +1,170 @@
+"""The C chunked decoder and fused chunked demuxer (native/chunked.c).
+
+See :mod:`wireproto._chunked_python` for the behaviour; this module only
+moves spans between Python and C, reusing the demuxer's span buffers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wireproto._chunked_python import missing_detail
+from wireproto._mux_native import Demuxer, SpanBuffers, ffi, lib
+from wireproto._mux_python import Piece, byte_view, immutable
+from wireproto._sinks import Sinks
+from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
+
+
+class _Chunks:
+    """The chunked-framing state shared by both native classes."""
+
+    def __init__(self) -> None:
+        self.state: Any = ffi.new("wp_chunked *")
+        self.trailing = b""
+        self._error: InvalidChunk | None = None
+
+    @property
+    def done(self) -> bool:
+        return bool(self.state.done)
+
+    def check_usable(self) -> bool:
+        """Raises StreamFailed after an error; False once the body is done."""
+        if self._error is not None:
+            raise StreamFailed(self._error)
+        return not self.state.done
+
+    def after(self, view: memoryview, consumed: int) -> InvalidChunk | None:
+        """Keeps the bytes past the body's end; the framing error C found, if any."""
+        state = self.state
+        if state.done:
+            self.trailing = view[consumed:].tobytes()
+        if state.error:
+            self._error = InvalidChunk(
+                int(state.error), int(state.error_offset), int(state.error_byte)
+            )
+        return self._error
+
+    def close(self) -> None:
+        if self._error is not None:
+            raise StreamFailed(self._error)
+        if not self.state.done:
+            raise IncompleteBody(int(self.state.offset), missing_detail(self.state.remaining))
+
+
+class ChunkedDecoder:
+    """Decodes a chunked body; see wireproto._chunked_python.ChunkedDecoder."""
+
+    def __init__(self) -> None:
+        self._chunks = _Chunks()
+        self._buffers = SpanBuffers(1 / 3)
+
+    done = property(lambda self: self._chunks.done)
+    trailing = property(lambda self: self._chunks.trailing)
+    offset = property(lambda self: int(self._chunks.state.offset))
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[memoryview]:
+        view = immutable(data)
+        if not self._chunks.check_usable():
+            self._chunks.trailing += view.tobytes()
+            return []
+        buffers = self._buffers
+        buffers.reserve(len(view))
+        count = lib.wp_chunked_spans(
+            self._chunks.state,
+            ffi.from_buffer(view),
+            len(view),
+            buffers.starts,
+            buffers.ends,
+            buffers.consumed,
+        )
+        starts = ffi.unpack(buffers.starts, count)
+        ends = ffi.unpack(buffers.ends, count)
+        spans = list(map(view.__getitem__, map(slice, starts, ends)))
+        error = self._chunks.after(view, buffers.consumed[0])
+        if error is not None:
+            error.pieces = list(spans)
+            raise error
+        return spans
+
+    def close(self) -> None:
+        self._chunks.close()
+
+
+class ChunkedDemuxer:
+    """A chunked multiplexed body in one pass; see wireproto._chunked_python."""
+
+    def __init__(self) -> None:
+        self._chunks = _Chunks()
+        self._demuxer = Demuxer()
+        self._buffers = SpanBuffers(1 / 4)
+
+    done = property(lambda self: self._chunks.done)
+    trailing = property(lambda self: self._chunks.trailing)
+    offset = property(lambda self: self._demuxer.offset)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+        view = immutable(data)
+        if not self._usable(view):
+            return []
+        buffers = self._buffers
+        buffers.reserve(len(view))
+        count = lib.wp_chunked_demux_pieces(
+            self._chunks.state,
+            self._demuxer.state,
+            ffi.from_buffer(view),
+            len(view),
+            buffers.scratch,
+            buffers.streams,
+            buffers.starts,
+            buffers.ends,
+            buffers.scratch_used,
+            buffers.consumed,
+        )
+        pieces = buffers.pieces(view, count)
+        error = self._error(view)
+        if error is not None:
+            error.pieces = pieces
+            raise error
+        return pieces
+
+    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+        view = byte_view(data)
+        if not self._usable(view):
+            return
+        buffers = self._buffers
+        buffers.reserve(len(view))
+        lib.wp_chunked_demux_split(
+            self._chunks.state,
+            self._demuxer.state,
+            ffi.from_buffer(view),
+            len(view),
+            buffers.scratch,
+            buffers.counts,
+            buffers.direct,
+            buffers.consumed,
+        )
+        try:
+            buffers.gather(view, len(view), sinks)
+        except Exception as exc:
+            self._demuxer.fail(exc)  # payload consumed but not delivered
+            raise
+        error = self._error(view)
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._demuxer.close()
+
+    def _usable(self, view: memoryview) -> bool:
+        """False once the body is done (the bytes join ``trailing``)."""
+        self._demuxer.check_usable()
+        if self._chunks.check_usable():
+            return True
+        self._chunks.trailing += view.tobytes()
+        return False
+
+    def _error(self, view: memoryview) -> InvalidChunk | FrameError | None:
+        if self._demuxer.state.error:
+            return self._demuxer.frame_error()
+        return self._chunks.after(view, self._buffers.consumed[0])
