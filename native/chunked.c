@@ -195,19 +195,46 @@ size_t wp_chunked_demux_pieces(wp_chunked *c, wp_demux *d, const uint8_t *input,
     return out.n;
 }
 
-void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                            size_t len, uint8_t *scratch, size_t *counts,
-                            int64_t *direct, size_t *consumed)
+static size_t chunked_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                            size_t len, wp_split_out *out)
 {
-    wp_split_out out;
     size_t pos = 0, from, to;
-    wp_split_reset(&out, scratch, len, counts, direct);
     if (c->error == WP_OK && d->error == WP_OK)
         while (next_data(c, input, len, c->offset, &pos, &from, &to)) {
-            wp_split_span(d, input, from, to, &out);
+            wp_split_span(d, input, from, to, out);
             if (d->error != WP_OK)
                 break;
         }
     c->offset += pos;
-    *consumed = pos;
+    return pos;
+}
+
+void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                             size_t len, uint8_t *scratch, size_t stride,
+                             uint8_t *const *dest, size_t *counts,
+                             int64_t *direct, size_t *consumed)
+{
+    wp_split_out out;
+    wp_split_reset(&out, scratch, stride, dest, counts, direct);
+    *consumed = chunked_split(c, d, input, len, &out);
+}
+
+void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                            size_t len, uint8_t *scratch, size_t *counts,
+                            int64_t *direct, size_t *consumed)
+{
+    wp_chunked_demux_gather(c, d, input, len, scratch, len, NULL, counts,
+                            direct, consumed);
+}
+
+void wp_chunked_demux_count(const wp_chunked *c, const wp_demux *d,
+                            const uint8_t *input, size_t len, size_t *counts)
+{
+    wp_chunked dry_chunks = *c;
+    wp_demux dry = *d;
+    int64_t direct[WP_STREAMS];
+    wp_split_out out;
+    wp_split_reset(&out, NULL, 0, NULL, counts, direct);
+    out.count_only = 1;
+    chunked_split(&dry_chunks, &dry, input, len, &out);
 }

@@ -67,6 +67,17 @@ ffibuilder.cdef(
                            size_t *ends, size_t *scratch_used);
     int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                        uint8_t *scratch, size_t *counts, int64_t *direct);
+    int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
+                        uint8_t *scratch, size_t stride, uint8_t *const *dest,
+                        size_t *counts, int64_t *direct);
+    void wp_demux_count(const wp_demux *d, const uint8_t *input, size_t len,
+                        size_t *counts);
+    void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                                 size_t len, uint8_t *scratch, size_t stride,
+                                 uint8_t *const *dest, size_t *counts,
+                                 int64_t *direct, size_t *consumed);
+    void wp_chunked_demux_count(const wp_chunked *c, const wp_demux *d,
+                                const uint8_t *input, size_t len, size_t *counts);
     """
 )
 ffibuilder.set_source(

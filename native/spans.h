@@ -16,10 +16,12 @@ typedef struct {
 } wp_piece_out;
 
 typedef struct {
-    uint8_t *scratch; /* stream s gathers at scratch + s * stride */
+    uint8_t *scratch; /* stream s gathers at scratch + s * stride ... */
     size_t stride;
+    uint8_t *const *dest; /* ... or at dest[s] when dest and dest[s] are set */
     size_t *counts;
     int64_t *direct;
+    int count_only;       /* only add up counts: a dry run */
 } wp_split_out;
 
 /* Demux input[from:to] (stream bytes) into pieces / per-stream buffers. */
@@ -28,6 +30,6 @@ void wp_pieces_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
 void wp_split_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
                    wp_split_out *out);
 void wp_split_reset(wp_split_out *out, uint8_t *scratch, size_t stride,
-                    size_t *counts, int64_t *direct);
+                    uint8_t *const *dest, size_t *counts, int64_t *direct);
 
 #endif

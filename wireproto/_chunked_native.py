@@ -133,18 +133,26 @@ class ChunkedDemuxer:
             return
         buffers = self._buffers
         buffers.reserve(len(view))
-        lib.wp_chunked_demux_split(
-            self._chunks.state,
-            self._demuxer.state,
-            ffi.from_buffer(view),
-            len(view),
-            buffers.scratch,
-            buffers.counts,
-            buffers.direct,
-            buffers.consumed,
-        )
+        source, size = ffi.from_buffer(view), len(view)
+        chunks, state = self._chunks.state, self._demuxer.state
         try:
-            buffers.gather(view, len(view), sinks)
+            buffers.gather(
+                view,
+                sinks,
+                lambda counts: lib.wp_chunked_demux_count(chunks, state, source, size, counts),
+                lambda dest, counts: lib.wp_chunked_demux_gather(
+                    chunks,
+                    state,
+                    source,
+                    size,
+                    buffers.scratch,
+                    buffers.capacity,
+                    dest,
+                    counts,
+                    buffers.direct,
+                    buffers.consumed,
+                ),
+            )
         except Exception as exc:
             self._demuxer.fail(exc)  # payload consumed but not delivered
             raise

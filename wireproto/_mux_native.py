@@ -8,6 +8,8 @@ allocated here and grown as chunks grow, so the hot loop allocates nothing;
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Callable
 from typing import Any
 
 from wireproto._backend import require_native
@@ -24,6 +26,26 @@ HEADER_SIZE = 8
 _alloc_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
 
+def _bytearray_resizer() -> Callable[[bytearray, int], int] | None:
+    """CPython's PyByteArray_Resize: grows a bytearray without writing its new bytes.
+
+    ``feed_into`` grows each bytearray sink by what the chunk holds for it and
+    lets C copy the payload straight in: one copy instead of two (C into
+    scratch, then ``+=``), which measured 1.5x faster on log lines.  Elsewhere
+    (no ``ctypes.pythonapi``) sinks are extended from scratch, same result.
+    """
+    resize = getattr(ctypes, "pythonapi", None)
+    if resize is None:
+        return None
+    function = resize.PyByteArray_Resize
+    function.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
+    function.restype = ctypes.c_int  # -1 sets a Python error, which PyDLL raises
+    return function  # type: ignore[no-any-return]
+
+
+_resize = _bytearray_resizer()
+
+
 class SpanBuffers:
     """The arrays C writes spans into, sized for the largest input so far."""
 
@@ -34,7 +56,9 @@ class SpanBuffers:
         self.starts: Any = None
         self.ends: Any = None
         self.scratch: Any = None
+        self.scratch_views: list[memoryview] = []
         self.counts = ffi.new("size_t[4]")
+        self.dest = ffi.new("uint8_t *[4]")
         self.direct = ffi.new("int64_t[4]")
         self.scratch_used = ffi.new("size_t *")
         self.consumed = ffi.new("size_t *")
@@ -49,6 +73,9 @@ class SpanBuffers:
         self.starts = _alloc_uncleared("size_t[]", slots)
         self.ends = _alloc_uncleared("size_t[]", slots)
         self.scratch = _alloc_uncleared("uint8_t[]", STREAMS * capacity)
+        self.scratch_views = [
+            memoryview(ffi.buffer(self.scratch + s * capacity, capacity)) for s in range(STREAMS)
+        ]
         self.capacity = capacity
 
     def pieces(self, view: memoryview, count: int) -> list[Piece]:
@@ -60,7 +87,7 @@ class SpanBuffers:
         ends = ffi.unpack(self.ends, count)
         used = self.scratch_used[0]
         if not used:
-            return list(zip(streams, map(view.__getitem__, map(slice, starts, ends))))
+            return [(s, view[a:b]) for s, a, b in zip(streams, starts, ends)]
         # Merged pieces live in scratch, reused by the next call: copy them out once.
         merged = memoryview(ffi.buffer(self.scratch, used)[:])
         flag = lib.WP_IN_SCRATCH
@@ -69,18 +96,51 @@ class SpanBuffers:
             for s, a, b in zip(streams, starts, ends)
         ]
 
-    def gather(self, view: memoryview, size: int, sinks: Sinks) -> None:
-        """Appends each stream's payload, as C left it, to its sink."""
-        counts = ffi.unpack(self.counts, STREAMS)
-        direct = ffi.unpack(self.direct, STREAMS)
+    def gather(
+        self,
+        view: memoryview,
+        sinks: Sinks,
+        count: Callable[[Any], None],
+        gather: Callable[[Any, Any], None],
+    ) -> None:
+        """Runs a C gather, then hands each stream's payload to its sink.
+
+        ``count(counts)`` is C's dry run, ``gather(dest, counts)`` the real
+        one.  Bytearray sinks are grown first and C copies into them; other
+        sinks get a view of the input (one span) or of scratch afterwards.
+        """
+        counts = self.counts
+        count(counts)
         # Every sink is looked up before any is written, so a missing one loses nothing.
-        targets = [(sink_for(sinks, s), s) for s in range(STREAMS) if counts[s]]
-        for sink, stream in targets:
-            count, start = counts[stream], direct[stream]
-            if start >= 0:
-                deliver(sink, view[start : start + count])
-            else:
-                deliver(sink, memoryview(ffi.buffer(self.scratch + stream * size, count)))
+        targets = [(s, sink_for(sinks, s)) for s, n in enumerate(ffi.unpack(counts, STREAMS)) if n]
+        pinned = self._grow_bytearrays(targets, counts)
+        gather(self.dest, counts)
+        del pinned  # releases the sinks' buffers so they can grow again
+        direct = ffi.unpack(self.direct, STREAMS)
+        for stream, sink in targets:
+            if self.dest[stream] == ffi.NULL:
+                deliver(sink, self._payload(view, stream, counts[stream], direct[stream]))
+
+    def _grow_bytearrays(self, targets: list[tuple[int, Any]], counts: Any) -> list[Any]:
+        """Grows bytearray sinks by their count and points ``dest`` at the room."""
+        pinned: list[Any] = []
+        for stream in range(STREAMS):
+            self.dest[stream] = ffi.NULL
+        if _resize is None:
+            return pinned
+        for stream, sink in targets:
+            if isinstance(sink, bytearray):
+                old = len(sink)
+                _resize(sink, old + counts[stream])
+                buffer = ffi.from_buffer(sink)
+                pinned.append(buffer)
+                self.dest[stream] = buffer + old
+        return pinned
+
+    def _payload(self, view: memoryview, stream: int, count: int, start: int) -> memoryview:
+        if start >= 0:
+            return view[start : start + count]
+        return self.scratch_views[stream][:count]
 
 
 class Demuxer:
@@ -124,16 +184,24 @@ class Demuxer:
         size = len(view)
         buffers = self._buffers
         buffers.reserve(size)
-        lib.wp_demux_split(
-            self.state,
-            ffi.from_buffer(view),
-            size,
-            buffers.scratch,
-            buffers.counts,
-            buffers.direct,
-        )
+        source = ffi.from_buffer(view)
+        state = self.state
         try:
-            buffers.gather(view, size, sinks)
+            buffers.gather(
+                view,
+                sinks,
+                lambda counts: lib.wp_demux_count(state, source, size, counts),
+                lambda dest, counts: lib.wp_demux_gather(
+                    state,
+                    source,
+                    size,
+                    buffers.scratch,
+                    buffers.capacity,
+                    dest,
+                    counts,
+                    buffers.direct,
+                ),
+            )
         except Exception as exc:
             self.fail(exc)  # payload of this chunk was consumed but not delivered
             raise

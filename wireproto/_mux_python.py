@@ -13,7 +13,6 @@ both hand out identical pieces for identical inputs.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 
 from wireproto._sinks import Sinks, deliver, sink_for
 from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
@@ -159,12 +158,9 @@ class Demuxer:
             elif pos == end:
                 break
             elif not self._header and end - pos >= HEADER_SIZE:
-                word, remaining = _HEADER.unpack_from(data, pos)
-                if word & _INVALID_WORD_BITS:
-                    error = self._bad_header(data, pos)
+                pos, stream, remaining, error = self._whole_frames(data, pos, segments)
+                if error is not None:
                     break
-                stream = word >> 24
-                pos += HEADER_SIZE
             else:
                 value = data[pos]
                 if header_byte_error(len(self._header), value):
@@ -182,6 +178,32 @@ class Demuxer:
         self._error = error
         return segments, error
 
+    def _whole_frames(
+        self, data: memoryview, pos: int, segments: list[Segment]
+    ) -> tuple[int, int, int, InvalidFrameHeader | None]:
+        """The hot loop: frames whose header is whole in ``data``, one unpack each.
+
+        Returns where it stopped, the stream and payload still due of the last
+        frame (its payload runs past the data), and the error if a header is bad.
+        """
+        end = len(data)
+        unpack_from = _HEADER.unpack_from
+        append = segments.append
+        stream = 0
+        while end - pos >= HEADER_SIZE:
+            word, size = unpack_from(data, pos)
+            if word & _INVALID_WORD_BITS:
+                return pos, stream, 0, self._bad_header(data, pos)
+            stream = word >> 24
+            pos += HEADER_SIZE
+            stop = pos + size
+            if stop > end:
+                return pos, stream, size, None
+            if size:
+                append((stream, pos, stop))
+            pos = stop
+        return pos, stream, 0, None
+
     def _bad_header(self, data: memoryview, pos: int) -> InvalidFrameHeader:
         index = next(i for i in range(4) if header_byte_error(i, data[pos + i]))
         return InvalidFrameHeader(self._offset + pos + index, index, data[pos + index])
@@ -190,36 +212,31 @@ class Demuxer:
 Group = tuple[memoryview, list[Segment]]
 
 
-def _runs(groups: list[Group]) -> Iterator[list[tuple[memoryview, int, int, int]]]:
-    """Groups segments into pieces: adjacent short segments of one stream merge.
+def pieces_of(groups: list[Group]) -> list[Piece]:
+    """The ordered pieces of the segments in ``groups``.
 
     ``groups`` pairs each input view with its segments: one group for a plain
-    stream, one per chunk for a chunked body, merged across chunks alike.
+    stream, one per chunk for a chunked body.  Adjacent short segments of one
+    stream merge into one piece, across groups too.
     """
-    run: list[tuple[memoryview, int, int, int]] = []
+    pieces: list[Piece] = []
+    run: list[memoryview] = []  # the views the last piece is made of
+    last_stream = -1
     previous_small = False
     for view, segments in groups:
         for stream, start, stop in segments:
             small = stop - start < COALESCE_BELOW
-            if not (small and previous_small and run[0][1] == stream):
-                if run:
-                    yield run
-                run = []
-            run.append((view, stream, start, stop))
+            if small and previous_small and stream == last_stream:
+                run.append(view[start:stop])
+                continue
+            if len(run) > 1:
+                pieces[-1] = (last_stream, memoryview(b"".join(run)))
+            run = [view[start:stop]]
+            pieces.append((stream, run[0]))
+            last_stream = stream
             previous_small = small
-    if run:
-        yield run
-
-
-def pieces_of(groups: list[Group]) -> list[Piece]:
-    """The ordered pieces of the segments in ``groups``."""
-    pieces: list[Piece] = []
-    for run in _runs(groups):
-        view, stream, start, stop = run[0]
-        if len(run) == 1:
-            pieces.append((stream, view[start:stop]))
-        else:
-            pieces.append((stream, memoryview(b"".join([v[a:b] for v, _, a, b in run]))))
+    if len(run) > 1:
+        pieces[-1] = (last_stream, memoryview(b"".join(run)))
     return pieces
 
 
