@@ -291,3 +291,16 @@ def test_raw_stream_feed_into() -> None:
 
 def test_decoder_for_no_tty_is_the_chosen_demuxer() -> None:
     assert isinstance(mux.decoder(tty=False), mux.Demuxer)
+
+
+def test_a_sink_that_cannot_grow_fails_alike(demuxer_class: type) -> None:
+    data = mux.encode(mux.STDOUT, b"out") + mux.encode(mux.STDERR, b"err")
+    sinks = {1: bytearray(b"old:"), 2: bytearray()}
+    export = memoryview(sinks[2])  # a live view: the bytearray cannot be resized
+    demuxer = demuxer_class()
+    with pytest.raises(BufferError):
+        demuxer.feed_into(data, sinks)
+    export.release()
+    assert sinks == {1: bytearray(b"old:out"), 2: bytearray()}
+    with pytest.raises(StreamFailed):
+        demuxer.feed_into(b"", sinks)

@@ -115,26 +115,43 @@ class SpanBuffers:
         targets = [(s, sink_for(sinks, s)) for s, n in enumerate(ffi.unpack(counts, STREAMS)) if n]
         pinned = self._grow_bytearrays(targets, counts)
         gather(self.dest, counts)
-        del pinned  # releases the sinks' buffers so they can grow again
+        for buffer in pinned:
+            ffi.release(buffer)  # so the sinks can grow again
         direct = ffi.unpack(self.direct, STREAMS)
         for stream, sink in targets:
             if self.dest[stream] == ffi.NULL:
                 deliver(sink, self._payload(view, stream, counts[stream], direct[stream]))
 
     def _grow_bytearrays(self, targets: list[tuple[int, Any]], counts: Any) -> list[Any]:
-        """Grows bytearray sinks by their count and points ``dest`` at the room."""
+        """Grows bytearray sinks by their count and points ``dest`` at the room.
+
+        A sink that cannot grow (a view of it is alive: BufferError) undoes
+        the others, and this call takes the scratch path, where ``+=`` raises
+        at the same sink, after the same earlier ones, as the Python backend.
+        """
         pinned: list[Any] = []
         for stream in range(STREAMS):
             self.dest[stream] = ffi.NULL
         if _resize is None:
             return pinned
-        for stream, sink in targets:
-            if isinstance(sink, bytearray):
-                old = len(sink)
-                _resize(sink, old + counts[stream])
-                buffer = ffi.from_buffer(sink)
-                pinned.append(buffer)
-                self.dest[stream] = buffer + old
+        grown: list[tuple[bytearray, int]] = []
+        try:
+            for stream, sink in targets:
+                if isinstance(sink, bytearray):
+                    old = len(sink)
+                    _resize(sink, old + counts[stream])
+                    grown.append((sink, old))
+                    buffer = ffi.from_buffer(sink)
+                    pinned.append(buffer)
+                    self.dest[stream] = buffer + old
+        except BufferError:
+            for buffer in pinned:
+                ffi.release(buffer)
+            pinned.clear()
+            for sink, old in grown:
+                del sink[old:]
+            for stream in range(STREAMS):
+                self.dest[stream] = ffi.NULL
         return pinned
 
     def _payload(self, view: memoryview, stream: int, count: int, start: int) -> memoryview:
