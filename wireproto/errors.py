@@ -8,6 +8,8 @@ says what went wrong and where: a stream offset, a field, a version.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class WireprotoError(Exception):
     """Base of every error raised by wireproto."""
@@ -174,7 +176,7 @@ class InvalidChunk(RemoteProtocolError):
     first byte of the body; ``value`` is that byte.
     """
 
-    MESSAGES = {
+    MESSAGES: ClassVar[dict[int, str]] = {
         1: "a chunk size must be hex digits",
         2: "a chunk size has more than 16 hex digits",
         3: "a chunk-size line is over 4096 bytes",
