@@ -1,0 +1,410 @@
+"""One call over one HTTP/1.1 connection, sans-IO: bytes in, events out.
+
+Strategy: the loop contract is h11's.  ``data_to_send()`` hands out the
+request bytes (then stdin, after a hijack); ``receive_data(data)`` appends
+response bytes, ``b""`` meaning the peer closed; ``next_event()`` returns the
+next event or ``NEED_DATA``.  The states run HEAD -> BODY -> DONE:
+
+* HEAD: :class:`http.HeadReader` finds the head and h11 parses it; the bytes
+  after it (the start of the body, or of the hijacked stream) stay queued,
+  so nothing that arrived with the head is lost.
+* BODY: a :mod:`wireproto.body` transport finds the body's end and a payload
+  turns it into events by the call's kind; a chunked multiplexed body goes
+  through the fused decoder in one pass.  An error status (>= 400) collects
+  the body and raises :class:`errors.APIError` at its end.
+* DONE: after ``EndOfMessage``; ``reusable`` says whether the connection
+  can carry the next exchange (keep-alive).
+
+Any error puts the exchange in a failed state (each later call raises
+``StreamFailed``), except that events decoded before a bad byte are handed
+out first and the error is raised on the following call.
+
+Data passed to ``receive_data`` may be a view of a buffer the caller reuses,
+provided ``next_event()`` is called until it returns ``NEED_DATA`` (or the
+exchange ends) before the buffer is overwritten: whatever is kept is copied.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import h11
+
+from wireproto import body, framing, mux, versions
+from wireproto._sinks import Sinks
+from wireproto.errors import (
+    ConnectionClosed,
+    LocalProtocolError,
+    ProtocolError,
+    StreamFailed,
+    WireprotoError,
+)
+from wireproto.framing import Framing
+from wireproto.http import (
+    MAX_DOCUMENT,
+    MAX_ERROR_BODY,
+    MAX_HEAD_SIZE,
+    UNIX_HOST,
+    BodyKind,
+    Call,
+    HeadReader,
+    Response,
+    api_error,
+    h11_request,
+    response_from_h11,
+)
+
+
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+NEED_DATA = _Sentinel("NEED_DATA")  # feed more bytes (or EOF) to go on
+PAUSED = _Sentinel("PAUSED")  # the exchange is over: no more events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Output:
+    """Container output: ``(stream, payload)`` pieces in order (STDIO calls)."""
+
+    pieces: list[tuple[int, memoryview]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Data:
+    """Body bytes as they arrived (BYTES and JSONSTREAM calls)."""
+
+    data: memoryview
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Document:
+    """The whole JSON document of a DOCUMENT call."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndOfMessage:
+    """The body (or the hijacked stream) ended cleanly."""
+
+
+Event = Response | Output | Data | Document | EndOfMessage
+State = Literal["HEAD", "BODY", "DONE", "FAILED"]
+_HIJACK_TYPES = (framing.RAW_STREAM, framing.MULTIPLEXED_STREAM)
+
+
+class Exchange:
+    """Runs ``call``: see the module docstring for the loop.
+
+    ``host`` is the Host header (``docker`` on unix sockets, host:port on
+    TCP).  With ``sinks``, STDIO output is appended to ``sinks[stream]``
+    (the bulk path, no Output events).  ``backend`` ("native" or "python")
+    picks the demuxer; None means the one :mod:`wireproto.mux` chose.
+    """
+
+    def __init__(
+        self,
+        call: Call,
+        *,
+        host: str = UNIX_HOST,
+        sinks: Sinks | None = None,
+        backend: str | None = None,
+    ) -> None:
+        self.call = call
+        self.response: Response | None = None
+        self.framing: Framing | None = None
+        self.state: State = "HEAD"
+        self._sinks = sinks
+        self._backend = backend
+        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
+        self._outbound = [self._send(h11_request(call.request, host=host, hijack=call.hijack))]
+        self._body_iter: Iterator[bytes] | None = None
+        self._start_request_body()
+        self._head = HeadReader(self._conn)
+        self._pending: deque[memoryview] = deque()
+        self._events: deque[Event] = deque()
+        self._eof = False
+        self._error: Exception | None = None
+        self._deferred: Exception | None = None
+        self._transport: body.Transport | body.FusedStdio = body.NoBody()
+        self._payload: body.Payload = body.Discard()
+        self._stdin: list[bytes] = []
+        self._stdin_ended = False
+        self._stdin_closed = False
+        self._failed_send = False
+
+    # --- sending ----------------------------------------------------------
+
+    def _send(self, event: h11.Event) -> bytes:
+        try:
+            data = self._conn.send(event)
+        except h11.LocalProtocolError as exc:
+            raise LocalProtocolError(str(exc)) from exc
+        return data or b""
+
+    def _start_request_body(self) -> None:
+        payload = self.call.request.body
+        if isinstance(payload, bytes):
+            if payload:
+                self._outbound.append(self._send(h11.Data(data=payload)))
+            self._outbound.append(self._send(h11.EndOfMessage()))
+        elif payload is None:
+            self._outbound.append(self._send(h11.EndOfMessage()))
+        else:
+            self._body_iter = iter(payload)
+
+    def data_to_send(self) -> bytes:
+        """The next bytes to write: request, body chunks, then stdin; b"" for none now."""
+        if self._outbound:
+            out = b"".join(self._outbound)
+            self._outbound.clear()
+            return out
+        if self._body_iter is not None:
+            return self._next_body_chunk()
+        if self._stdin and self.hijacked:
+            out = b"".join(self._stdin)
+            self._stdin.clear()
+            return out
+        if self._stdin_ended and self.hijacked:
+            self._stdin_closed = True
+        return b""
+
+    def _next_body_chunk(self) -> bytes:
+        assert self._body_iter is not None
+        for chunk in self._body_iter:
+            if chunk:
+                return self._send(h11.Data(data=chunk))
+        self._body_iter = None
+        return self._send(h11.EndOfMessage())
+
+    def send_failed(self) -> None:
+        """The I/O layer could not write what data_to_send gave: the exchange is dead."""
+        self._failed_send = True
+        self._fail(LocalProtocolError("sending the request failed"))
+
+    @property
+    def hijacked(self) -> bool:
+        return self.response is not None and self.response.hijacked
+
+    def send_stdin(self, data: bytes) -> None:
+        """Queues ``data`` for the container's stdin (hijacked calls only)."""
+        if not self.call.hijack:
+            raise LocalProtocolError("stdin can only be sent on a hijacked call (attach, exec)")
+        if self._stdin_ended:
+            raise LocalProtocolError("stdin was already closed")
+        if data:
+            self._stdin.append(bytes(data))
+
+    def end_stdin(self) -> None:
+        """Says stdin is over: once its bytes are out, ``stdin_closed`` turns True."""
+        if not self.call.hijack:
+            raise LocalProtocolError("stdin can only be closed on a hijacked call (attach, exec)")
+        self._stdin_ended = True
+
+    @property
+    def stdin_closed(self) -> bool:
+        """True once every stdin byte was handed out after end_stdin(): shut down writing."""
+        return self._stdin_closed
+
+    # --- receiving --------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Appends response bytes; ``b""`` says the peer closed the connection."""
+        if self._eof:
+            raise LocalProtocolError("response bytes received after the connection closed")
+        if not data:
+            self._eof = True
+        else:
+            self._pending.append(data if isinstance(data, memoryview) else memoryview(data))
+
+    def next_event(self) -> Event | _Sentinel:
+        """The next event, NEED_DATA, or PAUSED once the exchange is over."""
+        if self._error is not None:
+            raise StreamFailed(self._error)
+        try:
+            return self._step()
+        except WireprotoError as exc:
+            self._fail(exc)
+            raise
+        except h11.ProtocolError as exc:
+            self._fail(exc)
+            raise ProtocolError(str(exc)) from exc
+
+    def _fail(self, exc: Exception) -> None:
+        self._error = exc
+        if self.state != "DONE":
+            self.state = "FAILED"
+
+    def _step(self) -> Event | _Sentinel:
+        if self._events:
+            return self._events.popleft()
+        if self._deferred is not None:
+            raise self._deferred
+        if self.state == "HEAD":
+            return self._step_head()
+        if self.state == "BODY":
+            return self._step_body()
+        return PAUSED
+
+    def _step_head(self) -> Event | _Sentinel:
+        while self._pending:
+            self._head.feed(self._pending.popleft())
+        event = self._head.next_head()
+        if event is None:
+            if self._eof:
+                raise ConnectionClosed(self._head.received)
+            return NEED_DATA
+        response = self._start_body(event)
+        if self._head.rest:
+            self._pending.append(memoryview(self._head.rest))
+        self.state = "BODY"
+        return response
+
+    def _step_body(self) -> Event | _Sentinel:
+        while self._pending:
+            event = self._feed(self._pending.popleft())
+            if event is not None:
+                return event
+        if self._transport.done:
+            return self._finish()
+        if self._eof:
+            self._transport.close()
+            return self._finish()
+        return NEED_DATA
+
+    def _feed(self, data: memoryview) -> Event | None:
+        transport = self._transport
+        if isinstance(transport, body.FusedStdio):
+            pieces = transport.feed_wire(data)
+            self._defer(transport.error)
+            return Output(pieces=pieces) if pieces else None
+        result = self._payload.feed(transport.feed(data))
+        if isinstance(self._payload, body.Stdio):
+            self._defer(self._payload.error)
+        return self._wrap(result)
+
+    def _defer(self, error: Exception | None) -> None:
+        if error is not None and self._deferred is None:
+            self._deferred = error
+            self._pending.clear()
+
+    def _wrap(self, result: object) -> Event | None:
+        if result is None:
+            return None
+        if isinstance(result, list):
+            return Output(pieces=result) if result else None
+        assert isinstance(result, memoryview)
+        return Data(data=result)
+
+    # --- the head decides the body ------------------------------------------
+
+    def _start_body(self, event: h11.Response | h11.InformationalResponse) -> Response:
+        response = response_from_h11(event, hijacked=self._is_hijack(event))
+        self.response = response
+        self._transport = self._choose_transport(response)
+        self._payload = self._choose_payload(response)
+        return response
+
+    def _is_hijack(self, event: h11.Response | h11.InformationalResponse) -> bool:
+        if not self.call.hijack:
+            return False
+        if event.status_code == 101:
+            return True
+        # Legacy hijack: 200, a stream content type, and no body framing at all.
+        headers = {name: value for name, value in event.headers}
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1")
+        framed = b"content-length" in headers or b"transfer-encoding" in headers
+        return event.status_code == 200 and content_type in _HIJACK_TYPES and not framed
+
+    def _choose_transport(self, response: Response) -> body.Transport | body.FusedStdio:
+        status = response.status
+        if response.hijacked:
+            return body.UntilClose()
+        if self.call.request.method == "HEAD" or status in (204, 304) or status < 200:
+            return body.NoBody()
+        if response.header("transfer-encoding") is not None:
+            chosen = self._stdio_framing(response)
+            if chosen is not None and chosen.kind == "multiplexed" and status < 400:
+                self.framing = chosen
+                return body.FusedStdio(chosen, self._sinks, backend=self._backend)
+            return body.ChunkedBody(backend=self._backend)
+        length = response.header("content-length")
+        if length is not None:
+            return body.LengthBody(int(length))
+        return body.UntilClose()
+
+    def _stdio_framing(self, response: Response) -> Framing | None:
+        if self.call.kind is not BodyKind.STDIO:
+            return None
+        version = versions.of_target(self.call.request.target)
+        if version is None and response.api_version:
+            version = versions.from_ping_headers(response.api_version)
+        return framing.resolve(
+            content_type=response.content_type,
+            version=version,
+            tty=self.call.tty,
+            endpoint=self.call.endpoint,
+        )
+
+    def _choose_payload(self, response: Response) -> body.Payload:
+        if response.status >= 400:
+            return body.Collect(MAX_ERROR_BODY, truncate=True, what="error body")
+        kind = self.call.kind
+        if isinstance(self._transport, body.FusedStdio):
+            return body.Discard()
+        if kind is BodyKind.STDIO:
+            chosen = self._stdio_framing(response)
+            self.framing = chosen
+            return body.Stdio(chosen, self._demuxer, self._sinks)
+        if kind is BodyKind.DOCUMENT:
+            return body.Collect(MAX_DOCUMENT, truncate=False, what="JSON document")
+        if kind in (BodyKind.BYTES, BodyKind.JSONSTREAM):
+            return body.Bytes()
+        return body.Discard()
+
+    def _demuxer(self) -> mux.AnyDemuxer:
+        if self._backend is None:
+            return mux.Demuxer()
+        return mux.demuxer_class(self._backend)()
+
+    # --- the end ------------------------------------------------------------
+
+    def _finish(self) -> Event:
+        assert self.response is not None
+        result = self._payload.finish()
+        if isinstance(self._payload, body.Stdio):
+            self.framing = self._payload.framing
+        self.state = "DONE"
+        if self.response.status >= 400:
+            assert isinstance(result, bytes)
+            raise api_error(self.response, result, self.call.request.target)
+        if self.call.kind is BodyKind.DOCUMENT and isinstance(result, bytes):
+            if result:
+                self._events.append(Document(value=body.document(result)))
+        elif isinstance(result, list) and result:
+            self._events.append(Output(pieces=result))
+        self._events.append(EndOfMessage())
+        return self._events.popleft()
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the connection can carry another exchange (keep-alive)."""
+        response = self.response
+        if self.state != "DONE" or response is None or self._eof or self._failed_send:
+            return False
+        if response.hijacked or isinstance(self._transport, body.UntilClose):
+            return False
+        if self._pending or self._transport.trailing or self._body_iter is not None:
+            return False
+        if response.http_version != "1.1":
+            return False
+        tokens = {t.strip().lower() for t in (response.header("connection") or "").split(",")}
+        return "close" not in tokens
