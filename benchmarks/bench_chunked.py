@@ -130,20 +130,26 @@ def measure(run: Callable[[list[memoryview]], int], body: bytes, expect: int, re
     return statistics.median(times)
 
 
-def contenders(body_size: int, payload: int) -> list[tuple[str, Callable[..., int], int, bool]]:
-    """(name, run, bytes it must see, runs on a smaller slice)."""
-    chunk_data = payload // (CHUNK_SIZE - mux.HEADER_SIZE) * CHUNK_SIZE
-    rows: list[tuple[str, Callable[..., int], int, bool]] = [
-        ("memory copy (limit)", run_copy, body_size, False),
-        ("h11 (chunks only)", run_h11, chunk_data, True),
+Expect = Callable[[bytes, int], int]  # (body, payload bytes) -> bytes a contender sees
+WHOLE_BODY: Expect = lambda body, payload: len(body)  # noqa: E731
+CHUNK_DATA: Expect = lambda body, payload: payload // (CHUNK_SIZE - mux.HEADER_SIZE) * CHUNK_SIZE  # noqa: E731
+PAYLOAD: Expect = lambda body, payload: payload  # noqa: E731
+
+
+def contenders() -> list[tuple[str, Callable[[list[memoryview]], int], Expect, bool]]:
+    """(name, run, what it must see, runs on the smaller body)."""
+    rows: list[tuple[str, Callable[[list[memoryview]], int], Expect, bool]] = [
+        ("memory copy (limit)", run_copy, WHOLE_BODY, False),
+        ("h11 (chunks only)", run_h11, CHUNK_DATA, True),
     ]
     backends = ["native", "python"] if _backend.load_native() else ["python"]
     for name in backends:
         module = chunked.classes(name)
+        slow = name == "python"
         rows += [
-            (f"{name} chunked decoder", run_decoder(module), chunk_data, name == "python"),
-            (f"{name} fused feed_into", run_fused_into(module), payload, name == "python"),
-            (f"{name} fused feed", run_fused_feed(module), payload, name == "python"),
+            (f"{name} chunked decoder", run_decoder(module), CHUNK_DATA, slow),
+            (f"{name} fused feed_into", run_fused_into(module), PAYLOAD, slow),
+            (f"{name} fused feed", run_fused_feed(module), PAYLOAD, slow),
         ]
     return rows
 
@@ -162,12 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         f"chunked body of {CHUNK_SIZE}-byte chunks carrying frames; {len(big) / MIB:.0f} MiB "
         f"({len(small) / MIB:.0f} MiB for h11 and the python backend); median of {args.repeat}"
     )
-    for name, run, _, slow in contenders(len(big), big_payload):
+    for name, run, expect, slow in contenders():
         body, payload = (small, small_payload) if slow else (big, big_payload)
-        expect = {run_copy: len(body), run_h11: payload // 120 * 128}.get(run, payload)
-        if "decoder" in name:
-            expect = payload // 120 * 128
-        seconds = measure(run, body, expect, args.repeat)
+        seconds = measure(run, body, expect(body, payload), args.repeat)
         results[name] = len(body) / seconds / 1e6
         print(f"  {name:26s} {results[name]:10.1f} MB/s of body", flush=True)
     h11_rate = results["h11 (chunks only)"]
