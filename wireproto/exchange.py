@@ -58,7 +58,7 @@ from wireproto.http import (
 )
 
 
-class _Sentinel:
+class Sentinel:
     def __init__(self, name: str) -> None:
         self._name = name
 
@@ -66,8 +66,8 @@ class _Sentinel:
         return self._name
 
 
-NEED_DATA = _Sentinel("NEED_DATA")  # feed more bytes (or EOF) to go on
-PAUSED = _Sentinel("PAUSED")  # the exchange is over: no more events
+NEED_DATA = Sentinel("NEED_DATA")  # feed more bytes (or EOF) to go on
+PAUSED = Sentinel("PAUSED")  # the exchange is over: no more events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,7 +225,7 @@ class Exchange:
         else:
             self._pending.append(data if isinstance(data, memoryview) else memoryview(data))
 
-    def next_event(self) -> Event | _Sentinel:
+    def next_event(self) -> Event | Sentinel:
         """The next event, NEED_DATA, or PAUSED once the exchange is over."""
         if self._error is not None:
             raise StreamFailed(self._error)
@@ -243,7 +243,7 @@ class Exchange:
         if self.state != "DONE":
             self.state = "FAILED"
 
-    def _step(self) -> Event | _Sentinel:
+    def _step(self) -> Event | Sentinel:
         if self._events:
             return self._events.popleft()
         if self._deferred is not None:
@@ -254,7 +254,7 @@ class Exchange:
             return self._step_body()
         return PAUSED
 
-    def _step_head(self) -> Event | _Sentinel:
+    def _step_head(self) -> Event | Sentinel:
         while self._pending:
             self._head.feed(self._pending.popleft())
         event = self._head.next_head()
@@ -268,7 +268,7 @@ class Exchange:
         self.state = "BODY"
         return response
 
-    def _step_body(self) -> Event | _Sentinel:
+    def _step_body(self) -> Event | Sentinel:
         while self._pending:
             event = self._feed(self._pending.popleft())
             if event is not None:

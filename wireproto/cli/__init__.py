@@ -1,0 +1,102 @@
+"""The ``wireproto`` command: argument parsing, exit codes, error reporting.
+
+Exit codes (DESIGN.md): 0 success, 1 an error reported by the engine or the
+stream, 2 usage, 3 cannot connect; ``attach`` and ``exec`` exit with the
+container's or the command's own code once the stream has run to its end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from wireproto import __version__, versions
+from wireproto.errors import APIError, EngineUnreachable, LocalProtocolError, WireprotoError
+
+OK, ERROR, USAGE, UNREACHABLE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wireproto", description="Speak the Docker Engine API wire protocol."
+    )
+    parser.add_argument("--version", action="version", version=f"wireproto {__version__}")
+    parser.add_argument(
+        "-H",
+        "--host",
+        help="engine address: unix:///path or tcp://host:port "
+        "(default: $DOCKER_HOST, else unix:///var/run/docker.sock)",
+    )
+    parser.add_argument(
+        "--api-version",
+        metavar="X.Y",
+        help="API version to speak (default: $DOCKER_API_VERSION, else negotiate)",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("ping", help="check that the engine answers (GET /_ping)")
+    verbs.add_parser("version", help="the engine's version and the API version in use")
+    logs = verbs.add_parser("logs", help="a container's output, byte for byte")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep streaming new output")
+    logs.add_argument("-t", "--timestamps", action="store_true", help="prefix timestamps")
+    logs.add_argument("-n", "--tail", metavar="N", help='lines from the end ("all" or N)')
+    logs.add_argument("--since", metavar="T", help="since a timestamp or relative (42m)")
+    logs.add_argument("--until", metavar="T", help="until a timestamp or relative (42m)")
+    logs.add_argument("container")
+    attach = verbs.add_parser("attach", help="attach stdin, stdout and stderr to a container")
+    attach.add_argument("--no-stdin", action="store_true", help="do not forward stdin")
+    attach.add_argument("container")
+    exec_ = verbs.add_parser("exec", help="run a command in a running container")
+    exec_.add_argument("-i", "--interactive", action="store_true", help="forward stdin")
+    exec_.add_argument("-t", "--tty", action="store_true", help="allocate a TTY")
+    exec_.add_argument("container")
+    exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command; returns the exit code (the console script exits with it)."""
+    # Die quietly of SIGPIPE, as `docker logs | head` does, instead of a traceback.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb == "exec" and not args.command:
+        parser.error("exec needs a command to run")
+    try:
+        pinned = versions.parse(args.api_version) if args.api_version else None
+        pinned = pinned or versions.from_environment(os.environ)
+    except LocalProtocolError as exc:
+        parser.error(str(exc))
+    return run(args, pinned)
+
+
+def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
+    from wireproto.cli import verbs
+
+    try:
+        return verbs.dispatch(args, pinned)
+    except EngineUnreachable as exc:
+        report(str(exc))
+        return UNREACHABLE
+    except verbs.UsageError as exc:
+        report(str(exc))
+        return USAGE
+    except APIError as exc:
+        report(f"Error response from daemon: {exc.message}")
+        return ERROR
+    except LocalProtocolError as exc:
+        report(str(exc))
+        return USAGE
+    except (WireprotoError, OSError) as exc:
+        report(str(exc) or type(exc).__name__)
+        return ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def report(message: str) -> None:
+    sys.stderr.write(f"wireproto: {message}\n")
+    sys.stderr.flush()
