@@ -270,6 +270,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [debug]
   address = ""
   level = "info"
+
+# Default /opt/containerd: keep it under DIR too.
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$cdir/opt"
 EOF
     start_bg "$cdir/pid" "$cdir/containerd.log" containerd --config "$cdir/config.toml"
     pid=$(read_pid "$cdir/pid")
