@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from collections.abc import Callable, Iterator
 
@@ -10,8 +9,7 @@ import pytest
 
 from wireproto import _backend, mux
 
-_ENGINE = "tests.engine_support"
-pytest_plugins = [_ENGINE] if importlib.util.find_spec(_ENGINE) else []
+pytest_plugins = ["tests.engine_support"]
 
 BACKENDS = ["python", "native"]
 
