@@ -50,6 +50,13 @@ def test_decodes_a_body_and_keeps_what_follows(module, split: Split) -> None:  #
     decoder.close()
 
 
+def test_empty_input_is_fine_at_any_time(module) -> None:  # type: ignore[no-untyped-def]
+    decoder, demuxer = module.ChunkedDecoder(), module.ChunkedDemuxer()
+    assert decoder.feed(b"") == [] and demuxer.feed(b"") == []
+    demuxer.feed_into(b"", {})
+    assert decode(decoder, [chunk(b"x"), b""]) == b"x"
+
+
 def test_extensions_and_trailers_are_skipped(module, split: Split) -> None:  # type: ignore[no-untyped-def]
     wire = chunk(b"abc", b";name=value") + chunk(b"def", b" ;x") + b"0;last\r\nX-Trailer: 1\r\n\r\n"
     decoder = module.ChunkedDecoder()

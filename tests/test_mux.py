@@ -112,6 +112,14 @@ def test_zero_length_frames_produce_nothing(demuxer_class: type, split: Split) -
     assert demuxer.offset == len(data)
 
 
+def test_empty_input_is_fine_at_any_time(demuxer_class: type) -> None:
+    demuxer = demuxer_class()
+    assert demuxer.feed(b"") == []
+    demuxer.feed_into(b"", {})
+    assert [(s, bytes(p)) for s, p in demuxer.feed(mux.encode(1, b"x"))] == [(1, b"x")]
+    assert demuxer.feed(bytearray()) == []
+
+
 def test_payload_is_delivered_before_its_frame_completes(demuxer_class: type) -> None:
     demuxer = demuxer_class()
     frame = mux.encode(mux.STDOUT, b"abcdef")

@@ -65,7 +65,7 @@ class SpanBuffers:
 
     def reserve(self, size: int) -> None:
         """Grows the arrays and scratch to take an input of ``size`` bytes."""
-        if size <= self.capacity:
+        if size <= self.capacity and self.streams is not None:
             return
         capacity = max(size, 2 * self.capacity, 4096)
         slots = int(capacity * self._slots_per_byte) + 2
