@@ -405,8 +405,11 @@ def test_feed_into_gives_each_stream_exactly(
 def test_truncated_body_raises_and_keeps_what_came(logs: Logs, demuxer_class: type) -> None:
     body = logs.responses[""].body
     frames = reference_frames(body)
-    if not frames:
-        pytest.skip("an empty body cannot be cut")
+    if not frames:  # nothing to cut: an empty body is a complete stream
+        demuxer = demuxer_class()
+        assert demuxer.feed(body) == []
+        demuxer.close()
+        return
     starts, position = [], 0
     for _, payload in frames:
         starts.append((position, len(payload)))
