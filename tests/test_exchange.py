@@ -181,6 +181,28 @@ def test_streamed_request_body_is_chunked() -> None:
     assert sent.endswith(b"\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n")
 
 
+def test_streamed_request_body_with_a_known_length() -> None:
+    request = http.Request(
+        method="POST", target="/build", headers=(("Content-Length", "5"),), body=[b"ab", b"cde"]
+    )
+    exchange = ex.Exchange(http.Call(request=request, kind=http.BodyKind.JSONSTREAM))
+    sent = b""
+    while out := exchange.data_to_send():
+        sent += out
+    assert b"Transfer-Encoding" not in sent
+    assert sent.endswith(b"Content-Length: 5\r\n\r\nabcde")
+
+
+def test_a_streamed_body_longer_than_its_length_is_refused() -> None:
+    request = http.Request(
+        method="POST", target="/build", headers=(("Content-Length", "2"),), body=[b"abc"]
+    )
+    exchange = ex.Exchange(http.Call(request=request, kind=http.BodyKind.JSONSTREAM))
+    exchange.data_to_send()
+    with pytest.raises(LocalProtocolError):
+        exchange.data_to_send()
+
+
 def test_interim_responses_are_skipped(split: Split) -> None:
     wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
     result = run(ex.Exchange(bytes_call()), split(wire))

@@ -241,7 +241,9 @@ def h11_request(req: Request, *, host: str, hijack: bool) -> h11.Request:
     names = {name.lower() for name, _ in req.headers}
     if isinstance(req.body, bytes):
         headers.append(("Content-Length", str(len(req.body))))
-    elif req.body is not None:
+    elif req.body is not None and "content-length" not in names:
+        # A streamed body of unknown length; with a Content-Length given, h11
+        # sends it as is and checks that the stream matches it.
         headers.append(("Transfer-Encoding", "chunked"))
     elif req.method in ("POST", "PUT") and "content-length" not in names:
         headers.append(("Content-Length", "0"))
