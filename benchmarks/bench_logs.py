@@ -165,7 +165,7 @@ def make_log_container(host: str, mib: int) -> tuple[str, int]:
     lines = mib * 1024 * 1024 // (LINE_PAYLOAD + 1)
     half = lines // 2
     # Two writers, one per stream, each a fast loop of printf over a 99-byte line.
-    line = "x" * (LINE_PAYLOAD - 12)
+    line = "x" * (LINE_PAYLOAD - len("out 00000000 "))  # 99 bytes and a newline
     script = (
         f"(i=0; while [ $i -lt {half} ]; do printf 'out %08d {line}\\n' $i; i=$((i+1)); done) & "
         f"(i=0; while [ $i -lt {lines - half} ]; do printf 'err %08d {line}\\n' $i >&2; "

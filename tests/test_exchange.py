@@ -342,3 +342,19 @@ def test_send_failed_kills_the_exchange() -> None:
     with pytest.raises(StreamFailed):
         exchange.next_event()
     assert not exchange.reusable
+
+
+def test_a_sink_that_raises_fails_the_exchange(backend: str) -> None:
+    class Broken:
+        def write(self, data: memoryview) -> None:
+            raise BrokenPipeError("reader went away")
+
+    sinks = [Broken()] * 4
+    exchange = ex.Exchange(stdio_call(tty=False), backend=backend, sinks=sinks)
+    exchange.receive_data(OK_CHUNKED + logs_body([(1, b"x")]))
+    assert isinstance(exchange.next_event(), http.Response)
+    with pytest.raises(BrokenPipeError):
+        exchange.next_event()
+    assert exchange.state == "FAILED" and not exchange.reusable
+    with pytest.raises(StreamFailed):
+        exchange.next_event()

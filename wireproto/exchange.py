@@ -40,7 +40,6 @@ from wireproto.errors import (
     LocalProtocolError,
     ProtocolError,
     StreamFailed,
-    WireprotoError,
 )
 from wireproto.framing import Framing
 from wireproto.http import (
@@ -231,12 +230,12 @@ class Exchange:
             raise StreamFailed(self._error)
         try:
             return self._step()
-        except WireprotoError as exc:
-            self._fail(exc)
-            raise
         except h11.ProtocolError as exc:
             self._fail(exc)
             raise ProtocolError(str(exc)) from exc
+        except Exception as exc:  # bad bytes, an error status, or a sink that raised
+            self._fail(exc)
+            raise
 
     def _fail(self, exc: Exception) -> None:
         self._error = exc
