@@ -83,8 +83,11 @@ def test_logs_equal_docker_logs(
     assert len(ours.stdout) > LONG_LINE and ours.stdout.endswith(b"no final newline")
 
 
-def test_logs_of_a_tty_container(engine: Engine, tty_container: str, backend: str) -> None:
-    ours = wireproto(engine, "logs", tty_container, backend=backend)
+@pytest.mark.parametrize("api_version", VERSIONS)
+def test_logs_of_a_tty_container(
+    engine: Engine, tty_container: str, backend: str, api_version: str | None
+) -> None:
+    ours = wireproto(engine, "logs", tty_container, backend=backend, api_version=api_version)
     theirs = engine.docker("logs", tty_container)
     assert ours.returncode == 0
     assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
