@@ -202,3 +202,23 @@ class IncompleteBody(RemoteProtocolError):
     def __init__(self, offset: int, detail: str) -> None:
         super().__init__(f"body ended early at offset {offset}: {detail}")
         self.offset = offset
+
+
+# --- API versions (the endpoint catalogue) -------------------------------------------------------
+
+
+class UnsupportedInVersion(InvalidVersion):
+    """The API version in use lacks an endpoint, parameter or behaviour that was asked for.
+
+    ``feature`` names it (a row of :mod:`wireproto.api.gates`), ``needs`` says
+    which versions have it (``1.10+``, ``<= 1.11``) and ``version`` is the one
+    in use (None: unprefixed, the engine's newest).  Nothing is silently dropped.
+    """
+
+    def __init__(self, feature: str, needs: str, version: object, *, what: str = "") -> None:
+        used = f"API {version}" if version is not None else "the engine's newest API (unprefixed)"
+        detail = f" ({what})" if what else ""
+        super().__init__(f"{feature}{detail} needs API {needs}; this call uses {used}")
+        self.feature = feature
+        self.needs = needs
+        self.version = version

@@ -1,0 +1,148 @@
+"""Which API version has what: the version-gate table, as data.
+
+Strategy: every endpoint, parameter and wire behaviour whose presence
+depends on the API version is one row of ``GATES``: the version it appeared
+in (``since``) and, for what was removed, the last version that had it
+(``until``).  Endpoint functions call :func:`require` for what the caller
+asked for; decoders and shape helpers call :func:`has` for behaviours.  A
+feature with no row exists in every version.
+
+The rows come from the API's change log ("What's new" in each version's
+reference, v1.0 to v1.12) and, for later versions, from the changes that
+matter on the wire to clients of today's engines.
+
+``version=None`` means "unprefixed path": the engine answers at its own
+newest version, so nothing added is refused, and anything removed is
+(an engine new enough to lack the version prefix rule has dropped it).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from wireproto.errors import UnsupportedInVersion
+from wireproto.versions import ApiVersion
+
+V = ApiVersion
+
+
+class Kind(enum.Enum):
+    ENDPOINT = "endpoint"  # a path (with its method)
+    PARAMETER = "parameter"  # a query parameter, header or body field the caller sets
+    BEHAVIOUR = "behaviour"  # what the engine sends: formats, framing, shapes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gate:
+    """One row: ``name`` exists from ``since`` through ``until`` (None: no bound)."""
+
+    name: str
+    kind: Kind
+    since: ApiVersion | None = None
+    until: ApiVersion | None = None
+    what: str = ""
+
+    def allows(self, version: ApiVersion | None) -> bool:
+        """Whether ``version`` (None: the engine's newest) has this feature."""
+        if version is None:
+            return self.until is None
+        if self.since is not None and version < self.since:
+            return False
+        return self.until is None or version <= self.until
+
+    @property
+    def needs(self) -> str:
+        """The versions that have it, for error messages: ``1.10+``, ``<= 1.11``."""
+        low = f"{self.since}+" if self.since else ""
+        high = f"<= {self.until}" if self.until else ""
+        if low and high:
+            return f"{self.since} .. {self.until}"
+        return low or high or "any"
+
+
+E, P, B = Kind.ENDPOINT, Kind.PARAMETER, Kind.BEHAVIOUR
+
+GATES: tuple[Gate, ...] = (
+    # --- endpoints ----------------------------------------------------------------------------
+    Gate(name="_ping", kind=E, since=V(1, 11), what="GET /_ping"),
+    Gate(name="containers.logs", kind=E, since=V(1, 11), what="GET /containers/(id)/logs"),
+    Gate(name="containers.top", kind=E, since=V(1, 3), what="GET /containers/(id)/top"),
+    Gate(name="events", kind=E, since=V(1, 3), what="GET /events"),
+    Gate(name="images.get", kind=E, since=V(1, 7), what="GET /images/(name)/get"),
+    Gate(name="images.load", kind=E, since=V(1, 7), what="POST /images/load"),
+    Gate(
+        name="images.insert",
+        kind=E,
+        until=V(1, 11),
+        what="POST /images/(name)/insert (removed in 1.12)",
+    ),
+    Gate(
+        name="containers.copy",
+        kind=E,
+        until=V(1, 23),
+        what="POST /containers/(id)/copy (deprecated in 1.20, gone from 1.24: use archive)",
+    ),
+    Gate(name="exec", kind=E, since=V(1, 15), what="POST /containers/(id)/exec, /exec/(id)/start"),
+    Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
+    Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
+    # --- parameters ---------------------------------------------------------------------------
+    Gate(name="containers.list.size", kind=P, since=V(1, 3), what="size=1 on GET /containers/json"),
+    Gate(name="containers.top.ps_args", kind=P, since=V(1, 4), what="ps_args on top"),
+    Gate(
+        name="containers.start.host_config",
+        kind=P,
+        since=V(1, 3),
+        until=V(1, 23),
+        what="a HostConfig body on POST /containers/(id)/start (1.24+: set it at create)",
+    ),
+    Gate(name="containers.delete.force", kind=P, since=V(1, 10), what="force on container delete"),
+    Gate(name="images.delete.force", kind=P, since=V(1, 10), what="force on image delete"),
+    Gate(name="images.delete.noprune", kind=P, since=V(1, 10), what="noprune on image delete"),
+    Gate(name="registry_auth", kind=P, since=V(1, 5), what="X-Registry-Auth on pull and push"),
+    Gate(name="build.registry_config", kind=P, since=V(1, 9), what="X-Registry-Config on build"),
+    Gate(name="build.forcerm", kind=P, since=V(1, 12), what="forcerm on build"),
+    Gate(name="events.until", kind=P, since=V(1, 11), what="until on GET /events"),
+    Gate(name="logs.tail", kind=P, since=V(1, 13), what="tail on logs"),
+    Gate(name="logs.since", kind=P, since=V(1, 19), what="since on logs"),
+    Gate(name="logs.until", kind=P, since=V(1, 35), what="until on logs"),
+    Gate(name="wait.condition", kind=P, since=V(1, 30), what="condition on wait"),
+    # --- behaviours (what the engine sends) ---------------------------------------------------
+    Gate(name="jsonstream", kind=B, since=V(1, 1), what="JSON streams for create/insert/push"),
+    Gate(name="images.delete.list", kind=B, since=V(1, 2), what="image delete lists results"),
+    Gate(name="ports.list", kind=B, since=V(1, 5), what="container Ports as a list of dicts"),
+    Gate(name="multiplexed", kind=B, since=V(1, 6), what="multiplexed attach stream"),
+    Gate(name="images.list.grouped", kind=B, since=V(1, 7), what="RepoTags grouped per image"),
+    Gate(name="progress_detail", kind=B, since=V(1, 8), what="progressDetail in JSON streams"),
+    Gate(name="inspect.camelcase", kind=B, since=V(1, 12), what="CamelCase keys in inspect"),
+    Gate(name="search.is_automated", kind=B, since=V(1, 12), what="is_automated (was is_trusted)"),
+    Gate(name="upgrade_tcp", kind=B, since=V(1, 17), what="Upgrade: tcp answered with 101"),
+    Gate(name="errors.json", kind=B, since=V(1, 24), what="error bodies as JSON {message}"),
+    Gate(name="ws.binary", kind=B, since=V(1, 28), what="attach/ws output as binary frames"),
+    Gate(
+        name="stream.content_type",
+        kind=B,
+        since=V(1, 42),
+        what="multiplexed-stream vs raw-stream Content-Type",
+    ),
+    Gate(name="events.json_seq", kind=B, since=V(1, 52), what="events as JSON lines / json-seq"),
+)
+
+BY_NAME: dict[str, Gate] = {gate.name: gate for gate in GATES}
+
+
+def gate(name: str) -> Gate:
+    """The row for ``name``; KeyError for a name the table does not have."""
+    return BY_NAME[name]
+
+
+def has(name: str, version: ApiVersion | None) -> bool:
+    """Whether ``version`` (None: the engine's newest) has ``name``."""
+    return BY_NAME[name].allows(version)
+
+
+def require(name: str, version: ApiVersion | None) -> None:
+    """UnsupportedInVersion unless ``version`` has ``name``."""
+    row = BY_NAME[name]
+    if not row.allows(version):
+        raise UnsupportedInVersion(name, row.needs, version, what=row.what)
