@@ -83,6 +83,9 @@ class Call:
     head (attach, exec start); ``tty`` is what the caller knows of the
     container's TTY (None: unknown) and ``endpoint`` names the operation
     ("logs", "attach", "exec.start", ...): both feed framing resolution.
+    ``statuses`` are the success statuses the API documents for it (e.g.
+    ``(204, 304)`` for start: 304 when already started); ``()`` means any
+    status below 400.
     """
 
     request: Request
@@ -90,6 +93,11 @@ class Call:
     hijack: bool = False
     tty: bool | None = None
     endpoint: str = ""
+    statuses: tuple[int, ...] = ()
+
+    def expects(self, status: int) -> bool:
+        """Whether ``status`` is one of this call's documented success statuses."""
+        return status in self.statuses if self.statuses else status < 400
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
