@@ -13,105 +13,53 @@ iterate over the output until the engine closes the stream.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
 
 from wireproto import calls, versions
 from wireproto._sinks import Sinks
+from wireproto.adapters._common import (
+    DEFAULT_HOST,
+    DEFAULT_TIMEOUT,
+    RECV_SIZE,
+    Address,
+    Gather,
+    Reply,
+    is_stale,
+    is_stream,
+    parse_host,
+    settings,
+    tls_context,
+)
 from wireproto.errors import ConnectionClosed, EngineUnreachable, NotFound
 from wireproto.exchange import (
     NEED_DATA,
     PAUSED,
-    Data,
-    Document,
     EndOfMessage,
     Event,
     Exchange,
     Output,
     Sentinel,
 )
-from wireproto.http import UNIX_HOST, BodyKind, Call, Response
+from wireproto.http import BodyKind, Call, Response
 from wireproto.versions import ApiVersion
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
-RECV_SIZE = 256 * 1024  # one read; logs arrive as many small chunks
-DEFAULT_TIMEOUT = 60.0
-_STALE = (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED)
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """Where the engine listens: a unix socket path, or a TCP host and port."""
-
-    unix_path: str | None = None
-    host: str = ""
-    port: int = 0
-    tls: bool = False
-
-    @property
-    def host_header(self) -> str:
-        return UNIX_HOST if self.unix_path else f"{self.host}:{self.port}"
-
-
-def parse_host(value: str, *, tls: bool = False) -> Address:
-    """An Address from a DOCKER_HOST value (``unix://``, ``tcp://``, ``http(s)://``)."""
-    if value.startswith("/"):
-        value = "unix://" + value
-    parts = urlsplit(value)
-    if parts.scheme == "unix":
-        if not parts.path:
-            raise ValueError(f"host {value!r} names no socket path")
-        return Address(unix_path=parts.path)
-    if parts.scheme in ("tcp", "http", "https"):
-        tls = tls or parts.scheme == "https"
-        try:
-            port = parts.port or (2376 if tls else 2375)
-        except ValueError as exc:
-            raise ValueError(f"host {value!r} has a bad port") from exc
-        return Address(host=parts.hostname or "localhost", port=port, tls=tls)
-    raise ValueError(f"host {value!r}: unsupported scheme (use unix://, tcp:// or https://)")
-
-
-def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext | None:
-    """TLS settings as the docker CLI reads them from the environment.
-
-    ``DOCKER_TLS_VERIFY`` (any non-empty value) verifies the engine against
-    ``ca.pem``; ``DOCKER_TLS`` alone encrypts without verifying.  Both use
-    ``cert.pem``/``key.pem`` as the client certificate when present, all in
-    ``DOCKER_CERT_PATH`` (default ``~/.docker``).
-    """
-    verify = bool(environ.get("DOCKER_TLS_VERIFY"))
-    if not verify and not environ.get("DOCKER_TLS"):
-        return None
-    cert_path = Path(environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if verify:
-        context.load_verify_locations(cafile=str(cert_path / "ca.pem"))
-    else:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    cert, key = cert_path / "cert.pem", cert_path / "key.pem"
-    if cert.exists() and key.exists():
-        context.load_cert_chain(str(cert), str(key))
-    return context
-
-
-@dataclass
-class Reply:
-    """A whole response: its head, and the document, bytes or output it carried."""
-
-    response: Response
-    document: object = None
-    data: bytes = b""
-    output: list[tuple[int, bytes]] = field(default_factory=list)
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_TIMEOUT",
+    "RECV_SIZE",
+    "Address",
+    "Client",
+    "Pending",
+    "Reply",
+    "Session",
+    "parse_host",
+    "tls_context",
+]
 
 
 class _Driver:
@@ -176,12 +124,10 @@ class Client:
         backend: str | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        environ = os.environ if environ is None else environ
-        self.host = host or environ.get("DOCKER_HOST") or DEFAULT_HOST
-        self.tls = tls if tls is not None else tls_context(environ)
-        self.address = parse_host(self.host, tls=self.tls is not None)
-        if self.address.tls and self.tls is None:
-            self.tls = ssl.create_default_context()
+        resolved = settings(host, os.environ if environ is None else environ, tls)
+        self.host = resolved.host
+        self.tls = resolved.tls
+        self.address = resolved.address
         self.timeout = timeout
         self.backend = backend
         self.api_version: ApiVersion | None = None
@@ -238,7 +184,7 @@ class Client:
         self, call: Call, sinks: Sinks | None, read_delay: float
     ) -> tuple[_Driver, Iterator[Event], Event]:
         """Sends ``call`` and reads its head, retrying once on a stale kept-alive socket."""
-        replayable = not _is_stream(call)
+        replayable = not is_stream(call)
         while True:
             sock, reused = self._checkout()
             exchange = Exchange(
@@ -251,7 +197,7 @@ class Client:
                 head = next(events)
             except (ConnectionClosed, OSError) as exc:
                 sock.close()
-                if reused and replayable and driver.received == 0 and _stale(exc):
+                if reused and replayable and driver.received == 0 and is_stale(exc):
                     continue
                 raise
             except BaseException:
@@ -285,22 +231,10 @@ class Client:
 
     def request(self, call: Call) -> Reply:
         """Runs ``call`` to its end and gathers what it gave."""
-        reply: Reply | None = None
-        chunks: list[bytes] = []
+        gather = Gather()
         for event in self.stream(call):
-            if isinstance(event, Response):
-                reply = Reply(response=event)
-            elif isinstance(event, Document):
-                assert reply is not None
-                reply.document = event.value
-            elif isinstance(event, Data):
-                chunks.append(bytes(event.data))
-            elif isinstance(event, Output):
-                assert reply is not None
-                reply.output += [(s, bytes(p)) for s, p in event.pieces]
-        assert reply is not None
-        reply.data = b"".join(chunks)
-        return reply
+            gather.add(event)
+        return gather.reply()
 
     def begin(self, call: Call) -> Pending:
         """Sends ``call`` on a connection of its own; read its reply later."""
@@ -336,17 +270,6 @@ class Client:
         return self.api_version
 
 
-def _is_stream(call: Call) -> bool:
-    body = call.request.body
-    return body is not None and not isinstance(body, bytes)
-
-
-def _stale(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionClosed):
-        return exc.received == 0
-    return isinstance(exc, OSError) and exc.errno in _STALE
-
-
 class Pending:
     """A call sent on its own connection, whose reply is read later (``result``)."""
 
@@ -363,17 +286,13 @@ class Pending:
     def result(self, timeout: float | None = None) -> Reply:
         """Waits for the reply (forever by default); APIError for an error status."""
         self._sock.settimeout(timeout)
-        reply: Reply | None = None
+        gather = Gather()
         try:
             for event in self._driver.events():
-                if isinstance(event, Response):
-                    reply = Reply(response=event)
-                elif isinstance(event, Document) and reply is not None:
-                    reply.document = event.value
+                gather.add(event)
         finally:
             self._sock.close()
-        assert reply is not None
-        return reply
+        return gather.reply()
 
     def close(self) -> None:
         self._sock.close()

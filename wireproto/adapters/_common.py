@@ -1,0 +1,152 @@
+"""What every adapter shares that moves no bytes: addresses, TLS settings, replies.
+
+Strategy: an adapter is a loop (write what the exchange wants sent, read,
+feed, hand out events); the decisions around that loop that are not about
+I/O live here once: which engine a DOCKER_HOST names, the TLS context the
+docker CLI would build from the environment, when a failed call on a
+kept-alive connection may be retried, and how a whole reply is gathered
+from the events.
+"""
+
+from __future__ import annotations
+
+import errno
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from wireproto.errors import ConnectionClosed
+from wireproto.exchange import Data, Document, Event, Output
+from wireproto.http import UNIX_HOST, Call, Response
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+RECV_SIZE = 256 * 1024  # one read; logs arrive as many small chunks
+DEFAULT_TIMEOUT = 60.0
+# A kept-alive connection the engine dropped fails a new request with these.
+STALE_ERRNOS = (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where the engine listens: a unix socket path, or a TCP host and port."""
+
+    unix_path: str | None = None
+    host: str = ""
+    port: int = 0
+    tls: bool = False
+
+    @property
+    def host_header(self) -> str:
+        return UNIX_HOST if self.unix_path else f"{self.host}:{self.port}"
+
+
+def parse_host(value: str, *, tls: bool = False) -> Address:
+    """An Address from a DOCKER_HOST value (``unix://``, ``tcp://``, ``http(s)://``)."""
+    if value.startswith("/"):
+        value = "unix://" + value
+    parts = urlsplit(value)
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ValueError(f"host {value!r} names no socket path")
+        return Address(unix_path=parts.path)
+    if parts.scheme in ("tcp", "http", "https"):
+        tls = tls or parts.scheme == "https"
+        try:
+            port = parts.port or (2376 if tls else 2375)
+        except ValueError as exc:
+            raise ValueError(f"host {value!r} has a bad port") from exc
+        return Address(host=parts.hostname or "localhost", port=port, tls=tls)
+    raise ValueError(f"host {value!r}: unsupported scheme (use unix://, tcp:// or https://)")
+
+
+def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext | None:
+    """TLS settings as the docker CLI reads them from the environment.
+
+    ``DOCKER_TLS_VERIFY`` (any non-empty value) verifies the engine against
+    ``ca.pem``; ``DOCKER_TLS`` alone encrypts without verifying.  Both use
+    ``cert.pem``/``key.pem`` as the client certificate when present, all in
+    ``DOCKER_CERT_PATH`` (default ``~/.docker``).
+    """
+    verify = bool(environ.get("DOCKER_TLS_VERIFY"))
+    if not verify and not environ.get("DOCKER_TLS"):
+        return None
+    cert_path = Path(environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if verify:
+        context.load_verify_locations(cafile=str(cert_path / "ca.pem"))
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    cert, key = cert_path / "cert.pem", cert_path / "key.pem"
+    if cert.exists() and key.exists():
+        context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A client's resolved settings: the host as given, its address, TLS."""
+
+    host: str
+    address: Address
+    tls: ssl.SSLContext | None
+
+
+def settings(host: str | None, environ: Mapping[str, str], tls: ssl.SSLContext | None) -> Settings:
+    """``host`` (default ``$DOCKER_HOST``, else the local socket) and its TLS context."""
+    host = host or environ.get("DOCKER_HOST") or DEFAULT_HOST
+    tls = tls if tls is not None else tls_context(environ)
+    address = parse_host(host, tls=tls is not None)
+    if address.tls and tls is None:
+        tls = ssl.create_default_context()
+    return Settings(host=host, address=address, tls=tls)
+
+
+@dataclass
+class Reply:
+    """A whole response: its head, and the document, bytes or output it carried."""
+
+    response: Response
+    document: object = None
+    data: bytes = b""
+    output: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+class Gather:
+    """Builds a :class:`Reply` from a call's events (``add`` each, then ``reply``)."""
+
+    def __init__(self) -> None:
+        self._reply: Reply | None = None
+        self._chunks: list[bytes] = []
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, Response):
+            self._reply = Reply(response=event)
+        elif isinstance(event, Document):
+            assert self._reply is not None
+            self._reply.document = event.value
+        elif isinstance(event, Data):
+            self._chunks.append(bytes(event.data))
+        elif isinstance(event, Output):
+            assert self._reply is not None
+            self._reply.output += [(s, bytes(p)) for s, p in event.pieces]
+
+    def reply(self) -> Reply:
+        assert self._reply is not None
+        self._reply.data = b"".join(self._chunks)
+        return self._reply
+
+
+def is_stream(call: Call) -> bool:
+    """A call whose request body is an iterator: it cannot be sent twice."""
+    body = call.request.body
+    return body is not None and not isinstance(body, bytes)
+
+
+def is_stale(exc: BaseException) -> bool:
+    """Whether ``exc`` says a kept-alive connection was dead before the request."""
+    if isinstance(exc, ConnectionClosed):
+        return exc.received == 0
+    return isinstance(exc, OSError) and exc.errno in STALE_ERRNOS
