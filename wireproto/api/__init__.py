@@ -2,5 +2,85 @@
 
 Each function takes the API version in use (None: unprefixed, the engine's
 newest) and refuses, with :class:`wireproto.errors.UnsupportedInVersion`,
-what that version lacks (:mod:`wireproto.api.gates` holds the table).
+what that version lacks (:mod:`wireproto.api.gates` holds the table).  The
+Call carries the request, how its response is framed (``kind``, ``hijack``)
+and the success statuses the API documents (``statuses``).
+
+Response shapes that changed across versions are normalised by
+:mod:`wireproto.api.shapes`.
 """
+
+from __future__ import annotations
+
+from wireproto.api.containers import (
+    attach,
+    attach_ws,
+    changes,
+    copy,
+    create_container,
+    export,
+    inspect_container,
+    kill,
+    list_containers,
+    logs,
+    remove_container,
+    resize,
+    restart,
+    start,
+    stop,
+    top,
+    wait,
+)
+from wireproto.api.exec import exec_create, exec_inspect, exec_resize, exec_start
+from wireproto.api.images import (
+    get_image,
+    history,
+    import_image,
+    insert,
+    inspect_image,
+    list_images,
+    load_image,
+    remove_image,
+    search,
+    tag,
+)
+from wireproto.api.system import commit, engine_version, info, login, ping
+
+__all__ = [
+    "attach",
+    "attach_ws",
+    "changes",
+    "commit",
+    "copy",
+    "create_container",
+    "engine_version",
+    "exec_create",
+    "exec_inspect",
+    "exec_resize",
+    "exec_start",
+    "export",
+    "get_image",
+    "history",
+    "import_image",
+    "info",
+    "insert",
+    "inspect_container",
+    "inspect_image",
+    "kill",
+    "list_containers",
+    "list_images",
+    "load_image",
+    "login",
+    "logs",
+    "ping",
+    "remove_container",
+    "remove_image",
+    "resize",
+    "restart",
+    "search",
+    "start",
+    "stop",
+    "tag",
+    "top",
+    "wait",
+]

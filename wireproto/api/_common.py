@@ -1,0 +1,57 @@
+"""What every catalogue module shares: building a Call, checking optional parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from wireproto.api import gates
+from wireproto.http import BodyKind, Call, QueryValue, request
+from wireproto.versions import ApiVersion
+
+T = TypeVar("T")
+TAR = "application/x-tar"
+Body = bytes | Iterable[bytes]
+
+
+def opt(feature: str, value: T | None, version: ApiVersion | None) -> T | None:
+    """``value`` when the caller set it (not None or False), once ``version`` is known to have it.
+
+    Unset values are left out of the request, so an old engine never sees a
+    parameter it lacks; a set one the version lacks raises UnsupportedInVersion.
+    """
+    if value is None or value is False:
+        return None
+    gates.require(feature, version)
+    return value
+
+
+def make(
+    method: str,
+    path: str,
+    *params: str,
+    version: ApiVersion | None,
+    kind: BodyKind,
+    statuses: tuple[int, ...],
+    query: Mapping[str, QueryValue] | None = None,
+    json_body: object = None,
+    body: Body | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+    hijack: bool = False,
+    tty: bool | None = None,
+    endpoint: str = "",
+) -> Call:
+    """A Call: the request (version prefix, quoted path parameters, query) and its framing."""
+    req = request(
+        method,
+        path,
+        *params,
+        version=version,
+        query=query,
+        json_body=json_body,
+        body=body,
+        headers=headers,
+    )
+    return Call(
+        request=req, kind=kind, statuses=statuses, hijack=hijack, tty=tty, endpoint=endpoint
+    )

@@ -1,0 +1,336 @@
+"""Container endpoints (API v1.12 and what later versions added for the same jobs).
+
+Each function is pure: it returns a :class:`wireproto.http.Call` and refuses,
+with UnsupportedInVersion, what ``version`` lacks (None: unprefixed, the
+engine's newest).  Parameters left at their defaults are not sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wireproto.api import gates
+from wireproto.api._common import make, opt
+from wireproto.http import BodyKind, Call
+from wireproto.versions import ApiVersion
+
+DOC, EMPTY, BYTES, STDIO = BodyKind.DOCUMENT, BodyKind.EMPTY, BodyKind.BYTES, BodyKind.STDIO
+HIJACKED = (101, 200)  # 101 for Upgrade: tcp (1.17+ documented), 200 for the legacy hijack
+
+
+def list_containers(
+    version: ApiVersion | None = None,
+    *,
+    all: bool = False,
+    limit: int | None = None,
+    since: str | None = None,
+    before: str | None = None,
+    size: bool = False,
+) -> Call:
+    """``GET /containers/json``: running containers, or every one with ``all``.
+
+    ``limit`` shows the last N created, ``since``/``before`` those created
+    after/before a container id, ``size`` adds SizeRw and SizeRootFs (1.3+).
+    The Ports of each row are strings before 1.5: see :mod:`wireproto.api.shapes`.
+    """
+    query = {
+        "all": all or None,
+        "limit": limit,
+        "since": since,
+        "before": before,
+        "size": opt("containers.list.size", size, version),
+    }
+    return make("GET", "/containers/json", version=version, query=query, kind=DOC, statuses=(200,))
+
+
+def create_container(
+    config: Mapping[str, object], version: ApiVersion | None = None, *, name: str | None = None
+) -> Call:
+    """``POST /containers/create``: ``config`` is the container's JSON config
+    (``Image``, ``Cmd``, ``Tty``, ``OpenStdin``, ...); ``name`` names it.
+    Answers 201 with ``{"Id", "Warnings"}``."""
+    return make(
+        "POST",
+        "/containers/create",
+        version=version,
+        query={"name": name},
+        json_body=dict(config),
+        kind=DOC,
+        statuses=(201,),
+    )
+
+
+def inspect_container(container: str, version: ApiVersion | None = None) -> Call:
+    """``GET /containers/(id)/json``: lower-case keys before 1.12 (see shapes.camel_case)."""
+    return make("GET", "/containers/{}/json", container, version=version, kind=DOC, statuses=(200,))
+
+
+def top(container: str, version: ApiVersion | None = None, *, ps_args: str | None = None) -> Call:
+    """``GET /containers/(id)/top`` (1.3+): ``{"Titles", "Processes"}``; ``ps_args`` 1.4+."""
+    gates.require("containers.top", version)
+    query = {"ps_args": opt("containers.top.ps_args", ps_args, version)}
+    return make(
+        "GET",
+        "/containers/{}/top",
+        container,
+        version=version,
+        query=query,
+        kind=DOC,
+        statuses=(200,),
+    )
+
+
+def logs(
+    container: str,
+    version: ApiVersion | None = None,
+    *,
+    follow: bool = False,
+    timestamps: bool = False,
+    tail: int | str | None = None,
+    since: str | int | None = None,
+    until: str | int | None = None,
+    stdout: bool = True,
+    stderr: bool = True,
+    tty: bool | None = None,
+) -> Call:
+    """``GET /containers/(id)/logs`` (1.11+): multiplexed output, or raw with a TTY.
+
+    ``tail`` (1.13+) is a line count or ``"all"``; ``since`` (1.19+) and
+    ``until`` (1.35+) are Unix timestamps.  ``tty`` is what the caller knows
+    of the container's TTY (None: the framing is told from the stream).
+    """
+    gates.require("containers.logs", version)
+    query = {
+        "follow": follow or None,
+        "stdout": stdout,
+        "stderr": stderr,
+        "timestamps": timestamps or None,
+        "tail": opt("logs.tail", _text(tail), version),
+        "since": opt("logs.since", _text(since), version),
+        "until": opt("logs.until", _text(until), version),
+    }
+    return make(
+        "GET",
+        "/containers/{}/logs",
+        container,
+        version=version,
+        query=query,
+        kind=STDIO,
+        statuses=(200,),
+        tty=tty,
+        endpoint="logs",
+    )
+
+
+def _text(value: int | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def changes(container: str, version: ApiVersion | None = None) -> Call:
+    """``GET /containers/(id)/changes``: ``[{"Path", "Kind"}]``, Kind 0 modified, 1 added,
+    2 deleted."""
+    return make(
+        "GET", "/containers/{}/changes", container, version=version, kind=DOC, statuses=(200,)
+    )
+
+
+def export(container: str, version: ApiVersion | None = None) -> Call:
+    """``GET /containers/(id)/export``: the container's filesystem as a tar stream."""
+    return make(
+        "GET", "/containers/{}/export", container, version=version, kind=BYTES, statuses=(200,)
+    )
+
+
+def start(
+    container: str,
+    version: ApiVersion | None = None,
+    *,
+    host_config: Mapping[str, object] | None = None,
+) -> Call:
+    """``POST /containers/(id)/start``: 204, or 304 when it already runs.
+
+    ``host_config`` (``Binds``, ``PortBindings``, ...) is the 1.3 .. 1.23
+    way to set them; from 1.24 they belong in create's config.
+    """
+    config = opt("containers.start.host_config", host_config, version)
+    return make(
+        "POST",
+        "/containers/{}/start",
+        container,
+        version=version,
+        json_body=dict(config) if config is not None else None,
+        kind=EMPTY,
+        statuses=(204, 304),
+    )
+
+
+def stop(container: str, version: ApiVersion | None = None, *, timeout: int | None = None) -> Call:
+    """``POST /containers/(id)/stop?t=``: 204, or 304 when already stopped.
+
+    ``timeout``: seconds to wait before killing it (the engine's default: 10).
+    """
+    return make(
+        "POST",
+        "/containers/{}/stop",
+        container,
+        version=version,
+        query={"t": timeout},
+        kind=EMPTY,
+        statuses=(204, 304),
+    )
+
+
+def restart(
+    container: str, version: ApiVersion | None = None, *, timeout: int | None = None
+) -> Call:
+    """``POST /containers/(id)/restart?t=``: stop (waiting ``timeout`` s), then start; 204."""
+    return make(
+        "POST",
+        "/containers/{}/restart",
+        container,
+        version=version,
+        query={"t": timeout},
+        kind=EMPTY,
+        statuses=(204,),
+    )
+
+
+def kill(
+    container: str, version: ApiVersion | None = None, *, signal: str | int | None = None
+) -> Call:
+    """``POST /containers/(id)/kill``: SIGKILL, or ``signal`` (``"SIGHUP"`` or 1); 204."""
+    query = {"signal": _text(signal)}
+    return make(
+        "POST",
+        "/containers/{}/kill",
+        container,
+        version=version,
+        query=query,
+        kind=EMPTY,
+        statuses=(204,),
+    )
+
+
+def attach(
+    container: str,
+    version: ApiVersion | None = None,
+    *,
+    stdin: bool = False,
+    stdout: bool = True,
+    stderr: bool = True,
+    logs: bool = False,
+    stream: bool = True,
+    tty: bool | None = None,
+) -> Call:
+    """``POST /containers/(id)/attach``, hijacked: stdin up, output down.
+
+    ``logs`` replays the output so far, ``stream`` follows new output.  The
+    stream is multiplexed without a TTY from 1.6, raw before (and with a TTY).
+    """
+    query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
+    return make(
+        "POST",
+        "/containers/{}/attach",
+        container,
+        version=version,
+        query=query,
+        kind=STDIO,
+        statuses=HIJACKED,
+        hijack=True,
+        tty=tty,
+        endpoint="attach",
+    )
+
+
+def attach_ws(
+    container: str,
+    version: ApiVersion | None = None,
+    *,
+    stdin: bool = False,
+    stdout: bool = True,
+    stderr: bool = True,
+    logs: bool = False,
+    stream: bool = True,
+) -> Call:
+    """``GET /containers/(id)/attach/ws``: attach over a WebSocket.
+
+    Run it with :mod:`wireproto.ws`.  Never multiplexed; output comes as
+    text frames before 1.28, binary frames from 1.28.
+    """
+    query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
+    return make(
+        "GET",
+        "/containers/{}/attach/ws",
+        container,
+        version=version,
+        query=query,
+        kind=STDIO,
+        statuses=(101,),
+        hijack=True,
+        tty=True,
+        endpoint="attach.ws",
+    )
+
+
+def wait(
+    container: str, version: ApiVersion | None = None, *, condition: str | None = None
+) -> Call:
+    """``POST /containers/(id)/wait``: blocks until it stops; ``{"StatusCode"}``.
+
+    ``condition`` (1.30+): ``not-running``, ``next-exit`` or ``removed``.
+    """
+    query = {"condition": opt("wait.condition", condition, version)}
+    return make(
+        "POST",
+        "/containers/{}/wait",
+        container,
+        version=version,
+        query=query,
+        kind=DOC,
+        statuses=(200,),
+    )
+
+
+def remove_container(
+    container: str, version: ApiVersion | None = None, *, volumes: bool = False, force: bool = False
+) -> Call:
+    """``DELETE /containers/(id)``: 204.  ``volumes`` (``v=1``) removes its volumes,
+    ``force`` (1.10+) kills it first if it runs."""
+    query = {"v": volumes or None, "force": opt("containers.delete.force", force, version)}
+    return make(
+        "DELETE",
+        "/containers/{}",
+        container,
+        version=version,
+        query=query,
+        kind=EMPTY,
+        statuses=(204,),
+    )
+
+
+def copy(container: str, resource: str, version: ApiVersion | None = None) -> Call:
+    """``POST /containers/(id)/copy`` (until 1.23): the file or directory ``resource``
+    as a tar stream."""
+    gates.require("containers.copy", version)
+    return make(
+        "POST",
+        "/containers/{}/copy",
+        container,
+        version=version,
+        json_body={"Resource": resource},
+        kind=BYTES,
+        statuses=(200,),
+    )
+
+
+def resize(container: str, height: int, width: int, version: ApiVersion | None = None) -> Call:
+    """``POST /containers/(id)/resize?h=&w=``: the container's TTY size, in characters."""
+    return make(
+        "POST",
+        "/containers/{}/resize",
+        container,
+        version=version,
+        query={"h": height, "w": width},
+        kind=EMPTY,
+        statuses=(200,),
+    )

@@ -1,0 +1,155 @@
+"""Image endpoints (API v1.12), and ``insert`` for engines up to 1.11.
+
+Each function is pure: it returns a :class:`wireproto.http.Call` and refuses,
+with UnsupportedInVersion, what ``version`` lacks (None: the engine's newest).
+Pull and push live with the registry auth code (:mod:`wireproto.api`
+re-exports them).
+"""
+
+from __future__ import annotations
+
+from wireproto.api import gates
+from wireproto.api._common import TAR, Body, make, opt
+from wireproto.http import BodyKind, Call
+from wireproto.versions import ApiVersion
+
+DOC, EMPTY, BYTES, STREAM = (
+    BodyKind.DOCUMENT,
+    BodyKind.EMPTY,
+    BodyKind.BYTES,
+    BodyKind.JSONSTREAM,
+)
+
+
+def list_images(version: ApiVersion | None = None, *, all: bool = False) -> Call:
+    """``GET /images/json``: the images (``all``: intermediate layers too).
+
+    Before 1.7 one row per repository:tag: :func:`wireproto.api.shapes.group_images`
+    gives the modern rows (``RepoTags``).
+    """
+    query = {"all": all or None}
+    return make("GET", "/images/json", version=version, query=query, kind=DOC, statuses=(200,))
+
+
+def import_image(
+    source: Body | str,
+    version: ApiVersion | None = None,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+) -> Call:
+    """``POST /images/create?fromSrc=``: an image from a tar of a root filesystem.
+
+    ``source`` is the tar (bytes, or an iterable of bytes streamed chunked) or
+    a URL the engine fetches.  A JSON stream of progress follows.
+    """
+    url = source if isinstance(source, str) else None
+    query = {"fromSrc": url or "-", "repo": repo, "tag": tag}
+    body = None if isinstance(source, str) else source
+    headers = () if body is None else (("Content-Type", TAR),)
+    return make(
+        "POST",
+        "/images/create",
+        version=version,
+        query=query,
+        body=body,
+        headers=headers,
+        kind=STREAM,
+        statuses=(200,),
+    )
+
+
+def insert(name: str, path: str, url: str, version: ApiVersion | None = None) -> Call:
+    """``POST /images/(name)/insert?path=&url=`` (removed in 1.12): a new image with
+    the file at ``url`` added at ``path``; a JSON stream of progress."""
+    gates.require("images.insert", version)
+    query = {"path": path, "url": url}
+    return make(
+        "POST",
+        "/images/{}/insert",
+        name,
+        version=version,
+        query=query,
+        kind=STREAM,
+        statuses=(200,),
+    )
+
+
+def inspect_image(name: str, version: ApiVersion | None = None) -> Call:
+    """``GET /images/(name)/json``: lower-case keys before 1.12 (see shapes.camel_case)."""
+    return make("GET", "/images/{}/json", name, version=version, kind=DOC, statuses=(200,))
+
+
+def history(name: str, version: ApiVersion | None = None) -> Call:
+    """``GET /images/(name)/history``: ``[{"Id", "Created", "CreatedBy", ...}]``, newest first."""
+    return make("GET", "/images/{}/history", name, version=version, kind=DOC, statuses=(200,))
+
+
+def tag(
+    name: str,
+    repo: str,
+    version: ApiVersion | None = None,
+    *,
+    tag: str | None = None,
+    force: bool = False,
+) -> Call:
+    """``POST /images/(name)/tag?repo=&tag=``: another name for the image; 201.
+
+    ``force`` replaces a tag another image has (engines from API 1.25 ignore it).
+    """
+    query = {"repo": repo, "tag": tag, "force": force or None}
+    return make(
+        "POST",
+        "/images/{}/tag",
+        name,
+        version=version,
+        query=query,
+        kind=EMPTY,
+        statuses=(201,),
+    )
+
+
+def remove_image(
+    name: str, version: ApiVersion | None = None, *, force: bool = False, noprune: bool = False
+) -> Call:
+    """``DELETE /images/(name)``: ``[{"Untagged"}, {"Deleted"}]`` (1.2+; see
+    shapes.delete_results).  ``force`` and ``noprune`` (keep untagged parents) are 1.10+."""
+    query = {
+        "force": opt("images.delete.force", force, version),
+        "noprune": opt("images.delete.noprune", noprune, version),
+    }
+    return make(
+        "DELETE", "/images/{}", name, version=version, query=query, kind=DOC, statuses=(200,)
+    )
+
+
+def search(term: str, version: ApiVersion | None = None) -> Call:
+    """``GET /images/search?term=``: Docker Hub search results (``is_automated`` from 1.12,
+    ``is_trusted`` before: see shapes.search_results)."""
+    return make(
+        "GET", "/images/search", version=version, query={"term": term}, kind=DOC, statuses=(200,)
+    )
+
+
+def get_image(name: str, version: ApiVersion | None = None) -> Call:
+    """``GET /images/(name)/get`` (1.7+): the image and its parents as a tar stream."""
+    gates.require("images.get", version)
+    return make("GET", "/images/{}/get", name, version=version, kind=BYTES, statuses=(200,))
+
+
+def load_image(tarball: Body, version: ApiVersion | None = None) -> Call:
+    """``POST /images/load`` (1.7+): loads a tar made by :func:`get_image`.
+
+    Old engines answer with an empty body, newer ones with a JSON stream
+    (``{"stream": "Loaded image: ..."}``).
+    """
+    gates.require("images.load", version)
+    return make(
+        "POST",
+        "/images/load",
+        version=version,
+        body=tarball,
+        headers=(("Content-Type", TAR),),
+        kind=STREAM,
+        statuses=(200,),
+    )

@@ -1,0 +1,71 @@
+"""Misc endpoints: ping, version, info, auth, commit (API v1.12).
+
+Each function is pure: it returns a :class:`wireproto.http.Call` and refuses,
+with UnsupportedInVersion, what ``version`` lacks (None: the engine's newest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wireproto.api import gates
+from wireproto.api._common import make
+from wireproto.http import BodyKind, Call
+from wireproto.versions import ApiVersion
+
+
+def ping(version: ApiVersion | None = None) -> Call:
+    """``GET /_ping`` (1.11+): ``OK``; modern engines add an ``Api-Version`` header."""
+    gates.require("_ping", version)
+    return make("GET", "/_ping", version=version, kind=BodyKind.BYTES, statuses=(200,))
+
+
+def engine_version(version: ApiVersion | None = None) -> Call:
+    """``GET /version``: ``Version``, ``ApiVersion``, ``GitCommit``, ``GoVersion``, ..."""
+    return make("GET", "/version", version=version, kind=BodyKind.DOCUMENT, statuses=(200,))
+
+
+def info(version: ApiVersion | None = None) -> Call:
+    """``GET /info``: system-wide information (``Containers``, ``Images``, ``Driver``, ...)."""
+    return make("GET", "/info", version=version, kind=BodyKind.DOCUMENT, statuses=(200,))
+
+
+def login(config: Mapping[str, str], version: ApiVersion | None = None) -> Call:
+    """``POST /auth``: checks registry credentials (``username``, ``password``,
+    ``email``, ``serveraddress``); 200 (modern engines: ``{"Status", "IdentityToken"}``)
+    or 204."""
+    return make(
+        "POST",
+        "/auth",
+        version=version,
+        json_body=dict(config),
+        kind=BodyKind.DOCUMENT,
+        statuses=(200, 204),
+    )
+
+
+def commit(
+    container: str,
+    version: ApiVersion | None = None,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+    comment: str | None = None,
+    author: str | None = None,
+    config: Mapping[str, object] | None = None,
+) -> Call:
+    """``POST /commit?container=``: a new image from a container's changes; 201 ``{"Id"}``.
+
+    ``comment`` is sent as ``m``; ``config`` (``Cmd``, ``Env``, ...) is the
+    configuration the image runs with, as the JSON body.
+    """
+    query = {"container": container, "repo": repo, "tag": tag, "m": comment, "author": author}
+    return make(
+        "POST",
+        "/commit",
+        version=version,
+        query=query,
+        json_body=dict(config) if config is not None else None,
+        kind=BodyKind.DOCUMENT,
+        statuses=(201,),
+    )
