@@ -204,6 +204,83 @@ class IncompleteBody(RemoteProtocolError):
         self.offset = offset
 
 
+# --- JSON streams (pull, push, build, events) ---------------------------------------------------
+
+
+class JSONStreamError(RemoteProtocolError):
+    """A JSON stream is malformed: bad JSON, an over-long value, or a cut value.
+
+    ``offset`` is the stream offset (bytes since the stream began) of the
+    offending byte, or of the start of the value that is too long or cut;
+    ``excerpt`` shows the bytes around it.  ``values`` holds what
+    :meth:`wireproto.jsonstream.JSONStreamDecoder.feed` decoded in the
+    failing call before the bad value, so nothing already decoded is lost.
+    """
+
+    def __init__(self, message: str, offset: int, excerpt: bytes = b"") -> None:
+        shown = f" near {excerpt!r}" if excerpt else ""
+        super().__init__(f"{message} at stream offset {offset}{shown}")
+        self.offset = offset
+        self.excerpt = excerpt
+        self.values: list[object] = []
+
+
+class MalformedJSON(JSONStreamError):
+    """Bytes that are not JSON (or not UTF-8) where a JSON value should be."""
+
+
+class ObjectTooLarge(JSONStreamError):
+    """A single JSON value is longer than the decoder's ``max_size``."""
+
+
+class TruncatedJSON(JSONStreamError):
+    """The stream ended inside a JSON value."""
+
+
+class StreamMessageError(WireprotoError):
+    """The engine reported an error in-band, inside a JSON stream (``{"error": ...}``).
+
+    ``message`` is the engine's text, ``code`` is ``errorDetail.code`` when it
+    sent one (a failed build step's exit status, from API 1.8).
+    """
+
+    operation = "operation"
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(f"{self.operation} failed: {message}")
+        self.message = message
+        self.code = code
+
+
+class PullError(StreamMessageError):
+    """``POST /images/create`` reported an error in its progress stream."""
+
+    operation = "pull"
+
+
+class PushError(StreamMessageError):
+    """``POST /images/(name)/push`` reported an error in its progress stream."""
+
+    operation = "push"
+
+
+class BuildError(StreamMessageError):
+    """``POST /build`` reported an error; ``exit_code`` is the failing step's status."""
+
+    operation = "build"
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.code
+
+
+class CredentialsError(WireprotoError):
+    """Registry credentials could not be read (config.json, a credential helper).
+
+    The message names the file or helper, never a secret.
+    """
+
+
 # --- API versions (the endpoint catalogue) -------------------------------------------------------
 
 

@@ -1,0 +1,358 @@
+"""JSONStreamDecoder: every separator, any split, errors with offsets, bounded memory.
+
+Each behavioural test runs on both JSON parsers (the decoder's two backends:
+stdlib ``json`` and ``orjson``) and, through the ``split`` fixture, with the
+input fed whole, byte by byte and at random split points.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wireproto import jsonstream
+from wireproto.errors import (
+    JSONStreamError,
+    LocalProtocolError,
+    MalformedJSON,
+    ObjectTooLarge,
+    StreamFailed,
+    TruncatedJSON,
+)
+from wireproto.jsonstream import JSONStreamDecoder
+
+Splitter = Callable[[bytes], list[bytes]]
+
+
+def _available(name: str) -> bool:
+    try:
+        jsonstream.choose(name)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(params=list(jsonstream.PARSERS))
+def parser(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if not _available(name):
+        pytest.skip(f"{name} is not installed")
+    return name
+
+
+def decode(data: bytes, split: Splitter, parser: str, **kwargs: int) -> list[object]:
+    decoder = JSONStreamDecoder(parser=parser, **kwargs)
+    out: list[object] = []
+    for piece in split(data):
+        out += decoder.feed(piece)
+    out += decoder.close()
+    return out
+
+
+def decode_until_error(
+    data: bytes, split: Splitter, parser: str, **kwargs: int
+) -> tuple[list[object], JSONStreamError]:
+    decoder = JSONStreamDecoder(parser=parser, **kwargs)
+    out: list[object] = []
+    try:
+        for piece in split(data):
+            out += decoder.feed(piece)
+        out += decoder.close()
+    except JSONStreamError as exc:
+        return out + exc.values, exc
+    raise AssertionError(f"no error; decoded {out!r}")
+
+
+PULL = [
+    {"status": "Pulling from library/busybox", "id": "latest"},
+    {"status": "Pulling fs layer", "progressDetail": {}, "id": "a3ed95caeb02"},
+    {
+        "status": "Downloading",
+        "progressDetail": {"current": 32768, "total": 2217434},
+        "progress": "[>                                                  ]  32.77kB/2.217MB",
+        "id": "a3ed95caeb02",
+    },
+    {"status": "Digest: sha256:" + "ab" * 32},
+    {"stream": "Step 1/2 : FROM busybox\n"},
+    {"stream": "caf\u00e9 \u2603 \U0001f433 done\n"},  # 2-, 3- and 4-byte UTF-8
+    {"errorDetail": {"code": 3, "message": "failed"}, "error": "failed"},
+    {"aux": {"ID": "sha256:" + "cd" * 32}},
+]
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [b"\n", b"\r\n", b" ", b"\t \r\n ", b""],
+    ids=["lf", "crlf", "space", "whitespace", "none"],
+)
+def test_separators(separator: bytes, split: Splitter, parser: str) -> None:
+    data = b"".join(json.dumps(m).encode() + separator for m in PULL)
+    assert decode(data, split, parser) == PULL
+
+
+def test_json_seq_records(split: Splitter, parser: str) -> None:
+    data = b"".join(b"\x1e" + json.dumps(m).encode() + b"\n" for m in PULL)
+    assert decode(data, split, parser) == PULL
+
+
+def test_pretty_printed_values(split: Splitter, parser: str) -> None:
+    data = b"".join(json.dumps(m, indent=2).encode() for m in PULL)
+    assert decode(data, split, parser) == PULL
+
+
+def test_engine_framing_crlf_per_message(split: Splitter, parser: str) -> None:
+    # As dockerd 20.10 sends progress: compact JSON, "\r\n" after each.
+    data = b"".join(jsonstream.encode(m) for m in PULL * 20)
+    assert decode(data, split, parser) == PULL * 20
+
+
+def test_top_level_scalars_and_arrays(split: Splitter, parser: str) -> None:
+    data = b'1 2.5\n"a\\"b"[1,[2]]true null -3e2{"x":"}"}"{"'
+    assert decode(data + b" 42", split, parser) == [
+        1,
+        2.5,
+        'a"b',
+        [1, [2]],
+        True,
+        None,
+        -300.0,
+        {"x": "}"},
+        "{",
+        42,
+    ]
+
+
+def test_split_utf8_is_kept_whole(parser: str) -> None:
+    message = {"stream": "\u00e9\u2603\U0001f433"}
+    data = json.dumps(message, ensure_ascii=False).encode() + b"\n"
+    for cut in range(1, len(data)):
+        decoder = JSONStreamDecoder(parser=parser)
+        assert decoder.feed(data[:cut]) + decoder.feed(data[cut:]) + decoder.close() == [message]
+
+
+def test_escapes_split_anywhere(split: Splitter, parser: str) -> None:
+    values = [{"a": 'x\\"}{\\'}, {"b": "\\\\"}, ['\\u00e9"]']]
+    data = b"".join(json.dumps(v).encode() for v in values)
+    assert decode(data, split, parser) == values
+
+
+def test_values_come_out_as_soon_as_complete(parser: str) -> None:
+    decoder = JSONStreamDecoder(parser=parser)
+    assert decoder.feed(b'{"a":1}{"b"') == [{"a": 1}]  # no separator needed
+    assert decoder.feed(b":2}") == [{"b": 2}]
+    assert decoder.feed(b"12") == []  # a number needs its delimiter
+    assert decoder.feed(b"3 ") == [123]
+    assert decoder.close() == []
+
+
+def test_number_at_end_of_stream(parser: str) -> None:
+    decoder = JSONStreamDecoder(parser=parser)
+    assert decoder.feed(b"{}\n-12.5") == [{}]
+    assert decoder.close() == [-12.5]
+
+
+def test_empty_and_blank_streams(split: Splitter, parser: str) -> None:
+    # (conftest's random_splits cannot split b"": it is fed whole.)
+    assert decode(b"", lambda d: [d], parser) == []
+    assert decode(b" \r\n\t\x1e\n\n", split, parser) == []
+
+
+def test_offset_counts_consumed_bytes(parser: str) -> None:
+    decoder = JSONStreamDecoder(parser=parser)
+    decoder.feed(b'{"a":1}\r\n{"b"')
+    assert decoder.offset == 9
+    decoder.feed(b":2}\n")
+    assert decoder.offset == 17
+
+
+# --- errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "offset", "reason"),
+    [
+        (b'{"a":1}\n{"b":tru}\n', 13, "Expecting value"),
+        (b'{"a":1}\n{"b":1]\n', 14, "']' where '}' closes"),
+        (b'{"a":1}\n]', 8, "unexpected ']'"),
+        (b'{"a":1}\n,{}', 8, "unexpected ','"),
+        (b'{"a":1}\n#', 8, "unexpected byte 0x23"),
+        (b'{"a":1}\n{"b":"\xff"}\n', 14, "invalid UTF-8"),
+        (b'{"a":1}{"b":1 2}', 14, "Expecting ',' delimiter"),
+        (b'{"a":1}\nNaN\n', 8, "NaN is not JSON"),
+        (b'{"a":1} truex', 12, "Extra data"),
+        (b'{"a":1}\n{"\xc3\xa9":x}', 14, "Expecting value"),  # offsets in bytes, not chars
+    ],
+)
+def test_malformed_input_says_where(
+    data: bytes, offset: int, reason: str, split: Splitter, parser: str
+) -> None:
+    values, exc = decode_until_error(data, split, parser)
+    assert isinstance(exc, MalformedJSON)
+    assert values == [{"a": 1}]  # what came before the error is not lost
+    assert exc.offset == offset
+    assert reason in str(exc)
+    assert f"offset {offset}" in str(exc)
+    assert exc.excerpt and exc.excerpt in data
+
+
+def test_decoder_fails_for_good_after_an_error(parser: str) -> None:
+    decoder = JSONStreamDecoder(parser=parser)
+    with pytest.raises(MalformedJSON):
+        decoder.feed(b"]")
+    with pytest.raises(StreamFailed):
+        decoder.feed(b"{}")
+    with pytest.raises(StreamFailed):
+        decoder.close()
+
+
+def test_truncated_value_at_close(split: Splitter, parser: str) -> None:
+    values, exc = decode_until_error(b'{"a":1}\r\n{"b":"cut \\', split, parser)
+    assert isinstance(exc, TruncatedJSON)
+    assert values == [{"a": 1}]
+    assert exc.offset == 9
+
+
+def test_closed_decoder_refuses_more(parser: str) -> None:
+    decoder = JSONStreamDecoder(parser=parser)
+    decoder.close()
+    with pytest.raises(StreamFailed):
+        decoder.feed(b"{}")
+
+
+@pytest.mark.parametrize("separator", [b"\n", b""], ids=["lines", "concatenated"])
+def test_max_size(separator: bytes, split: Splitter, parser: str) -> None:
+    small = {"a": "x" * 10}
+    big = {"b": "y" * 100}
+    data = json.dumps(small).encode() + separator + json.dumps(big).encode() + separator
+    values, exc = decode_until_error(data, split, parser, max_size=64)
+    assert isinstance(exc, ObjectTooLarge)
+    assert values == [small]
+    assert exc.offset == len(json.dumps(small)) + len(separator)
+    assert decode(data, split, parser, max_size=len(json.dumps(big))) == [small, big]
+
+
+def test_max_size_bounds_memory_without_a_value_end(parser: str) -> None:
+    decoder = JSONStreamDecoder(parser=parser, max_size=1000)
+    decoder.feed(b'{"a":"')
+    with pytest.raises(ObjectTooLarge):
+        for _ in range(100):
+            decoder.feed(b"z" * 100)
+    assert len(decoder._buf) < 2000
+
+
+def test_many_values_on_one_line_longer_than_max_size(split: Splitter, parser: str) -> None:
+    values = [{"i": i} for i in range(200)]
+    data = b"".join(json.dumps(v).encode() for v in values) + b"\n"
+    assert decode(data, split, parser, max_size=20) == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"big":123456789012345678901234567890,"s":"\\ud800"}',
+        '{"a":[-9223372036854775809,18446744073709551616,-9223372036854775808]}',
+        '{"timeNano":1700000000123456789,"f":1e400}',
+    ],
+)
+def test_parsers_decode_alike(text: str, split: Splitter, parser: str) -> None:
+    # orjson is an accelerator only: what it refuses or rounds, the stdlib decides.
+    data = (text + "\n" + text).encode()
+    assert decode(data, split, parser) == [json.loads(text)] * 2
+
+
+def test_choose_refuses_unknown_parser() -> None:
+    with pytest.raises(ValueError, match="WIREPROTO_JSON"):
+        jsonstream.choose("simdjson")
+    assert jsonstream.choose("json") == "json"
+    assert jsonstream.PARSER in jsonstream.PARSERS
+
+
+def test_bad_max_size() -> None:
+    with pytest.raises(LocalProtocolError):
+        JSONStreamDecoder(max_size=0)
+
+
+# --- linear time ----------------------------------------------------------------
+
+
+def _feed_in_pieces(data: bytes, size: int, parser: str) -> float:
+    decoder = JSONStreamDecoder(parser=parser)
+    started = time.perf_counter()
+    out: list[object] = []
+    for start in range(0, len(data), size):
+        out += decoder.feed(data[start : start + size])
+    out += decoder.close()
+    elapsed = time.perf_counter() - started
+    assert len(out) == 1
+    return elapsed
+
+
+@pytest.mark.parametrize("pretty", [False, True], ids=["one-line", "pretty"])
+def test_one_huge_value_trickling_in_is_linear(pretty: bool, parser: str) -> None:
+    # docker-py re-parses its whole buffer per chunk: O(n^2).  Four times the
+    # input must cost about four times the time, not sixteen.
+    def value(n: int) -> bytes:
+        items = [{"id": i, "status": 'Downloading \\"x\\" {}'} for i in range(n)]
+        return json.dumps({"items": items}, indent=1 if pretty else None).encode()
+
+    small, large = value(2_000), value(8_000)
+    t_small = min(_feed_in_pieces(small, 7, parser) for _ in range(2))
+    t_large = min(_feed_in_pieces(large, 7, parser) for _ in range(2))
+    assert t_large / t_small < 8, (t_small, t_large)
+
+
+# --- round trip -----------------------------------------------------------------
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(st.text(), json_values, max_size=5)
+SEPARATORS = [b"\n", b"\r\n", b" ", b"", b"\t\n ", b"\x1e"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(json_objects, max_size=8),
+    separator=st.sampled_from(SEPARATORS),
+    json_seq=st.booleans(),
+    ascii_only=st.booleans(),
+    indent=st.sampled_from([None, 1]),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=12),
+    parser=st.sampled_from([p for p in jsonstream.PARSERS if _available(p)]),
+)
+def test_round_trip(
+    values: list[dict[str, object]],
+    separator: bytes,
+    json_seq: bool,
+    ascii_only: bool,
+    indent: int | None,
+    cuts: list[int],
+    parser: str,
+) -> None:
+    prefix = b"\x1e" if json_seq else b""
+    data = b"".join(
+        prefix + json.dumps(v, ensure_ascii=ascii_only, indent=indent).encode() + separator
+        for v in values
+    )
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    decoder = JSONStreamDecoder(parser=parser)
+    out: list[object] = []
+    for piece in pieces:
+        out += decoder.feed(piece)
+    out += decoder.close()
+    assert out == values
