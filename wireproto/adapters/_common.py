@@ -150,3 +150,37 @@ def is_stale(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionClosed):
         return exc.received == 0
     return isinstance(exc, OSError) and exc.errno in STALE_ERRNOS
+
+
+# The engine cuts long log lines into 16 KiB messages: a first read that size
+# holds most idle streams' traffic, so a thousand idle streams cost 16 MiB of
+# buffers, not 256 MiB; a busy stream's reads fill it and it doubles up to
+# RECV_SIZE (blocking reads use RECV_SIZE at once).
+INITIAL_READ_SIZE = 16 * 1024
+READ_LIMIT = RECV_SIZE
+
+
+class ReadBuffer:
+    """The one buffer a connection reads into: small at first, doubling while reads fill it.
+
+    ``view`` is what the next read may fill.  ``take(count)`` returns the
+    bytes a read put there; ``ready()``, called once the exchange is done with
+    them, applies a pending growth (never while a view of the old buffer may
+    still be in use).
+    """
+
+    def __init__(self, initial: int | None = None, limit: int | None = None) -> None:
+        # Looked up at each call, so a test can make every read one byte long.
+        self.limit = limit or READ_LIMIT
+        self.view = memoryview(bytearray(min(initial or INITIAL_READ_SIZE, self.limit)))
+        self._grow = False
+
+    def take(self, count: int) -> memoryview:
+        self._grow = count == len(self.view) < self.limit
+        return self.view[:count]
+
+    def ready(self) -> memoryview:
+        if self._grow:
+            self._grow = False
+            self.view = memoryview(bytearray(min(len(self.view) * 2, self.limit)))
+        return self.view

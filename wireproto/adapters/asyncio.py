@@ -1,0 +1,204 @@
+"""The asyncio adapter: the async client of :mod:`._async` over asyncio transports.
+
+Strategy: a ``BufferedProtocol`` hands the event loop a view of one
+:class:`._common.ReadBuffer`; the loop reads straight into it (no copy, no
+``bytes`` per read) and the exchange reads that view.  After each read the
+protocol pauses the transport (``pause_reading``) until the exchange has
+decoded it: the buffer is never overwritten while a view of it is in use,
+and a consumer that stops asking for events stops the reads from the socket
+(the kernel's buffers fill and TCP/unix flow control holds the engine).
+So memory per stream is one buffer, however fast the engine writes.
+Writes go through the transport, with ``pause_writing``/``resume_writing``
+flow control.
+
+Cancellation: a task cancelled (or timed out) in the middle of a call aborts
+the transport; if request or stdin bytes were still in the transport's
+buffer, the exchange is told they never left (``send_failed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+
+from wireproto.adapters import _async
+from wireproto.adapters._common import ReadBuffer, Settings
+from wireproto.errors import EngineUnreachable
+from wireproto.exchange import Exchange
+
+__all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
+
+T = TypeVar("T")
+Stream = _async.Stream
+Pending = _async.Pending
+Session = _async.Session
+
+
+class _Protocol(asyncio.BufferedProtocol):
+    """Receives into a ReadBuffer, one read at a time; tracks EOF and write flow control."""
+
+    def __init__(self, tls: bool) -> None:
+        self.buffer = ReadBuffer()
+        self.transport: asyncio.Transport | None = None
+        self.count = 0  # bytes of the last read, not yet fed to an exchange
+        self.eof = False
+        self.lost = False
+        self.error: BaseException | None = None
+        self._tls = tls
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._write_waiter: asyncio.Future[None] | None = None
+        self._write_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        assert self.transport is not None
+        self.count = nbytes
+        self.transport.pause_reading()  # until the exchange has decoded this read
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake_reader()
+        # Keep our write side open (stdin may still go up), as a socket would;
+        # asyncio's TLS transport cannot, and warns when asked to.
+        return not self._tls
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.error = exc
+        self._wake_reader()
+        waiter, self._write_waiter = self._write_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter, self._write_waiter = self._write_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_reader(self) -> None:
+        waiter, self._read_waiter = self._read_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait_readable(self) -> None:
+        """Resumes reading and waits for a read, EOF or the connection's loss."""
+        assert self.transport is not None
+        if self.count or self.eof or self.lost:
+            return
+        self.buffer.ready()
+        self._read_waiter = asyncio.get_running_loop().create_future()
+        self.transport.resume_reading()
+        await self._read_waiter
+
+    async def wait_writable(self) -> None:
+        if self._write_paused and not self.lost:
+            self._write_waiter = asyncio.get_running_loop().create_future()
+            await self._write_waiter
+
+
+class Connection:
+    """One asyncio transport and its protocol, as :class:`._async.Connection`."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self.transport = transport
+        self.protocol = protocol
+        self.received = 0
+
+    @property
+    def dead(self) -> bool:
+        p = self.protocol
+        return p.eof or p.lost or p.count > 0 or self.transport.is_closing()
+
+    async def fill(self, exchange: Exchange) -> None:
+        p = self.protocol
+        await p.wait_readable()
+        if p.count:
+            count, p.count = p.count, 0
+            self.received += count
+            exchange.receive_data(p.buffer.take(count))
+        elif p.error is not None and not isinstance(p.error, ConnectionResetError):
+            raise p.error
+        else:
+            exchange.receive_data(b"")  # EOF; a reset ends the stream too, as in blocking
+
+    async def flush(self, exchange: Exchange) -> None:
+        try:
+            while out := exchange.data_to_send():
+                if self.protocol.lost or self.transport.is_closing():
+                    raise self.protocol.error or BrokenPipeError("the connection is closed")
+                self.transport.write(out)
+                await self.protocol.wait_writable()
+            if self.protocol.lost and self.transport.get_write_buffer_size():
+                raise self.protocol.error or BrokenPipeError("the connection is closed")
+        except BaseException:
+            exchange.send_failed()
+            self.transport.abort()
+            raise
+
+    async def write_eof(self) -> None:
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+
+    async def aclose(self) -> None:
+        self.transport.abort()
+
+    def abandoned(self) -> bool:
+        """Whether bytes given to the transport were still unsent (for tests)."""
+        return bool(self.transport.get_write_buffer_size())
+
+
+class _Runtime:
+    async def connect(self, resolved: Settings, timeout: float | None) -> Connection:
+        address = resolved.address
+        loop = asyncio.get_running_loop()
+        protocol = _Protocol(tls=resolved.tls is not None)
+        try:
+            if address.unix_path is not None:
+                opening = loop.create_unix_connection(lambda: protocol, address.unix_path)
+            else:
+                opening = loop.create_connection(
+                    lambda: protocol,
+                    address.host,
+                    address.port,
+                    ssl=resolved.tls,
+                    server_hostname=address.host if resolved.tls is not None else None,
+                )
+            transport, _ = await self.within(timeout, lambda: opening)
+        except (OSError, ssl.SSLError) as exc:  # TimeoutError is an OSError, as in blocking
+            if isinstance(exc, TimeoutError):
+                raise
+            raise EngineUnreachable(resolved.host, exc.strerror or str(exc)) from exc
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return Connection(transport, protocol)
+
+    async def within(self, timeout: float | None, run: Callable[[], Awaitable[T]]) -> T:
+        if timeout is None:
+            return await run()
+        try:
+            return await asyncio.wait_for(run(), timeout)
+        except asyncio.TimeoutError as exc:  # not the builtin one before Python 3.11
+            raise TimeoutError(f"no answer within {timeout} seconds") from exc
+
+    def lock(self) -> _async.Lock:
+        return asyncio.Lock()
+
+
+class Client(_async.Client):
+    """The asyncio client: ``async with Client() as client: await client.request(call)``."""
+
+    runtime = _Runtime()
