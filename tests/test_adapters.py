@@ -48,7 +48,7 @@ CHUNKED_MUX = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiple
 CHUNKED_MUX += b"Transfer-Encoding: chunked\r\n\r\n"
 
 
-# --- fake engines ------------------------------------------------------------------------------
+# --- fake engines --------------------------------------------------------------------------------
 
 
 class FakeEngine:
@@ -272,7 +272,7 @@ async def collect(events: Any) -> tuple[list[Any], dict[int, bytearray]]:
     return seen, output
 
 
-# --- requests and keep-alive -----------------------------------------------------------------------
+# --- requests and keep-alive ---------------------------------------------------------------------
 
 
 def test_sequential_calls_reuse_one_connection(
@@ -389,7 +389,7 @@ def test_a_document_and_an_api_error(
     assert engine.connections == 1
 
 
-# --- streams -------------------------------------------------------------------------------------------
+# --- streams -------------------------------------------------------------------------------------
 
 
 def test_logs_stream_byte_exact(
@@ -419,9 +419,11 @@ def test_logs_into_sinks(adapter: Adapter, fake: Callable[..., FakeEngine]) -> N
     sinks = [bytearray() for _ in range(4)]
 
     async def scenario() -> list[Any]:
-        async with adapter.client(engine.host) as client:
-            async with client.stream(calls.logs("c1"), sinks=sinks) as events:
-                return [event async for event in events]
+        async with (
+            adapter.client(engine.host) as client,
+            client.stream(calls.logs("c1"), sinks=sinks) as events,
+        ):
+            return [event async for event in events]
 
     events = adapter.run(scenario)
     assert [type(e) for e in events] == [Response, EndOfMessage]
@@ -464,7 +466,7 @@ def test_a_bad_frame_raises_after_the_data_before_it(
     assert output == b"good\n"
 
 
-# --- hijacked sessions ---------------------------------------------------------------------------------
+# --- hijacked sessions ---------------------------------------------------------------------------
 
 
 def echo_after_half_close(received: bytearray, done: threading.Event) -> Handler:
@@ -494,7 +496,7 @@ def test_hijacked_session_with_half_close(
             await session.send(b"hello ")
             await session.send(payload)
             await session.close_stdin()
-            events, output = await collect(session.events())
+            _, output = await collect(session.events())
             await session.aclose()
             return session.response, output
 
@@ -532,7 +534,7 @@ def test_hijack_error_reply(adapter: Adapter, fake: Callable[..., FakeEngine]) -
         adapter.run(scenario)
 
 
-# --- errors ----------------------------------------------------------------------------------------------
+# --- errors --------------------------------------------------------------------------------------
 
 
 def test_timeout_waiting_for_the_head(adapter: Adapter, fake: Callable[..., FakeEngine]) -> None:
