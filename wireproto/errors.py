@@ -299,3 +299,15 @@ class UnsupportedInVersion(InvalidVersion):
         self.feature = feature
         self.needs = needs
         self.version = version
+
+
+class MalformedMessage(RemoteProtocolError):
+    """A JSON-stream message is not an object, or a known field has the wrong type."""
+
+    def __init__(self, field: str, value: object) -> None:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        super().__init__(f"malformed message: {field} is {type(value).__name__} {shown}")
+        self.field = field
+        self.value = value
