@@ -163,7 +163,7 @@ ROWS = [
         "POST {v}/auth", DOC, (200, 204), b'{"username":"u","password":"p"}'),
     Row("commit", lambda v: api.commit("c1", v, repo="r", tag="t", comment="why", author="me",
         config={"Cmd": ["sh"]}), OLD,
-        "POST {v}/commit?container=c1&repo=r&tag=t&m=why&author=me", DOC, (201,),
+        "POST {v}/commit?container=c1&repo=r&tag=t&m=why&comment=why&author=me", DOC, (201,),
         b'{"Cmd":["sh"]}'),
 ]  # fmt: skip
 

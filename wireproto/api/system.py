@@ -56,10 +56,19 @@ def commit(
 ) -> Call:
     """``POST /commit?container=``: a new image from a container's changes; 201 ``{"Id"}``.
 
-    ``comment`` is sent as ``m``; ``config`` (``Cmd``, ``Env``, ...) is the
+    ``comment`` is sent twice: as ``m``, its name in the v1.12 reference, and
+    as ``comment``, the name today's engines read (20.10 ignores ``m``; old
+    engines ignore ``comment``).  ``config`` (``Cmd``, ``Env``, ...) is the
     configuration the image runs with, as the JSON body.
     """
-    query = {"container": container, "repo": repo, "tag": tag, "m": comment, "author": author}
+    query = {
+        "container": container,
+        "repo": repo,
+        "tag": tag,
+        "m": comment,
+        "comment": comment,
+        "author": author,
+    }
     return make(
         "POST",
         "/commit",
