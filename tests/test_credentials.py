@@ -1,0 +1,136 @@
+"""config.json credentials and the docker-credential-* helper protocol (a real fake helper)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from wireproto.api.auth import AuthConfig
+from wireproto.api.credentials import Credentials, config_path, load_config
+from wireproto.errors import CredentialsError
+
+PASSWORD = "wp-??????-~~~~~~-Pass"
+
+HELPER = """#!/bin/sh
+# A fake docker-credential helper: `get` reads the server on stdin.
+read server
+echo "$1 $server" >> "{log}"
+case "$server" in
+  reg.example)
+    printf '{{"ServerURL":"%s","Username":"helper-user","Secret":"{secret}"}}' "$server" ;;
+  token.example) printf '{{"ServerURL":"%s","Username":"<token>","Secret":"id-token"}}' "$server" ;;
+  broken.example) echo "not json" ;;
+  fail.example) echo "keychain locked {secret}" >&2; exit 3 ;;
+  *) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+"""
+
+
+@pytest.fixture
+def helper_env(tmp_path: Path) -> dict[str, str]:
+    """A PATH with docker-credential-fake in it; the helper logs its calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "docker-credential-fake"
+    script.write_text(HELPER.format(log=tmp_path / "calls.log", secret=PASSWORD))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": str(tmp_path)}
+
+
+def test_config_path(tmp_path: Path) -> None:
+    assert config_path({"DOCKER_CONFIG": str(tmp_path)}) == tmp_path / "config.json"
+    assert config_path({}).name == "config.json"
+
+
+def test_auths_entry_with_auth_field(tmp_path: Path) -> None:
+    encoded = base64.b64encode(f"wireproto:{PASSWORD}".encode()).decode()
+    (tmp_path / "config.json").write_text(
+        json.dumps({"auths": {"127.0.0.1:5001": {"auth": encoded}}})
+    )
+    creds = Credentials(environ={"DOCKER_CONFIG": str(tmp_path)})
+    found = creds.get("127.0.0.1:5001")
+    assert found == AuthConfig(
+        username="wireproto", password=PASSWORD, serveraddress="127.0.0.1:5001"
+    )
+    assert creds.get("127.0.0.1:9999") is None
+
+
+def test_auths_entry_forms() -> None:
+    creds = Credentials(
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"identitytoken": "tok"},
+                "https://r.example": {"username": "u", "password": "p", "email": "e@x"},
+                "empty.example": {},
+            }
+        }
+    )
+    hub = creds.get("docker.io")
+    assert hub is not None and hub.identitytoken == "tok"
+    other = creds.get("r.example")
+    assert other is not None and (other.username, other.password, other.email) == ("u", "p", "e@x")
+    assert creds.get("empty.example") is None
+    assert set(creds.all()) == {"https://index.docker.io/v1/", "https://r.example"}
+
+
+def test_bad_auth_field_names_no_secret() -> None:
+    creds = Credentials({"auths": {"r.example": {"auth": "bm9jb2xvbg=="}}})  # "nocolon"
+    with pytest.raises(CredentialsError, match=r"r\.example") as caught:
+        creds.get("r.example")
+    assert "nocolon" not in str(caught.value)
+
+
+def test_bad_config_json_names_no_secret(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"auths": {"x": {"auth": "' + PASSWORD)
+    with pytest.raises(CredentialsError, match="not valid JSON") as caught:
+        load_config(path)
+    assert PASSWORD not in str(caught.value)
+    assert load_config(tmp_path / "missing.json") == {}
+
+
+def test_cred_helpers_protocol(tmp_path: Path, helper_env: dict[str, str]) -> None:
+    config = {"credHelpers": {"reg.example": "fake", "token.example": "fake"}}
+    creds = Credentials(config, environ=helper_env)
+    found = creds.get("reg.example")
+    assert found == AuthConfig(
+        username="helper-user", password=PASSWORD, serveraddress="reg.example"
+    )
+    assert PASSWORD not in repr(found)
+    token = creds.get("token.example")
+    assert token == AuthConfig(identitytoken="id-token", serveraddress="token.example")
+    assert (tmp_path / "calls.log").read_text().splitlines() == [
+        "get reg.example",
+        "get token.example",
+    ]
+
+
+def test_creds_store_then_auths(helper_env: dict[str, str]) -> None:
+    config = {"credsStore": "fake", "auths": {"other.example": {"auth": "dTpw"}}}  # u:p
+    creds = Credentials(config, environ=helper_env)
+    found = creds.get("reg.example")
+    assert found is not None and found.username == "helper-user"
+    # The store has nothing for other.example ("credentials not found"): the auths entry.
+    other = creds.get("other.example")
+    assert other is not None and (other.username, other.password) == ("u", "p")
+    assert creds.get("nothing.example") is None
+
+
+def test_helper_failures_are_typed_and_secret_free(helper_env: dict[str, str]) -> None:
+    creds = Credentials(
+        {"credHelpers": {"fail.example": "fake", "broken.example": "fake", "gone.example": "gone"}},
+        environ=helper_env,
+    )
+    with pytest.raises(CredentialsError, match="exit 3") as caught:
+        creds.get("fail.example")
+    assert PASSWORD not in str(caught.value)
+    with pytest.raises(CredentialsError, match="no JSON"):
+        creds.get("broken.example")
+    with pytest.raises(CredentialsError, match="docker-credential-gone is not on PATH"):
+        creds.get("gone.example")
+    assert "config.json" in repr(creds)

@@ -1,0 +1,129 @@
+"""Registry auth on the wire: ``X-Registry-Auth`` and ``X-Registry-Config``, image references.
+
+``X-Registry-Auth`` (pull and push, API 1.5+) is the *URL-safe* base64 of the
+JSON auth config; the engine decodes it with Go's ``base64.URLEncoding`` and
+silently ignores a value it cannot decode, so standard base64 (``+`` and
+``/``) makes a correct password look like no password at all.  Before 1.5,
+push took the auth config as its JSON body.  ``X-Registry-Config`` (build,
+API 1.9+) is the URL-safe base64 of a JSON map from registry to auth config.
+
+Secrets (password, identity token, registry token) never appear in a repr or
+an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wireproto.errors import LocalProtocolError
+
+DOCKER_HUB = "docker.io"
+# The key the docker CLI stores Docker Hub credentials under, in config.json.
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthConfig:
+    """Credentials for one registry: username + password, or an identity token."""
+
+    username: str = ""
+    password: str = field(default="", repr=False)
+    email: str = ""
+    serveraddress: str = ""
+    identitytoken: str = field(default="", repr=False)
+    registrytoken: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        secrets = [
+            name for name in ("password", "identitytoken", "registrytoken") if getattr(self, name)
+        ]
+        hidden = "".join(f", {name}=<hidden>" for name in secrets)
+        return (
+            f"AuthConfig(username={self.username!r}, serveraddress={self.serveraddress!r}{hidden})"
+        )
+
+    __str__ = __repr__
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON object the engine reads (Go's ``AuthConfig``, empty fields left out)."""
+        fields = {
+            "username": self.username,
+            "password": self.password,
+            "email": self.email,
+            "serveraddress": self.serveraddress,
+            "identitytoken": self.identitytoken,
+            "registrytoken": self.registrytoken,
+        }
+        return {key: value for key, value in fields.items() if value}
+
+
+def _urlsafe(document: Any) -> str:
+    data = json.dumps(document, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def encode_auth(config: AuthConfig) -> str:
+    """The ``X-Registry-Auth`` value: URL-safe base64 (padded) of the JSON config."""
+    return _urlsafe(config.to_json())
+
+
+def encode_config(configs: Mapping[str, AuthConfig]) -> str:
+    """The ``X-Registry-Config`` value: URL-safe base64 of ``{registry: config}``."""
+    return _urlsafe({registry: config.to_json() for registry, config in configs.items()})
+
+
+def decode_auth(value: str) -> dict[str, Any]:
+    """The JSON config of an ``X-Registry-Auth`` value, as the engine decodes it."""
+    padded = value + "=" * (-len(value) % 4)
+    document = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    if not isinstance(document, dict):
+        raise LocalProtocolError("X-Registry-Auth does not hold a JSON object")
+    return document
+
+
+# --- image references -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """``[registry/]path[:tag][@digest]`` split up; ``registry`` defaults to docker.io."""
+
+    repository: str  # as given, registry included (what the engine's query takes)
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def registry(self) -> str:
+        first, sep, _ = self.repository.partition("/")
+        if sep and ("." in first or ":" in first or first == "localhost"):
+            return first
+        return DOCKER_HUB
+
+    def __str__(self) -> str:
+        text = self.repository
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str) -> Reference:
+    """``127.0.0.1:5000/busybox:1.36`` -> Reference(repository, tag, digest)."""
+    if not text or any(c.isspace() for c in text):
+        raise LocalProtocolError(f"invalid image reference {text!r}")
+    name, _, digest = text.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = None
+    if colon > slash:  # a colon after the last slash is a tag, not a port
+        name, tag = name[:colon], name[colon + 1 :]
+        if not tag:
+            raise LocalProtocolError(f"invalid image reference {text!r}: empty tag")
+    if not name:
+        raise LocalProtocolError(f"invalid image reference {text!r}: no repository")
+    return Reference(name, tag, digest or None)
