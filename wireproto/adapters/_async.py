@@ -299,6 +299,15 @@ class Stream:
     def response(self) -> Response | None:
         return self._driver.exchange.response if self._driver else None
 
+    @property
+    def exchange(self) -> Exchange | None:
+        """The exchange running the call (None before it started)."""
+        return self._driver.exchange if self._driver else None
+
+    @property
+    def connection(self) -> Connection | None:
+        return self._driver.conn if self._driver else None
+
     async def __anext__(self) -> Event:
         if self._driver is None:
             await self._start()
@@ -371,6 +380,14 @@ class Session:
     async def __aenter__(self) -> Session:
         return self
 
+    @property
+    def exchange(self) -> Exchange:
+        return self._driver.exchange
+
+    @property
+    def connection(self) -> Connection:
+        return self._driver.conn
+
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
@@ -378,14 +395,21 @@ class Session:
         """Writes ``data`` to the container's stdin."""
         async with self._lock:
             self._driver.exchange.send_stdin(data)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        try:
             await self._driver.conn.flush(self._driver.exchange)
+        except BaseException:  # the exchange is dead (send_failed): so is the connection
+            await self.aclose()
+            raise
 
     async def close_stdin(self) -> None:
         """Ends stdin: half-closes the connection once every byte is out."""
         async with self._lock:
             exchange = self._driver.exchange
             exchange.end_stdin()
-            await self._driver.conn.flush(exchange)
+            await self._flush()
             if exchange.stdin_closed and not self._shut:
                 self._shut = True
                 await self._driver.conn.write_eof()
