@@ -1,0 +1,169 @@
+"""Response shapes across API versions: the modern shape, whatever the engine's version.
+
+Strategy: each helper takes the decoded JSON document and the version it was
+asked at (None: the engine's newest) and returns a new value in the shape of
+today's API; documents already in that shape come back equal.  A document
+that fits neither shape raises RemoteProtocolError naming the field, never
+a silent guess.  Which version changed what is in :mod:`wireproto.api.gates`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from wireproto.api import gates
+from wireproto.errors import RemoteProtocolError
+from wireproto.versions import ApiVersion
+
+# --- GET /images/json: one row per repo:tag before 1.7, grouped in RepoTags after -----------
+
+
+def group_images(rows: object, version: ApiVersion | None) -> list[dict[str, object]]:
+    """``GET /images/json`` rows with ``RepoTags``; rows before 1.7 grouped by ``Id``.
+
+    Before 1.7 each repository:tag was its own row (``Repository``, ``Tag``);
+    rows of one image are merged in order, ``<none>:<none>`` for untagged.
+    """
+    listing = _rows(rows, "GET /images/json")
+    if gates.has("images.list.grouped", version):
+        return listing
+    grouped: dict[object, dict[str, object]] = {}
+    for row in listing:
+        image = grouped.get(row.get("Id"))
+        if image is None:
+            image = {k: v for k, v in row.items() if k not in ("Repository", "Tag")}
+            image["RepoTags"] = []
+            grouped[row.get("Id")] = image
+        tags = image["RepoTags"]
+        assert isinstance(tags, list)
+        tags.append(f"{row.get('Repository') or '<none>'}:{row.get('Tag') or '<none>'}")
+    return list(grouped.values())
+
+
+def _rows(rows: object, what: str) -> list[dict[str, object]]:
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise RemoteProtocolError(f"{what}: expected a list of objects, got {_kind(rows)}")
+    return [dict(row) for row in rows]
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+# --- container Ports: a string before 1.5, a list of dicts after ------------------------------
+
+# "49153->6379", "0.0.0.0:49153->6379/tcp", "53/udp", "6379"
+_PORT = re.compile(
+    r"\A(?:(?:(?P<ip>[0-9a-fA-F.:]+):)?(?P<public>\d+)->)?(?P<private>\d+)(?:/(?P<type>tcp|udp|sctp))?\Z"
+)
+
+
+def ports(value: object, version: ApiVersion | None) -> list[dict[str, object]]:
+    """A container row's ``Ports`` as the list of ``{IP, PrivatePort, PublicPort, Type}``.
+
+    Before 1.5 it was a string: comma-separated ``[IP:]PUBLIC->PRIVATE[/proto]``
+    mappings, or ``PRIVATE[/proto]`` for a port exposed but not published.
+    """
+    if gates.has("ports.list", version) or isinstance(value, list):
+        if value is None:
+            return []
+        return _rows(value, "Ports")
+    if not isinstance(value, str):
+        raise RemoteProtocolError(f"Ports: expected a string before API 1.5, got {_kind(value)}")
+    return [_port(item.strip()) for item in value.split(",") if item.strip()]
+
+
+def _port(item: str) -> dict[str, object]:
+    match = _PORT.match(item)
+    if match is None:
+        raise RemoteProtocolError(f"Ports: {item!r} is not [IP:]PUBLIC->PRIVATE[/proto]")
+    port: dict[str, object] = {"PrivatePort": int(match["private"]), "Type": match["type"] or "tcp"}
+    if match["public"]:
+        port["IP"] = match["ip"] or "0.0.0.0"
+        port["PublicPort"] = int(match["public"])
+    return port
+
+
+def containers(rows: object, version: ApiVersion | None) -> list[dict[str, object]]:
+    """``GET /containers/json`` rows with ``Ports`` in the modern form."""
+    listing = _rows(rows, "GET /containers/json")
+    for row in listing:
+        if "Ports" in row:
+            row["Ports"] = ports(row["Ports"], version)
+    return listing
+
+
+# --- inspect: lower-case keys before 1.12 ------------------------------------------------------
+
+
+def camel_case(document: object, version: ApiVersion | None) -> dict[str, object]:
+    """An inspect document (image or container) with the 1.12+ CamelCase top-level keys.
+
+    Before 1.12 image inspect said ``id``, ``parent``, ``created``,
+    ``container_config``, ``docker_version``, ...; these become ``Id``,
+    ``Parent``, ``Created``, ``ContainerConfig``, ``DockerVersion``.  Nested
+    configs were CamelCase already and are left alone.
+    """
+    if not isinstance(document, dict):
+        raise RemoteProtocolError(f"inspect: expected an object, got {_kind(document)}")
+    if gates.has("inspect.camelcase", version):
+        return dict(document)
+    return {_camel(key): value for key, value in document.items()}
+
+
+def _camel(key: str) -> str:
+    if not key[:1].islower():
+        return key
+    return "".join(part[:1].upper() + part[1:] for part in key.split("_"))
+
+
+# --- GET /images/search: is_trusted became is_automated in 1.12 -------------------------------
+
+
+def search_results(rows: object, version: ApiVersion | None) -> list[dict[str, object]]:
+    """Search results with ``is_automated`` (called ``is_trusted`` before 1.12)."""
+    listing = _rows(rows, "GET /images/search")
+    for row in listing:
+        if "is_trusted" in row and "is_automated" not in row:
+            row["is_automated"] = row.pop("is_trusted")
+    return listing
+
+
+# --- DELETE /images/(name): a list of Untagged / Deleted from 1.2 ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Untagged:
+    """A reference (``repo:tag`` or ``repo@digest``) removed from an image."""
+
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """An image (or layer) id removed from the engine."""
+
+    id: str
+
+
+def delete_results(document: object, version: ApiVersion | None = None) -> list[Untagged | Deleted]:
+    """The image delete answer as typed results, in the engine's order.
+
+    Before 1.2 the engine answered 204 with no body: that is an empty list.
+    """
+    if document is None or document == b"":
+        return []
+    results: list[Untagged | Deleted] = []
+    for row in _rows(document, "DELETE /images"):
+        results.append(_delete_result(row))
+    return results
+
+
+def _delete_result(row: Mapping[str, object]) -> Untagged | Deleted:
+    if isinstance(row.get("Untagged"), str):
+        return Untagged(str(row["Untagged"]))
+    if isinstance(row.get("Deleted"), str):
+        return Deleted(str(row["Deleted"]))
+    raise RemoteProtocolError(f"DELETE /images: {dict(row)!r} is neither Untagged nor Deleted")
