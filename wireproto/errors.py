@@ -311,3 +311,7 @@ class MalformedMessage(RemoteProtocolError):
         super().__init__(f"malformed message: {field} is {type(value).__name__} {shown}")
         self.field = field
         self.value = value
+
+
+class BuildContextError(WireprotoError):
+    """A build context cannot be read (or a file changed size while it was sent)."""
