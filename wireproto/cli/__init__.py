@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a TTY")
     exec_.add_argument("container")
     exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
+    from wireproto.cli import streams  # pull, push, build, events: each sets a handler
+
+    streams.add_parsers(verbs)
     return parser
 
 
@@ -77,7 +80,8 @@ def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
     from wireproto.cli import verbs
 
     try:
-        return verbs.dispatch(args, pinned)
+        handler = getattr(args, "handler", None)
+        return handler(args, pinned) if handler is not None else verbs.dispatch(args, pinned)
     except EngineUnreachable as exc:
         report(str(exc))
         return UNREACHABLE

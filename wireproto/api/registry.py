@@ -1,0 +1,77 @@
+"""Pull and push (``POST /images/create``, ``POST /images/(name)/push``): JSON progress streams.
+
+Each function is pure: it returns a :class:`wireproto.http.Call` whose body is
+a JSON stream of progress messages (decode with
+:class:`wireproto.jsonstream.JSONStreamDecoder`, type with
+:mod:`wireproto.progress`).  An error can arrive in-band, as a message,
+after a ``200``: :func:`wireproto.progress.check` turns it into PullError or
+PushError.
+"""
+
+from __future__ import annotations
+
+from wireproto.api import gates
+from wireproto.api._common import make
+from wireproto.api.auth import AuthConfig, Reference, encode_auth
+from wireproto.http import BodyKind, Call
+from wireproto.versions import ApiVersion
+
+AUTH_HEADER = "X-Registry-Auth"
+
+
+def pull(
+    image: Reference,
+    version: ApiVersion | None = None,
+    *,
+    auth: AuthConfig | None = None,
+) -> Call:
+    """``POST /images/create?fromImage=&tag=``: pulls ``image`` (tag ``latest`` if none).
+
+    ``auth`` goes in ``X-Registry-Auth`` (API 1.5+), URL-safe base64.
+    """
+    headers: list[tuple[str, str]] = []
+    if auth is not None:
+        gates.require("registry_auth", version)
+        headers.append((AUTH_HEADER, encode_auth(auth)))
+    query = {"fromImage": image.repository, "tag": image.digest or image.tag or "latest"}
+    return make(
+        "POST",
+        "/images/create",
+        version=version,
+        query=query,
+        headers=headers,
+        kind=BodyKind.JSONSTREAM,
+        statuses=(200,),
+    )
+
+
+def push(
+    image: Reference,
+    version: ApiVersion | None = None,
+    *,
+    auth: AuthConfig | None = None,
+) -> Call:
+    """``POST /images/(name)/push?tag=``: pushes ``image`` (every tag if it names none).
+
+    From API 1.5 the auth config travels in ``X-Registry-Auth``, sent even
+    when empty (``{}``): engines read a push without it as the old form, whose
+    JSON body then must hold the config.  Before 1.5 that body is the config.
+    """
+    config = auth or AuthConfig()
+    query = {"tag": image.tag}
+    if gates.has("registry_auth", version):
+        headers = [(AUTH_HEADER, encode_auth(config))]
+        json_body = None
+    else:
+        headers, json_body = [], config.to_json()
+    return make(
+        "POST",
+        "/images/{}/push",
+        image.repository,
+        version=version,
+        query=query,
+        headers=headers,
+        json_body=json_body,
+        kind=BodyKind.JSONSTREAM,
+        statuses=(200,),
+    )

@@ -1,0 +1,311 @@
+"""The JSON-stream verbs: ``pull``, ``push``, ``build``, ``events``.
+
+Strategy: the blocking adapter hands out body bytes (Data events); a
+:class:`~wireproto.jsonstream.JSONStreamDecoder` turns them into values and
+:mod:`wireproto.progress` into typed messages; an in-band error becomes
+PullError, PushError or BuildError, which the command reports with the
+engine's message (exit 1).  On a terminal, pull and push redraw one line per
+layer; otherwise they print one line per status change (no progress ticks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO
+
+from wireproto.adapters.blocking import Client
+from wireproto.api import build as build_api
+from wireproto.api import events as events_api
+from wireproto.api import registry
+from wireproto.api.auth import AuthConfig, parse_reference
+from wireproto.api.buildcontext import tar_context
+from wireproto.api.credentials import Credentials
+from wireproto.errors import (
+    BuildError,
+    JSONStreamError,
+    PullError,
+    PushError,
+    StreamMessageError,
+)
+from wireproto.exchange import Data, EndOfMessage
+from wireproto.http import Call
+from wireproto.jsonstream import JSONStreamDecoder
+from wireproto.progress import JSONMessage, Progress, check
+from wireproto.versions import ApiVersion
+
+Handler = Callable[[argparse.Namespace, ApiVersion | None], int]
+
+
+def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds the verbs to the ``wireproto`` parser; each sets ``handler``."""
+    pull = verbs.add_parser("pull", help="pull an image from a registry")
+    pull.add_argument("image", metavar="IMAGE[:TAG]")
+    _auth_arguments(pull)
+    pull.set_defaults(handler=run_pull)
+    push = verbs.add_parser("push", help="push an image to a registry")
+    push.add_argument("image", metavar="IMAGE[:TAG]")
+    _auth_arguments(push)
+    push.set_defaults(handler=run_push)
+    build = verbs.add_parser("build", help="build an image from a directory (or - for a tar)")
+    build.add_argument("-t", "--tag", help="name:tag of the image")
+    build.add_argument("-f", "--file", dest="dockerfile", help="Dockerfile path in the context")
+    build.add_argument("--forcerm", action="store_true", help="remove containers even on failure")
+    build.add_argument("--no-cache", action="store_true", help="do not use the build cache")
+    build.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
+    build.add_argument("--network", help="network of RUN steps (e.g. none)")
+    build.add_argument("path", metavar="PATH")
+    build.set_defaults(handler=run_build)
+    events = verbs.add_parser("events", help="engine events, one JSON object a line")
+    events.add_argument("--since", metavar="T", help="since a timestamp or relative (42m)")
+    events.add_argument("--until", metavar="T", help="until a timestamp or relative (42m)")
+    events.add_argument(
+        "--filter", action="append", default=[], metavar="K=V", help="e.g. type=container"
+    )
+    events.set_defaults(handler=run_events)
+
+
+def _auth_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-u", "--username", help="registry user (default: config.json)")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the registry password from stdin"
+    )
+
+
+def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
+    from wireproto.cli.verbs import UsageError
+
+    try:
+        client = Client(args.host)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    client.negotiate(pinned)
+    return client
+
+
+def credentials(args: argparse.Namespace, registry_name: str) -> AuthConfig | None:
+    """``--username`` with the password on stdin, else config.json / credential helpers."""
+    from wireproto.cli.verbs import UsageError
+
+    if args.password_stdin and not args.username:
+        raise UsageError("--password-stdin needs --username")
+    if args.username:
+        if not args.password_stdin:
+            raise UsageError("--username needs --password-stdin (passwords are not arguments)")
+        password = sys.stdin.readline().rstrip("\r\n")
+        return AuthConfig(username=args.username, password=password, serveraddress=registry_name)
+    return Credentials().get(registry_name)
+
+
+# --- the stream --------------------------------------------------------------------------------
+
+
+def json_values(events: Iterable[object]) -> Iterator[object]:
+    """The JSON values of a JSONSTREAM call's events (values before a bad byte come first)."""
+    decoder = JSONStreamDecoder()
+    try:
+        for event in events:
+            if isinstance(event, Data):
+                yield from decoder.feed(event.data)
+            elif isinstance(event, EndOfMessage):
+                yield from decoder.close()
+    except JSONStreamError as exc:
+        yield from exc.values
+        raise
+
+
+def run_messages(
+    client: Client, call: Call, error: type[StreamMessageError]
+) -> Iterator[JSONMessage]:
+    """The typed messages of ``call``; an in-band error raises ``error``."""
+    for value in json_values(client.stream(call)):
+        yield check(JSONMessage.from_value(value), error)
+
+
+# --- display -----------------------------------------------------------------------------------
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.4g}{unit}"
+        value /= 1000
+    raise AssertionError
+
+
+class PlainDisplay:
+    """One line per status change; progress ticks (bytes moving) are not printed."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.last: dict[str, str] = {}
+
+    def show(self, message: JSONMessage, progress: Progress) -> None:
+        status = message.status
+        if status is None:
+            return
+        layer_id = message.id
+        detail = message.progress_detail
+        if detail is not None and detail.current is not None:
+            return  # a tick
+        if layer_id is not None and self.last.get(layer_id) == status:
+            return
+        if layer_id is not None:
+            self.last[layer_id] = status
+        self.out.write(f"{layer_id}: {status}\n" if layer_id else f"{status}\n")
+        self.out.flush()
+
+
+class TerminalDisplay:
+    """One line per layer, redrawn in place (as ``docker pull`` on a terminal)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.rows: dict[str, int] = {}  # layer id -> line, counted from the first
+        self.lines = 0
+
+    def show(self, message: JSONMessage, progress: Progress) -> None:
+        status = message.status
+        if status is None:
+            return
+        layer_id = message.id
+        if layer_id is None or layer_id not in progress.layers:
+            self._append(f"{layer_id}: {status}" if layer_id else status)
+            return
+        text = f"{layer_id}: {status}"
+        layer = progress.layers[layer_id]
+        if layer.phase in ("downloading", "pushing", "extracting") and message.progress:
+            text += f" {message.progress}"
+        row = self.rows.get(layer_id)
+        if row is None:
+            self.rows[layer_id] = self.lines
+            self._append(text)
+            return
+        up = self.lines - row
+        self.out.write(f"\x1b[{up}A\r\x1b[2K{text}\r\x1b[{up}B")
+        self.out.flush()
+
+    def _append(self, text: str) -> None:
+        self.out.write(f"\x1b[2K{text}\n")
+        self.lines += 1
+        self.out.flush()
+
+
+def _display(out: IO[str]) -> PlainDisplay | TerminalDisplay:
+    return TerminalDisplay(out) if out.isatty() else PlainDisplay(out)
+
+
+def _transfer(client: Client, call: Call, error: type[StreamMessageError]) -> Progress:
+    progress = Progress()
+    display = _display(sys.stdout)
+    for message in run_messages(client, call, error):
+        progress.update(message)
+        display.show(message, progress)
+    return progress
+
+
+def run_pull(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    image = parse_reference(args.image)
+    auth = credentials(args, image.registry)
+    with _client(args, pinned) as client:
+        call = registry.pull(image, client.api_version, auth=auth)
+        _transfer(client, call, PullError)
+    return 0
+
+
+def run_push(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    image = parse_reference(args.image)
+    auth = credentials(args, image.registry)
+    with _client(args, pinned) as client:
+        call = registry.push(image, client.api_version, auth=auth)
+        _transfer(client, call, PushError)
+    return 0
+
+
+# --- build -------------------------------------------------------------------------------------
+
+
+def _stdin_tar() -> Iterator[bytes]:
+    while block := os.read(0, 64 * 1024):
+        yield block
+
+
+def run_build(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    context = (
+        _stdin_tar()
+        if args.path == "-"
+        else tar_context(args.path, dockerfile=args.dockerfile or "Dockerfile")
+    )
+    configs = Credentials().all()
+    with _client(args, pinned) as client:
+        call = build_api.build(
+            context,
+            client.api_version,
+            tag=args.tag,
+            quiet=args.quiet,
+            nocache=args.no_cache,
+            forcerm=args.forcerm,
+            dockerfile=args.dockerfile,
+            networkmode=args.network,
+            registry_config=configs or None,
+        )
+        image_id = None
+        for message in run_messages(client, call, BuildError):
+            if message.stream is not None and not args.quiet:
+                sys.stdout.write(message.stream)
+                sys.stdout.flush()
+            elif message.status is not None and not args.quiet:
+                sys.stdout.write(f"{message.status}\n")
+            aux = message.aux
+            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                image_id = aux["ID"]
+        if args.quiet and image_id:
+            print(image_id)
+    return 0
+
+
+# --- events ------------------------------------------------------------------------------------
+
+# Go's encoding/json escapes these (as `docker events --format '{{json .}}'` prints them).
+_GO_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def go_json(value: object) -> str:
+    """``value`` as Go's json.Marshal writes it (compact, HTML characters escaped)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(_GO_ESCAPES)
+
+
+def parse_filters(items: list[str]) -> dict[str, list[str]]:
+    from wireproto.cli.verbs import UsageError
+
+    filters: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"bad --filter {item!r}: expected KEY=VALUE")
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+def run_events(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    from wireproto.cli.verbs import timestamp
+
+    now = time.time()
+    with _client(args, pinned) as client:
+        call = events_api.events(
+            client.api_version,
+            since=timestamp(args.since, now) if args.since else None,
+            until=timestamp(args.until, now) if args.until else None,
+            filters=parse_filters(args.filter),
+        )
+        for value in json_values(client.stream(call)):
+            sys.stdout.write(go_json(value) + "\n")
+            sys.stdout.flush()
+    return 0
