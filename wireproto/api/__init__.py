@@ -7,7 +7,10 @@ Call carries the request, how its response is framed (``kind``, ``hijack``)
 and the success statuses the API documents (``statuses``).
 
 Response shapes that changed across versions are normalised by
-:mod:`wireproto.api.shapes`.
+:mod:`wireproto.api.shapes`.  Pull and push (``images/create``, ``push``)
+are re-exported from :mod:`wireproto.api.registry`; build and events are
+:func:`wireproto.api.build.build` and :func:`wireproto.api.events.events`
+(their module names are taken, so they are not re-exported here).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from wireproto.api.images import (
     search,
     tag,
 )
+from wireproto.api.registry import pull, push
 from wireproto.api.system import commit, engine_version, info, login, ping
 
 __all__ = [
@@ -73,6 +77,8 @@ __all__ = [
     "login",
     "logs",
     "ping",
+    "pull",
+    "push",
     "remove_container",
     "remove_image",
     "resize",
