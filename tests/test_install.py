@@ -37,15 +37,28 @@ def install_and_report(tmp_path: Path, env_changes: dict[str, str]) -> str:
     env = {**os.environ, **env_changes}
     env.pop("WIREPROTO_BACKEND", None)
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True, env=env)
-    probe = "import wireproto.mux as m; print(m.BACKEND, m.Demuxer().feed(m.encode(1, b'ok')))"
+    probe = (
+        "import wireproto.adapters.blocking, wireproto.api, wireproto.cli\n"
+        "import wireproto.mux as m; print(m.BACKEND, m.Demuxer().feed(m.encode(1, b'ok')))"
+    )
+    clean_env = {"PATH": os.environ["PATH"]}
     result = subprocess.run(
         [str(python), "-c", probe],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": os.environ["PATH"]},
+        env=clean_env,
     )
+    usage = subprocess.run(
+        [str(venv / "bin" / "wireproto"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env,
+    )
+    assert "logs" in usage.stdout
     return result.stdout
 
 
