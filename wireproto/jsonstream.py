@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from wireproto.errors import (
@@ -103,22 +103,33 @@ PARSER = choose(os.environ.get(ENV_VAR))
 
 
 # orjson turns integers outside [-2**63, 2**64) into floats, where the stdlib
-# keeps them exact: bytes with a digit run this long go to the stdlib parser.
-# (A false alarm, digits in a string, only costs speed.)
-_RISKY_INT = re.compile(rb"-\d{19}|\d{20}")
+# keeps them exact: bytes with a digit run that long (20 digits, or "-" and
+# 19) go to the stdlib parser.  A false alarm (digits in a string) only costs
+# speed.  Found by mapping every digit to "0" and searching for a run: a
+# regular expression backtracks at every digit and is 50x slower.
+_ALL_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_RUN20 = b"0" * 20
+_NEG19 = b"-" + b"0" * 19
+
+
+def _risky(data: bytes | bytearray | memoryview) -> bool:
+    if len(data) < 20:
+        return False
+    zeroed = bytes(data).translate(_ALL_ZERO)
+    return _RUN20 in zeroed or _NEG19 in zeroed
 
 
 def loaders(parser: str) -> tuple[Callable[[Any], object], Callable[[Any], object] | None]:
     """``(load, fast)`` for ``parser``: ``load(bytes-like) -> value`` raises ValueError
     on bad input; ``fast`` (None for the stdlib) is the raw parser, exact only
-    for input without a long digit run (see ``_RISKY_INT``)."""
+    for input without a long digit run (see ``_risky``)."""
     if choose(parser) == "json":
         return _load_stdlib, None
     fast = _orjson_loads()
     assert fast is not None
 
     def load(data: bytes | bytearray | memoryview) -> object:
-        if _RISKY_INT.search(data) is not None:
+        if _risky(data):
             return _load_stdlib(data)
         try:
             return fast(data)
@@ -152,6 +163,14 @@ class JSONStreamDecoder:
         self._base = 0  # stream offset of _buf[0]
         self._pos = 0  # next unconsumed byte in _buf
         self._slow_until = 0  # the scanner owns values starting before this index
+        # The fast path's lines, split once per feed: lines[_line_i] starts at _line_at.
+        self._lines: list[bytes] = []
+        self._line_i = 0
+        self._line_at = 0
+        self._line_iter: Iterator[bytes] = iter(())
+        self._load_lines: Callable[[Any], object] = self._load
+        self._check_sizes = False
+        self._line_end = 0
         # Scanner state for the value in progress (_start >= 0).
         self._start = -1
         self._scan = 0
@@ -205,6 +224,7 @@ class JSONStreamDecoder:
 
     def _compact(self) -> None:
         # Drop what was consumed, keeping the buffer at most one value (plus a feed).
+        self._reset_lines()
         cut = self._pos if self._start < 0 else self._start
         if cut:
             del self._buf[:cut]
@@ -233,33 +253,71 @@ class JSONStreamDecoder:
                     return
 
     def _fast_lines(self, out: list[object]) -> bool:
-        """Parses complete lines from _pos while each is one value; False at one that is not."""
-        buf = self._buf
+        """Parses complete lines from _pos while each is one value; False at one that is not.
+
+        The lines of the buffer are split once per feed and walked by one
+        iterator: after the scanner took a line that is not one value, the
+        fast path resumes at the next line, never splitting or copying the
+        rest again (so a feed costs O(n) however many lines fail).
+        """
         pos = self._pos
-        last = buf.rfind(b"\n", pos)
-        if last < 0:
+        lines, it, i, at = self._lines, self._line_iter, self._line_i, self._line_at
+        while i < len(lines) and at + len(lines[i]) < pos:  # consumed by the scanner
+            next(it)
+            at += len(lines[i]) + 1
+            i += 1
+        if i < len(lines) and at < pos:
+            # The scanner stopped inside line i: it takes the rest of the line too.
+            next(it)
+            self._slow_until = at + len(lines[i])
+            self._line_i, self._line_at = i + 1, at + len(lines[i]) + 1
             return False
-        region = bytes(buf[pos:last])
-        load = self._load
-        if self._fast is not None and _RISKY_INT.search(region) is None:
-            load = self._fast  # checked once for all the lines
-        limit = self.max_size
-        for line in region.split(b"\n"):
-            end = pos + len(line)
-            if len(line) > limit:
-                self._slow_until = end
-                self._pos = pos
+        if i >= len(lines):
+            last = self._buf.rfind(b"\n", pos)
+            if last < 0:
                 return False
+            region = bytes(self._buf[pos:last])
+            lines, i, at = region.split(b"\n"), 0, pos
+            it = iter(lines)
+            self._lines, self._line_iter = lines, it
+            self._line_end = last + 1  # where the fast path stands after the last line
+            self._check_sizes = len(region) > self.max_size
+            self._load_lines = self._load
+            if self._fast is not None and not _risky(region):
+                self._load_lines = self._fast  # checked once for all the lines
+        load = self._load_lines
+        while i < len(lines):
+            done = len(out)
             try:
-                out.append(load(line))
+                if self._check_sizes:
+                    for line in it:
+                        if len(line) > self.max_size:
+                            raise ValueError("longer than max_size")
+                        out.append(load(line))
+                else:
+                    # The hot loop, in C: every line parsed, or a ValueError at
+                    # the first that is not one value (those before it are in out).
+                    out.extend(map(load, it))
             except ValueError:
-                # Not one value (several, part of one, blank, or bad): the scanner decides.
+                for line in lines[i : i + len(out) - done]:
+                    at += len(line) + 1
+                i += len(out) - done  # lines[i] failed; the iterator is past it
+                end = at + len(lines[i])
+                if not lines[i].strip(b" \t\r\x1e"):
+                    at, i = end + 1, i + 1  # a blank line
+                    continue
+                # Not one value (several, part of one, too long, or bad): the scanner decides.
                 self._slow_until = end
-                self._pos = pos
+                self._pos = at
+                self._line_i, self._line_at = i + 1, end + 1
                 return False
-            pos = end + 1
-        self._pos = pos
+            at, i = self._line_end, len(lines)
+        self._pos = at
+        self._reset_lines()
         return True
+
+    def _reset_lines(self) -> None:
+        self._lines, self._line_iter, self._line_i, self._line_at = [], iter(()), 0, 0
 
     # --- the scanner --------------------------------------------------------
 
@@ -302,7 +360,8 @@ class JSONStreamDecoder:
             raise self._too_large(start)
         out.append(self._decode(start, end))
         self._start = -1
-        self._pos = end
+        # Step over the separator, so the fast path resumes at a line start.
+        self._pos = _SKIP.match(buf, end).end()  # type: ignore[union-attr]
         return True
 
     def _scan_container(self, buf: bytearray) -> int:
