@@ -1,0 +1,213 @@
+"""JSON progress streams: wireproto's decoder against docker-py and per-line parsing.
+
+    python benchmarks/bench_jsonstream.py [--size MB] [--repeat N] [--json FILE]
+
+Builds ~``--size`` MB of realistic pull progress (dockerd's messages for a
+6-layer pull: Pulling fs layer, Waiting, Downloading with progress bars and
+progressDetail, Verifying Checksum, Download complete, Extracting, Pull
+complete; ~180 bytes each, ``\\r\\n``-terminated as dockerd 20.10 sends them),
+then runs in one process:
+
+* wireproto: JSONStreamDecoder fed 64 KiB reads (what the blocking adapter
+  hands out), each value typed as a JSONMessage; with orjson and with the
+  stdlib parser; and the same plus progress aggregation (Progress.update).
+* docker-py's ``json_stream``, fed one message per read (how its
+  ``_stream_helper`` reads a chunked body: one HTTP chunk at a time) and fed
+  the same 64 KiB reads.
+* ``json.loads`` and ``orjson.loads`` per line on pre-split lines (no
+  framing work at all: a floor for per-line parsing).
+
+Each figure is the median of ``--repeat`` passes after a warm-up; each pass
+checks the message count; the passes of all contenders are interleaved
+(round after round) so that load from elsewhere hits them alike.  A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from wireproto import jsonstream
+from wireproto.jsonstream import JSONStreamDecoder
+from wireproto.progress import JSONMessage, Progress
+
+READ_SIZE = 64 * 1024
+MB = 1_000_000
+
+
+def _bar(current: int, total: int) -> str:
+    width = 50
+    filled = current * width // total
+    arrow = "=" * max(0, filled - 1) + (">" if filled else "")
+    return f"[{arrow:<{width}}]  {current / 1e6:.4g}MB/{total / 1e6:.4g}MB"
+
+
+def pull_messages(seed: int = 180) -> list[dict[str, Any]]:
+    """One pull of 6 layers, as dockerd reports it (progress every ~32 KiB)."""
+    rng = random.Random(seed)
+    layers = [(f"{rng.getrandbits(48):012x}", rng.randint(2, 40) * 1_000_000) for _ in range(6)]
+    out: list[dict[str, Any]] = [{"status": "Pulling from library/python", "id": "3.12"}]
+    out += [{"status": "Pulling fs layer", "progressDetail": {}, "id": lid} for lid, _ in layers]
+    out += [{"status": "Waiting", "progressDetail": {}, "id": lid} for lid, _ in layers[3:]]
+    for lid, total in layers:
+        for current in range(0, total, 32768 * 8):
+            out.append(
+                {
+                    "status": "Downloading",
+                    "progressDetail": {"current": current, "total": total},
+                    "progress": _bar(current, total),
+                    "id": lid,
+                }
+            )
+        out.append({"status": "Verifying Checksum", "progressDetail": {}, "id": lid})
+        out.append({"status": "Download complete", "progressDetail": {}, "id": lid})
+    for lid, total in layers:
+        for current in range(0, total, 32768 * 16):
+            out.append(
+                {
+                    "status": "Extracting",
+                    "progressDetail": {"current": current, "total": total},
+                    "progress": _bar(current, total),
+                    "id": lid,
+                }
+            )
+        out.append({"status": "Pull complete", "progressDetail": {}, "id": lid})
+    out.append({"status": f"Digest: sha256:{rng.getrandbits(256):064x}"})
+    out.append({"status": "Status: Downloaded newer image for python:3.12"})
+    return out
+
+
+def make_stream(size: int) -> tuple[list[bytes], int]:
+    """Messages (each one engine chunk, CRLF-terminated) adding up to ~``size`` bytes."""
+    one = [json.dumps(m, separators=(",", ":")).encode() + b"\r\n" for m in pull_messages()]
+    per_pull = sum(map(len, one))
+    return one * max(1, size // per_pull), len(one) * max(1, size // per_pull)
+
+
+def reads(data: bytes) -> list[bytes]:
+    return [data[i : i + READ_SIZE] for i in range(0, len(data), READ_SIZE)]
+
+
+# --- contenders -----------------------------------------------------------------------------
+
+
+def wireproto_typed(parser: str) -> Callable[[list[bytes]], int]:
+    def run(pieces: list[bytes]) -> int:
+        decoder = JSONStreamDecoder(parser=parser)
+        count = 0
+        for piece in pieces:
+            for value in decoder.feed(piece):
+                JSONMessage.from_value(value)
+                count += 1
+        return count + len(decoder.close())
+
+    return run
+
+
+def wireproto_aggregated(parser: str) -> Callable[[list[bytes]], int]:
+    def run(pieces: list[bytes]) -> int:
+        decoder = JSONStreamDecoder(parser=parser)
+        state = Progress()
+        count = 0
+        for piece in pieces:
+            for value in decoder.feed(piece):
+                state.update(JSONMessage.from_value(value))
+                count += 1
+        return count
+
+    return run
+
+
+def docker_py(pieces: list[bytes]) -> int:
+    from docker.utils.json_stream import json_stream
+
+    return sum(1 for _ in json_stream(iter(pieces)))
+
+
+def loads_per_line(loads: Callable[[bytes], object]) -> Callable[[list[bytes]], int]:
+    def run(lines: list[bytes]) -> int:
+        count = 0
+        for line in lines:
+            loads(line)
+            count += 1
+        return count
+
+    return run
+
+
+def measure(
+    rows: list[tuple[str, Callable[[list[bytes]], int], list[bytes]]], expect: int, repeat: int
+) -> dict[str, float]:
+    """Median seconds per contender; rounds interleave the contenders, so a change
+    in the machine's load hits them all alike instead of whichever ran then."""
+    for name, run, pieces in rows:
+        assert run(pieces) == expect, name  # warm-up, and the check
+    times: dict[str, list[float]] = {name: [] for name, _, _ in rows}
+    for _ in range(repeat):
+        for name, run, pieces in rows:
+            started = time.perf_counter()
+            count = run(pieces)
+            times[name].append(time.perf_counter() - started)
+            assert count == expect, name
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=float, default=50, help="MB of progress messages")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    args = parser.parse_args()
+
+    messages, count = make_stream(int(args.size * MB))
+    data = b"".join(messages)
+    chunks = reads(data)
+    # Fresh objects per message, as a client has them (the list above repeats
+    # one pull's objects: a per-line parser would run cache-hot on them).
+    lines = data.split(b"\r\n")[:-1]
+    messages = [line + b"\r\n" for line in lines]
+    print(
+        f"{len(data) / MB:.1f} MB, {count} messages of {len(data) / count:.0f} bytes on average, "
+        f"fed in {READ_SIZE // 1024} KiB reads; median of {args.repeat}"
+    )
+    have_orjson = "orjson" in [p for p in jsonstream.PARSERS if _available(p)]
+    rows: list[tuple[str, Callable[[list[bytes]], int], list[bytes]]] = []
+    if have_orjson:
+        import orjson
+
+        rows.append(("wireproto typed messages (orjson)", wireproto_typed("orjson"), chunks))
+        rows.append(("wireproto typed + Progress (orjson)", wireproto_aggregated("orjson"), chunks))
+    rows.append(("wireproto typed messages (stdlib json)", wireproto_typed("json"), chunks))
+    rows.append(("docker-py json_stream, one chunk per message", docker_py, messages))
+    rows.append(("docker-py json_stream, 64 KiB reads", docker_py, chunks))
+    rows.append(("json.loads per line (pre-split)", loads_per_line(json.loads), lines))
+    if have_orjson:
+        rows.append(("orjson.loads per line (pre-split)", loads_per_line(orjson.loads), lines))
+
+    results = {}
+    for name, seconds in measure(rows, count, args.repeat).items():
+        results[name] = len(data) / seconds / MB
+        print(f"  {name:48} {results[name]:8.1f} MB/s", flush=True)
+    docker = results["docker-py json_stream, one chunk per message"]
+    for name in list(results)[:3]:
+        print(f"  {name}: {results[name] / docker:.1f}x docker-py (one chunk per message)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"bytes": len(data), "messages": count, "mb_per_s": results}, out, indent=2)
+
+
+def _available(name: str) -> bool:
+    try:
+        jsonstream.choose(name)
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
