@@ -263,15 +263,3 @@ void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
     wp_chunked_demux_gather(c, d, input, len, scratch, len, NULL, counts,
                             direct, consumed);
 }
-
-void wp_chunked_demux_count(const wp_chunked *c, const wp_demux *d,
-                            const uint8_t *input, size_t len, size_t *counts)
-{
-    wp_chunked dry_chunks = *c;
-    wp_demux dry = *d;
-    int64_t direct[WP_STREAMS];
-    wp_split_out out;
-    wp_split_reset(&out, NULL, 0, NULL, counts, direct);
-    out.count_only = 1;
-    chunked_split(&dry_chunks, &dry, input, len, &out);
-}

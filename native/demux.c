@@ -158,10 +158,6 @@ void wp_split_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
     size_t start, seg_len;
     while (next_segment(d, input, to, base, &pos, &s, &start, &seg_len) == SEGMENT) {
         size_t *count = &out->counts[s];
-        if (out->count_only) {
-            *count += seg_len;
-            continue;
-        }
         if (out->dest != NULL && out->dest[s] != NULL) {
             memcpy(out->dest[s] + *count, input + start, seg_len);
             *count += seg_len;
@@ -191,7 +187,6 @@ void wp_split_reset(wp_split_out *out, uint8_t *scratch, size_t stride,
     out->scratch = scratch;
     out->stride = stride;
     out->dest = dest;
-    out->count_only = 0;
     out->counts = counts;
     out->direct = direct;
     for (unsigned i = 0; i < WP_STREAMS; i++) {
@@ -226,16 +221,4 @@ int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                    uint8_t *scratch, size_t *counts, int64_t *direct)
 {
     return wp_demux_gather(d, input, len, scratch, len, NULL, counts, direct);
-}
-
-void wp_demux_count(const wp_demux *d, const uint8_t *input, size_t len,
-                    size_t *counts)
-{
-    wp_demux dry = *d;
-    int64_t direct[WP_STREAMS];
-    wp_split_out out;
-    wp_split_reset(&out, NULL, 0, NULL, counts, direct);
-    out.count_only = 1;
-    if (dry.error == WP_OK)
-        wp_split_span(&dry, input, 0, len, &out);
 }

@@ -21,7 +21,6 @@ typedef struct {
     uint8_t *const *dest; /* ... or at dest[s] when dest and dest[s] are set */
     size_t *counts;
     int64_t *direct;
-    int count_only;       /* only add up counts: a dry run */
 } wp_split_out;
 
 /* Demux input[from:to] (stream bytes) into pieces / per-stream buffers. */

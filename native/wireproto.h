@@ -57,17 +57,13 @@ int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
 
 /* wp_demux_split, generalised: stream s gathers at scratch + s * stride
  * (stride >= len), except that when dest and dest[s] are non-NULL its payload
- * is copied straight to dest[s] (which must have room for the count that
- * wp_demux_count gave), and direct[s] stays -1.  This is how payload lands
- * in the caller's buffers with a single copy. */
+ * is copied straight to dest[s], which must have room for len bytes (or at
+ * least for that stream's payload in this input), and direct[s] stays -1.
+ * This is how payload lands in the caller's buffers with a single copy. */
 int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
                     uint8_t *scratch, size_t stride, uint8_t *const *dest,
                     size_t *counts, int64_t *direct);
 
-/* A dry run of wp_demux_split: how many payload bytes of each stream `len`
- * input bytes hold (up to a bad byte, if any).  The state is not changed. */
-void wp_demux_count(const wp_demux *d, const uint8_t *input, size_t len,
-                    size_t *counts);
 
 /* ---- HTTP/1.1 chunked transfer coding (RFC 9112 section 7.1) ---------- */
 
@@ -116,12 +112,11 @@ size_t wp_chunked_demux_pieces(wp_chunked *c, wp_demux *d, const uint8_t *input,
 void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
                             size_t len, uint8_t *scratch, size_t *counts,
                             int64_t *direct, size_t *consumed);
-/* As wp_demux_gather and wp_demux_count, for a chunked body. */
+/* As wp_demux_gather, for a chunked body. */
 void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
                              size_t len, uint8_t *scratch, size_t stride,
                              uint8_t *const *dest, size_t *counts,
                              int64_t *direct, size_t *consumed);
-void wp_chunked_demux_count(const wp_chunked *c, const wp_demux *d,
-                            const uint8_t *input, size_t len, size_t *counts);
+
 
 #endif

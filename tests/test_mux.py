@@ -312,3 +312,44 @@ def test_a_sink_that_cannot_grow_fails_alike(demuxer_class: type) -> None:
     assert sinks == {1: bytearray(b"old:out"), 2: bytearray()}
     with pytest.raises(StreamFailed):
         demuxer.feed_into(b"", sinks)
+
+
+class Failing:
+    """A write() sink that refuses everything (a closed pipe, say)."""
+
+    def write(self, data: memoryview) -> int:
+        raise BrokenPipeError("closed")
+
+
+def test_a_failing_sink_leaves_the_others_as_in_stream_order(demuxer_class: type) -> None:
+    first = mux.encode(mux.STDOUT, b"a") + mux.encode(mux.SYSTEMERR, b"s")
+    then = mux.encode(mux.STDOUT, b"b") + mux.encode(mux.STDERR, b"e") + mux.encode(3, b"t")
+    sinks: dict[int, object] = {1: bytearray(), 2: Recorder(), 3: bytearray()}
+    demuxer = demuxer_class()
+    demuxer.feed_into(first, sinks)  # streams 1 and 3 are now expected
+    sinks[2] = Failing()
+    with pytest.raises(BrokenPipeError):
+        demuxer.feed_into(then, sinks)
+    # In stream order: stdout delivered, stderr failed, systemerr never reached.
+    assert sinks[1] == b"ab"
+    assert sinks[3] == b"s"
+
+
+def test_a_missing_sink_after_others_were_expected_writes_nothing(demuxer_class: type) -> None:
+    sinks = {1: bytearray(), 2: bytearray()}
+    demuxer = demuxer_class()
+    demuxer.feed_into(mux.encode(1, b"x") + mux.encode(2, b"y"), sinks)
+    with pytest.raises(MissingSink):
+        demuxer.feed_into(mux.encode(1, b"x") + mux.encode(3, b"z"), sinks)
+    assert sinks == {1: bytearray(b"x"), 2: bytearray(b"y")}
+
+
+def test_streams_may_come_and_go_and_share_a_sink(demuxer_class: type) -> None:
+    both = bytearray()
+    sinks = {1: both, 2: both, 3: bytearray()}
+    demuxer = demuxer_class()
+    demuxer.feed_into(mux.encode(1, b"1") + mux.encode(2, b"2"), sinks)
+    demuxer.feed_into(mux.encode(3, b"3"), sinks)  # expected 1 and 2 send nothing
+    demuxer.feed_into(mux.encode(2, b"4") + mux.encode(1, b"5"), {1: both, 2: both})
+    assert both == b"1254"  # one append per stream per call, in stream order
+    assert sinks[3] == b"3"

@@ -139,8 +139,7 @@ class ChunkedDemuxer:
             buffers.gather(
                 view,
                 sinks,
-                lambda counts: lib.wp_chunked_demux_count(chunks, state, source, size, counts),
-                lambda dest, counts: lib.wp_chunked_demux_gather(
+                lambda dest: lib.wp_chunked_demux_gather(
                     chunks,
                     state,
                     source,
@@ -148,7 +147,7 @@ class ChunkedDemuxer:
                     buffers.scratch,
                     buffers.capacity,
                     dest,
-                    counts,
+                    buffers.counts,
                     buffers.direct,
                     buffers.consumed,
                 ),

@@ -15,7 +15,13 @@ from typing import Any
 from wireproto._backend import require_native
 from wireproto._mux_python import STREAMS, Piece, byte_view, immutable
 from wireproto._sinks import Sinks, deliver, sink_for
-from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
+from wireproto.errors import (
+    FrameError,
+    InvalidFrameHeader,
+    MissingSink,
+    StreamFailed,
+    TruncatedFrame,
+)
 
 _native = require_native()
 ffi: Any = _native.ffi
@@ -26,13 +32,21 @@ HEADER_SIZE = 8
 _alloc_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
 
+def _lookup(sinks: Sinks, stream: int) -> object:
+    """The sink of ``stream``, or None: a stream may be expected and not come."""
+    try:
+        return sinks[stream]
+    except (KeyError, IndexError):
+        return None
+
+
 def _bytearray_resizer() -> Callable[[bytearray, int], int] | None:
     """CPython's PyByteArray_Resize: grows a bytearray without writing its new bytes.
 
-    ``feed_into`` grows each bytearray sink by what the chunk holds for it and
-    lets C copy the payload straight in: one copy instead of two (C into
-    scratch, then ``+=``), which measured 1.5x faster on log lines.  Elsewhere
-    (no ``ctypes.pythonapi``) sinks are extended from scratch, same result.
+    ``feed_into`` grows bytearray sinks and lets C copy the payload straight
+    in: one copy instead of two (C into scratch, then ``+=``), which measured
+    1.5x faster on log lines.  Elsewhere (no ``ctypes.pythonapi``) sinks are
+    extended from scratch, with the same result.
     """
     resize = getattr(ctypes, "pythonapi", None)
     if resize is None:
@@ -61,6 +75,8 @@ class SpanBuffers:
         self.dest = ffi.new("uint8_t *[4]")
         self.direct = ffi.new("int64_t[4]")
         self.scratch_used = ffi.new("size_t *")
+        # Streams that had payload in the last input: gather() grows their sinks up front.
+        self.expected: list[int] = []
         self.consumed = ffi.new("size_t *")
 
     def reserve(self, size: int) -> None:
@@ -96,63 +112,85 @@ class SpanBuffers:
             for s, a, b in zip(streams, starts, ends)
         ]
 
-    def gather(
+    def gather(self, view: memoryview, sinks: Sinks, run: Callable[[Any], None]) -> None:
+        """Runs a C gather, ``run(dest)``, and hands each stream's payload to its sink.
+
+        Strategy: the bytearray sinks of the streams that had payload in the
+        previous input are grown by this input's length (a bound on any
+        stream's payload), C copies straight into them in its one walk, and
+        they are trimmed to what came: one copy, no dry run.  Any other
+        stream's payload lies in scratch (or, one span, in the input) and is
+        appended afterwards.  On any failure the sinks are left as the Python
+        backend leaves them: filled in stream order up to the failing one.
+        """
+        grown = self._grow_expected(sinks, len(view))
+        run(self.dest)
+        counts = ffi.unpack(self.counts, STREAMS)
+        for stream, sink, old, buffer in grown:
+            ffi.release(buffer)  # so the sink can be resized again
+            _resize(sink, old + counts[stream])  # type: ignore[misc]
+            self.dest[stream] = ffi.NULL
+        self.expected = [s for s in range(STREAMS) if counts[s]]
+        done = {stream for stream, *_ in grown}
+        late = [s for s in self.expected if s not in done]
+        if late:
+            self._deliver_late(view, sinks, late, counts, grown)
+
+    def _grow_expected(self, sinks: Sinks, size: int) -> list[tuple[int, bytearray, int, Any]]:
+        """Grows the expected streams' bytearray sinks and points ``dest`` at the room.
+
+        A sink that cannot grow (a view of it is alive, or it serves two
+        streams) undoes the others: this call then takes the scratch path,
+        where ``+=`` fails at the same sink as in the Python backend.
+        """
+        grown: list[tuple[int, bytearray, int, Any]] = []
+        if _resize is None:
+            return grown
+        try:
+            for stream in self.expected:
+                sink = _lookup(sinks, stream)
+                if isinstance(sink, bytearray):
+                    old = len(sink)
+                    _resize(sink, old + size)
+                    grown.append((stream, sink, old, None))
+                    buffer = ffi.from_buffer(sink)
+                    grown[-1] = (stream, sink, old, buffer)
+                    self.dest[stream] = buffer + old
+        except BufferError:
+            self._undo(grown)
+            return []
+        return grown
+
+    def _deliver_late(
         self,
         view: memoryview,
         sinks: Sinks,
-        count: Callable[[Any], None],
-        gather: Callable[[Any, Any], None],
+        late: list[int],
+        counts: list[int],
+        grown: list[tuple[int, bytearray, int, Any]],
     ) -> None:
-        """Runs a C gather, then hands each stream's payload to its sink.
-
-        ``count(counts)`` is C's dry run, ``gather(dest, counts)`` the real
-        one.  Bytearray sinks are grown first and C copies into them; other
-        sinks get a view of the input (one span) or of scratch afterwards.
-        """
-        counts = self.counts
-        count(counts)
-        # Every sink is looked up before any is written, so a missing one loses nothing.
-        targets = [(s, sink_for(sinks, s)) for s, n in enumerate(ffi.unpack(counts, STREAMS)) if n]
-        pinned = self._grow_bytearrays(targets, counts)
-        gather(self.dest, counts)
-        for buffer in pinned:
-            ffi.release(buffer)  # so the sinks can grow again
+        """Appends the payload C left in scratch or in place; undoes on failure."""
+        try:
+            # Every sink is looked up before any is written: a missing one loses nothing.
+            targets = [(s, sink_for(sinks, s)) for s in late]
+        except MissingSink:
+            self._undo(grown)
+            raise
         direct = ffi.unpack(self.direct, STREAMS)
         for stream, sink in targets:
-            if self.dest[stream] == ffi.NULL:
+            try:
                 deliver(sink, self._payload(view, stream, counts[stream], direct[stream]))
+            except BaseException:
+                self._undo([g for g in grown if g[0] > stream])
+                raise
 
-    def _grow_bytearrays(self, targets: list[tuple[int, Any]], counts: Any) -> list[Any]:
-        """Grows bytearray sinks by their count and points ``dest`` at the room.
-
-        A sink that cannot grow (a view of it is alive: BufferError) undoes
-        the others, and this call takes the scratch path, where ``+=`` raises
-        at the same sink, after the same earlier ones, as the Python backend.
-        """
-        pinned: list[Any] = []
-        for stream in range(STREAMS):
-            self.dest[stream] = ffi.NULL
-        if _resize is None:
-            return pinned
-        grown: list[tuple[bytearray, int]] = []
-        try:
-            for stream, sink in targets:
-                if isinstance(sink, bytearray):
-                    old = len(sink)
-                    _resize(sink, old + counts[stream])
-                    grown.append((sink, old))
-                    buffer = ffi.from_buffer(sink)
-                    pinned.append(buffer)
-                    self.dest[stream] = buffer + old
-        except BufferError:
-            for buffer in pinned:
+    def _undo(self, grown: list[tuple[int, bytearray, int, Any]]) -> None:
+        """Takes grown sinks back to their old length."""
+        for stream, sink, old, buffer in grown:
+            if buffer is not None:
                 ffi.release(buffer)
-            pinned.clear()
-            for sink, old in grown:
-                del sink[old:]
-            for stream in range(STREAMS):
-                self.dest[stream] = ffi.NULL
-        return pinned
+            del sink[old:]
+            self.dest[stream] = ffi.NULL
 
     def _payload(self, view: memoryview, stream: int, count: int, start: int) -> memoryview:
         if start >= 0:
@@ -207,15 +245,14 @@ class Demuxer:
             buffers.gather(
                 view,
                 sinks,
-                lambda counts: lib.wp_demux_count(state, source, size, counts),
-                lambda dest, counts: lib.wp_demux_gather(
+                lambda dest: lib.wp_demux_gather(
                     state,
                     source,
                     size,
                     buffers.scratch,
                     buffers.capacity,
                     dest,
-                    counts,
+                    buffers.counts,
                     buffers.direct,
                 ),
             )
