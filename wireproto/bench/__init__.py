@@ -1,0 +1,1 @@
+"""The benchmark harness behind ``wireproto bench`` (see :mod:`wireproto.bench.runner`)."""

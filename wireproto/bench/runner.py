@@ -1,0 +1,481 @@
+"""``wireproto bench``: the suite, its table, its JSON and its plot.
+
+Strategy: the stub engine runs in a subprocess (``wireproto.engine``, built
+from the same core as the clients) so that the clients measured do not share
+a GIL with it; every client runs in this process's main thread and its CPU
+is that thread's CPU time.  Sections: demux kernels in memory, end-to-end
+logs over a unix socket by frame size, and concurrent streams on asyncio.
+Each figure is the best of ``repeat`` passes, and every pass checks that
+it saw every payload byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from wireproto import _backend, calls, mux
+from wireproto.bench import kernels
+from wireproto.engine.script import LOG_PIECE, Container, LogSpec, Script, encoded_block
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+E2E_MIXES = {"tiny": 16, "line": 100, "bulk": LOG_PIECE}  # mix -> frame payload bytes
+
+
+@dataclass
+class Row:
+    section: str
+    case: str
+    contender: str
+    bytes: int
+    wall_s: float
+    cpu_s: float
+    mb_per_s: float = 0.0
+    cpu_s_per_gib: float = 0.0
+    x_baseline: float | None = None
+    x_limit: float | None = None
+    frame_size: int | None = None
+
+    def __post_init__(self) -> None:
+        self.mb_per_s = round(self.bytes / self.wall_s / 1e6, 1) if self.wall_s else 0.0
+        self.cpu_s_per_gib = round(self.cpu_s / self.bytes * GIB, 2) if self.bytes else 0.0
+
+
+@dataclass
+class Options:
+    host: str | None = None
+    kernel_size: int = 32 * MIB
+    e2e_size: int = 32 * MIB
+    slow_size: int = 8 * MIB  # python backend, end to end
+    docker_size: int = 2 * MIB  # docker-py, end to end and kernels
+    concurrency: tuple[int, ...] = (1, 10, 100)
+    concurrency_total: int = 32 * MIB
+    repeat: int = 2
+    sections: tuple[str, ...] = ("kernels", "e2e", "concurrency")
+    rows: list[Row] = field(default_factory=list)
+
+
+class Progress:
+    """One status line on a terminal (redrawn), plain lines otherwise, on stderr."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        line = f"[{elapsed:5.1f}s] {message}"
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K" + line[:120])
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
+# --- the stub engine, in a subprocess ---------------------------------------------------------
+
+
+def bench_script(options: Options) -> Script:
+    containers = []
+    for mix, size in E2E_MIXES.items():
+        for label, total in (
+            ("full", options.e2e_size),
+            ("slow", options.slow_size),
+            ("docker", options.docker_size),
+        ):
+            spec = LogSpec(size=total, mix=(size,), stderr_ratio=0.3, seed=7)
+            containers.append(Container(f"e2e-{mix}-{label}", f"e2e-{mix}-{label}", output=spec))
+    for n in options.concurrency:
+        spec = LogSpec(size=max(options.concurrency_total // n, 64 * 1024), mix=(100,), seed=n)
+        containers.append(Container(f"conc-{n}", f"conc-{n}", output=spec))
+    return Script(containers=tuple(containers))
+
+
+def serve_spec(path: str, spec: str) -> None:
+    """Subprocess entry point: serve the bench script on ``path``."""
+    from wireproto.engine import StubEngine
+
+    options = Options(**json.loads(spec))
+    script = bench_script(options)
+    for container in script.containers:  # encode every block before the clock starts
+        encoded_block(container, True, frozenset((mux.STDOUT, mux.STDERR)))
+    engine = StubEngine(script, socket_path=path)
+    engine.listen()
+    print("listening", flush=True)
+    engine.serve_forever()
+
+
+@contextmanager
+def stub_engine(options: Options) -> Iterator[str]:
+    spec = {
+        "e2e_size": options.e2e_size,
+        "slow_size": options.slow_size,
+        "docker_size": options.docker_size,
+        "concurrency": list(options.concurrency),
+        "concurrency_total": options.concurrency_total,
+    }
+    with tempfile.TemporaryDirectory(prefix="wireproto-bench-") as tmp:
+        path = os.path.join(tmp, "docker.sock")
+        code = (
+            "import sys; from wireproto.bench.runner import serve_spec; serve_spec(*sys.argv[1:])"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, path, json.dumps(spec)], stdout=subprocess.PIPE
+        )
+        try:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != b"listening":
+                raise RuntimeError("the stub engine did not start")
+            yield f"unix://{path}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+# --- end-to-end clients: each reads one container's logs, returns payload bytes -------------
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, data: memoryview, /) -> int:
+        self.count += len(data)
+        return len(data)
+
+
+def wireproto_logs(backend: str) -> Callable[[str, str], int]:
+    def run(host: str, container: str) -> int:
+        from wireproto.adapters.blocking import Client
+        from wireproto.exchange import Output
+
+        counter = Counter()
+        sinks = [counter, counter, counter, counter]
+        total = 0
+        with Client(host, backend=backend) as client:
+            for event in client.stream(calls.logs(container, tty=False), sinks=sinks):
+                if isinstance(event, Output):
+                    total += sum(len(p) for _, p in event.pieces)
+        return total + counter.count
+
+    return run
+
+
+def docker_py_logs(host: str, container: str) -> int:
+    import docker
+
+    client = docker.APIClient(base_url=host, version="1.41", timeout=600)
+    try:
+        return sum(len(piece) for piece in client.logs(container, stream=True))
+    finally:
+        client.close()
+
+
+def raw_socket(host: str, container: str) -> int:
+    """The limit: the response read into one buffer, nothing decoded (counts body bytes)."""
+    path = host.removeprefix("unix://")
+    request = (
+        f"GET /v1.41/containers/{container}/logs?stdout=1&stderr=1 HTTP/1.1\r\n"
+        "Host: docker\r\nConnection: close\r\n\r\n"
+    ).encode()
+    buffer = bytearray(256 * 1024)
+    total = 0
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(path)
+        sock.sendall(request)
+        while count := sock.recv_into(buffer):
+            total += count
+    return total
+
+
+@dataclass(frozen=True)
+class E2E:
+    name: str
+    run: Callable[[str, str], int]
+    label: str  # which container size: full, slow, docker
+    exact: bool = True  # returns payload bytes (the limit returns wire bytes)
+
+
+def e2e_contenders() -> list[E2E]:
+    entrants = [E2E("raw socket (limit)", raw_socket, "full", exact=False)]
+    if _backend.load_native() is not None:
+        entrants.append(E2E("wireproto native", wireproto_logs("native"), "full"))
+    entrants.append(E2E("wireproto python", wireproto_logs("python"), "slow"))
+    if kernels.have_docker_py():
+        entrants.append(E2E("docker-py", docker_py_logs, "docker"))
+    return entrants
+
+
+def best_of(repeat: int, run: Callable[[], int], expected: int | None) -> tuple[float, float, int]:
+    best: tuple[float, float, int] | None = None
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        seen = run()
+        result = (time.perf_counter() - wall, time.thread_time() - cpu, seen)
+        if expected is not None and seen != expected:
+            raise RuntimeError(f"saw {seen} payload bytes, not {expected}")
+        if best is None or result[0] < best[0]:
+            best = result
+    assert best is not None
+    return best
+
+
+def run_e2e(options: Options, host: str, progress: Progress, script: Script | None) -> None:
+    for mix, frame in E2E_MIXES.items():
+        if script is None and mix != "line":
+            continue  # a real engine: one container of 100-byte lines (see real_container)
+        rows = []
+        for entrant in e2e_contenders():
+            container = f"e2e-{mix}-{entrant.label}"
+            size = {"full": options.e2e_size, "slow": options.slow_size}.get(
+                entrant.label, options.docker_size
+            )
+            if script is None:
+                container = options.rows_container  # type: ignore[attr-defined]
+                size = options.e2e_size
+            progress(f"e2e logs, {frame}-byte frames: {entrant.name}")
+            expected = size if entrant.exact else None
+            wall, cpu, seen = best_of(
+                options.repeat, functools.partial(entrant.run, host, container), expected
+            )
+            rows.append(
+                Row(
+                    "e2e logs",
+                    f"{mix} ({frame} B frames)",
+                    entrant.name,
+                    size if entrant.exact else seen,
+                    wall,
+                    cpu,
+                    frame_size=frame,
+                )
+            )
+        ratios(rows, "docker-py", "raw socket (limit)")
+        options.rows += rows
+
+
+# --- concurrency on asyncio ----------------------------------------------------------------
+
+
+async def asyncio_streams(host: str, container: str, n: int) -> int:
+    from wireproto.adapters.asyncio import Client
+
+    async with Client(host, max_idle=0) as client:
+
+        async def one() -> int:
+            counter = Counter()
+            call = calls.logs(container, tty=False)
+            async with client.stream(call, sinks=[counter] * 4) as events:
+                async for _event in events:
+                    pass
+            return counter.count
+
+        return sum(await asyncio.gather(*(one() for _ in range(n))))
+
+
+async def aiodocker_streams(host: str, container: str, n: int) -> int:
+    import aiodocker
+    import aiohttp
+
+    connector = aiohttp.UnixConnector(host.removeprefix("unix://"), limit=0)
+    docker = aiodocker.Docker(url="unix://localhost", connector=connector, api_version="v1.41")
+    try:
+
+        async def one() -> int:
+            total = 0
+            logs = docker.containers.container(container).log(stdout=True, stderr=True, follow=True)
+            async for line in logs:
+                total += len(line.encode() if isinstance(line, str) else line)
+            return total
+
+        return sum(await asyncio.gather(*(one() for _ in range(n))))
+    finally:
+        await docker.close()
+
+
+def _run_async(
+    runner: Callable[[str, str, int], Coroutine[Any, Any, int]], host: str, name: str, n: int
+) -> int:
+    return asyncio.run(runner(host, name, n))
+
+
+def run_concurrency(options: Options, host: str, progress: Progress) -> None:
+    try:
+        import aiodocker  # noqa: F401
+
+        clients = ["wireproto asyncio", "aiodocker"]
+    except ImportError:
+        clients = ["wireproto asyncio"]
+    for n in options.concurrency:
+        per = max(options.concurrency_total // n, 64 * 1024)
+        rows = []
+        for name in clients:
+            progress(f"concurrency: {n} streams, {name}")
+            runner = asyncio_streams if name == "wireproto asyncio" else aiodocker_streams
+            exact = per * n if name == "wireproto asyncio" else None  # aiodocker decodes text
+            wall, cpu, _ = best_of(
+                options.repeat,
+                functools.partial(_run_async, runner, host, f"conc-{n}", n),
+                exact,
+            )
+            rows.append(Row("concurrency", f"{n} streams", name, per * n, wall, cpu))
+        ratios(rows, "aiodocker", None)
+        options.rows += rows
+
+
+# --- kernels -------------------------------------------------------------------------------
+
+
+def run_kernels(options: Options, progress: Progress) -> None:
+    entrants = kernels.contenders(options.slow_size, options.docker_size)
+    for mix in kernels.MIXES:
+        work = kernels.workload(mix, options.kernel_size)
+        rows = []
+        for entrant in entrants:
+            progress(f"demux kernels, {mix} mix: {entrant.name}")
+            piece = kernels.sliced(work, entrant.slice_size) if entrant.slice_size else work
+            wall, cpu, size = kernels.timed(entrant, piece, options.repeat)
+            rows.append(Row("demux kernels", f"{mix} mix", entrant.name, size, wall, cpu))
+        ratios(rows, "docker-py frames_iter", "memcpy (limit)")
+        options.rows += rows
+
+
+def ratios(rows: list[Row], baseline: str, limit: str | None) -> None:
+    rates = {row.contender: row.mb_per_s for row in rows}
+    for row in rows:
+        if rates.get(baseline):
+            row.x_baseline = round(row.mb_per_s / rates[baseline], 2)
+        if limit and rates.get(limit):
+            row.x_limit = round(row.mb_per_s / rates[limit], 3)
+
+
+# --- a real engine (--host) ------------------------------------------------------------------
+
+
+@contextmanager
+def real_container(host: str, size: int, image: str) -> Iterator[str]:
+    """A finished busybox container that wrote ``size`` bytes of 100-byte lines, 30% stderr."""
+    from wireproto.adapters.blocking import Client
+    from wireproto.api import containers
+
+    lines = size // 100
+    err = lines * 3 // 10
+    line = "x" * 99
+    script = f"(yes {line} | head -n {lines - err}) & (yes {line} | head -n {err} >&2); wait"
+    with Client(host) as client:
+        version = client.negotiate()
+        config = {"Image": image, "Cmd": ["sh", "-c", script], "Tty": False}
+        created = client.request(containers.create_container(config, version)).document
+        assert isinstance(created, dict)
+        cid = str(created["Id"])
+        try:
+            client.request(containers.start(cid, version))
+            client.request(containers.wait(cid, version))
+            yield cid
+        finally:
+            client.request(containers.remove_container(cid, version, force=True))
+
+
+# --- the whole run ------------------------------------------------------------------------------
+
+
+def run(options: Options, image: str = "busybox") -> dict[str, Any]:
+    progress = Progress()
+    started = time.perf_counter()
+    try:
+        if "kernels" in options.sections:
+            run_kernels(options, progress)
+        if options.host is None:
+            with stub_engine(options) as host:
+                if "e2e" in options.sections:
+                    run_e2e(options, host, progress, bench_script(options))
+                if "concurrency" in options.sections:
+                    run_concurrency(options, host, progress)
+        elif "e2e" in options.sections:
+            options.e2e_size = options.e2e_size // 100 * 100
+            options.slow_size = options.docker_size = options.e2e_size
+            with real_container(options.host, options.e2e_size, image) as cid:
+                options.rows_container = cid  # type: ignore[attr-defined]
+                run_e2e(options, options.host, progress, None)
+    finally:
+        progress.done()
+    return {
+        "engine": options.host or "stub (wireproto.engine, subprocess)",
+        "backend": mux.BACKEND,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "repeat": options.repeat,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "rows": [asdict(row) for row in options.rows],
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        f"wireproto bench: backend {results['backend']}, engine {results['engine']}, "
+        f"best of {results['repeat']}, {results['elapsed_s']} s; MB = 10^6 bytes, "
+        "CPU = the client thread's"
+    ]
+    current = None
+    for row in results["rows"]:
+        key = (row["section"], row["case"])
+        if key != current:
+            current = key
+            lines.append(f"\n{row['section']}: {row['case']}")
+            lines.append(
+                f"  {'contender':<24}{'MiB':>7}{'MB/s':>10}{'CPU s/GiB':>11}"
+                f"{'x baseline':>12}{'x limit':>9}"
+            )
+        base = f"{row['x_baseline']:.1f}" if row["x_baseline"] is not None else "-"
+        limit = f"{row['x_limit']:.2f}" if row["x_limit"] is not None else "-"
+        lines.append(
+            f"  {row['contender']:<24}{row['bytes'] / MIB:>7.1f}{row['mb_per_s']:>10,.1f}"
+            f"{row['cpu_s_per_gib']:>11.2f}{base:>12}{limit:>9}"
+        )
+    lines.append(
+        "\nbaseline: docker-py (kernels, e2e), aiodocker (concurrency); limit: memcpy (kernels), "
+        "a raw socket read with no decoding (e2e)"
+    )
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: str) -> None:
+    """Throughput by frame size per contender (end to end, and kernels)."""
+    import matplotlib  # type: ignore[import-not-found]
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # type: ignore[import-not-found]
+
+    rows = [r for r in results["rows"] if r["section"] == "e2e logs"]
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for contender in dict.fromkeys(r["contender"] for r in rows):
+        points = sorted(
+            (r["frame_size"], r["mb_per_s"]) for r in rows if r["contender"] == contender
+        )
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=contender)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("frame payload (bytes)")
+    axis.set_ylabel("MB/s (logs over a unix socket)")
+    axis.set_title(f"wireproto bench ({results['engine']})")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)

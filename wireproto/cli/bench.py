@@ -1,0 +1,60 @@
+"""``wireproto bench``: the benchmark suite, against the stub engine or a real one."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+from wireproto.versions import ApiVersion
+
+SECTIONS = ("kernels", "e2e", "concurrency")
+
+
+def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = verbs.add_parser(
+        "bench", help="benchmark demux, logs and concurrent streams (no Docker needed)"
+    )
+    bench.add_argument(
+        "--host",
+        dest="bench_host",
+        metavar="HOST",
+        help="run the end-to-end part against this engine instead of the stub",
+    )
+    bench.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    bench.add_argument("--plot", metavar="FILE.png", help="plot throughput by frame size")
+    bench.add_argument("--size", type=int, default=32, metavar="MiB", help="MiB per case")
+    bench.add_argument("--repeat", type=int, default=2, help="passes per figure (best kept)")
+    bench.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only this section (repeatable)"
+    )
+    bench.add_argument("--image", default="busybox", help="image for --host (default busybox)")
+    bench.set_defaults(handler=run_bench)
+
+
+def run_bench(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    from wireproto.bench import runner
+
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise ValueError("--plot needs matplotlib: pip install matplotlib (or wireproto[plot])")
+    if args.size < 1 or args.repeat < 1:
+        raise ValueError("--size and --repeat must be at least 1")
+    mib = runner.MIB
+    options = runner.Options(
+        host=args.bench_host,
+        kernel_size=args.size * mib,
+        e2e_size=args.size * mib,
+        concurrency_total=args.size * mib,
+        slow_size=max(mib, args.size * mib // 4),
+        docker_size=max(mib // 2, args.size * mib // 16),
+        repeat=args.repeat,
+        sections=tuple(args.only or SECTIONS),
+    )
+    results = runner.run(options, image=args.image)
+    print(runner.table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if args.plot:
+        runner.plot(results, args.plot)
+    return 0

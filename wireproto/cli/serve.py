@@ -1,0 +1,56 @@
+"""``wireproto serve``: the stub engine as a command (unix socket or loopback TCP)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from wireproto.engine import LogSpec, Script, StubEngine
+from wireproto.engine.script import MIXES, Container, default_containers
+from wireproto.versions import ApiVersion
+
+
+def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = verbs.add_parser("serve", help="run the stub engine (no Docker needed)")
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--socket", metavar="PATH", help="unix socket to listen on")
+    where.add_argument("--tcp", metavar="HOST:PORT", help="loopback address to listen on")
+    serve.add_argument(
+        "--log-size", type=int, metavar="BYTES", help="output size of the bench container"
+    )
+    serve.add_argument("--mix", choices=sorted(MIXES), default="line", help="frame-size mix")
+    serve.add_argument("--stderr-ratio", type=float, default=0.3)
+    serve.add_argument("--tty", action="store_true", help="the bench container has a TTY")
+    serve.add_argument("--rate", type=float, help="bytes per second (default: unpaced)")
+    serve.set_defaults(handler=run_serve)
+
+
+def script_from(args: argparse.Namespace) -> Script:
+    """The default containers, plus a ``bench`` container when --log-size is given."""
+    containers = list(default_containers())
+    if args.log_size is not None:
+        spec = LogSpec(
+            size=args.log_size, mix=args.mix, stderr_ratio=args.stderr_ratio, rate=args.rate
+        )
+        containers.append(Container("b" * 64, "bench", tty=args.tty, output=spec))
+    return Script(containers=tuple(containers))
+
+
+def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    tcp = None
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--tcp wants HOST:PORT, not {args.tcp!r}")
+        tcp = (host.strip("[]"), int(port))
+    engine = StubEngine(script_from(args), socket_path=args.socket, tcp=tcp)
+    engine.listen()
+    print(f"listening on {engine.host}", flush=True)
+    try:
+        engine.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.stop()
+    sys.stdout.flush()
+    return 0

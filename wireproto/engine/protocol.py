@@ -1,0 +1,475 @@
+"""The stub engine's server side, sans-IO: request bytes in, reply plans out.
+
+Strategy: an ``h11.Connection`` in the SERVER role parses requests and writes
+response heads and whole bodies; streamed bodies (logs, pulls, events) are
+HTTP chunks the stub encodes itself, one chunk per message as the engine
+sends them, and h11 writes the final ``0\\r\\n\\r\\n`` so its state stays
+right.  A hijack (attach) leaves h11 behind: ``101 UPGRADED`` through h11,
+the legacy ``200`` raw-stream head written as dockerd writes it.  The
+socket loop (:mod:`wireproto.engine.server`) only moves bytes: it writes a
+:class:`Reply` piece by piece (so a slow reader holds the producer back),
+paces it when the script sets a rate, and echoes stdin for attach.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import h11
+
+from wireproto import jsonstream, mux
+from wireproto.engine.script import (
+    ATTACH_PIECE,
+    LOG_PIECE,
+    Container,
+    Encoded,
+    Script,
+    chunk,
+    parse_time,
+)
+from wireproto.errors import InvalidVersion
+from wireproto.versions import JSON_ERRORS, ApiVersion, parse
+
+# Largest request body read (container create, auth): the engine reads JSON
+# bodies whole; build contexts are not served.
+MAX_REQUEST_BODY = 1024 * 1024
+# h11's default head limit (16 KiB) is what the engine's Go server allows too (1 MiB is
+# Go's default; requests from real clients are a few hundred bytes).
+MAX_HEAD = 64 * 1024
+
+NEED_DATA = "NEED_DATA"
+CLOSED = "CLOSED"
+
+
+@dataclass
+class Hijack:
+    """An attach stream: after the output, echo stdin back (if attached) until its EOF."""
+
+    tty: bool
+    echo_stdin: bool
+    early_stdin: bytes = b""
+
+    def echo(self, data: bytes) -> bytes:
+        """What the container sends back for ``data`` read from stdin."""
+        return data if self.tty else mux.encode(mux.STDOUT, data)
+
+
+@dataclass
+class Reply:
+    """A response to write: ``head``, then every piece of ``body``, then ``end``.
+
+    ``rate`` (bytes/second) paces the body; ``hold_open`` keeps the
+    connection open after the body until the client closes it (follow);
+    ``hijack`` turns it into an attach stream; ``keep_alive`` says whether
+    another request may follow on the connection.
+    """
+
+    head: bytes
+    body: Iterable[bytes] = ()
+    end: bytes = b""
+    rate: float | None = None
+    hold_open: bool = False
+    hijack: Hijack | None = None
+    keep_alive: bool = True
+    status: int = 200
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    version: ApiVersion = field(default_factory=lambda: ApiVersion(1, 41))
+
+
+class ServerConnection:
+    """One client connection to the stub: feed it bytes, take replies."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.max = ApiVersion(*script.max_version)
+        self.min = ApiVersion(*script.min_version)
+        self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self._request: h11.Request | None = None
+        self._body = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        """Bytes from the client; ``b""`` is its EOF."""
+        self._conn.receive_data(data)
+
+    def next_reply(self) -> Reply | str:
+        """The reply to the next complete request, NEED_DATA, or CLOSED."""
+        while True:
+            try:
+                event = self._conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                return self._bad_request(exc)
+            if event is h11.NEED_DATA:
+                return NEED_DATA
+            if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return CLOSED if event is not h11.PAUSED else self._paused()
+            if isinstance(event, h11.Request):
+                self._request, self._body = event, bytearray()
+            elif isinstance(event, h11.Data):
+                self._body += event.data
+                if len(self._body) > MAX_REQUEST_BODY:
+                    return self._too_large()
+            elif isinstance(event, h11.EndOfMessage):
+                return self._dispatch()
+
+    def reply_done(self) -> bool:
+        """After a reply was written: True when the connection may carry another request."""
+        if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
+            self._conn.start_next_cycle()
+            return True
+        return False
+
+    @property
+    def trailing_data(self) -> bytes:
+        return bytes(self._conn.trailing_data[0])
+
+    # --- dispatch ----------------------------------------------------------------------
+
+    def _paused(self) -> Reply | str:
+        # A client asked for an upgrade (attach): the request is complete.
+        return self._dispatch() if self._request is not None else CLOSED
+
+    def _dispatch(self) -> Reply:
+        assert self._request is not None
+        event, self._request = self._request, None
+        url = urlsplit(event.target.decode("latin-1"))
+        request = _Request(
+            method=event.method.decode("ascii"),
+            path=unquote(url.path),
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers={n.decode().lower(): v.decode("latin-1") for n, v in event.headers},
+            body=bytes(self._body),
+            version=self.max,
+        )
+        versioned = self._versioned(request)
+        if isinstance(versioned, Reply):
+            return versioned
+        return self._route(request)
+
+    def _versioned(self, request: _Request) -> Reply | None:
+        head, _, rest = request.path[1:].partition("/")
+        if not head.startswith("v") or not rest:
+            return None
+        try:
+            version = parse(head[1:])
+        except InvalidVersion:
+            return self.error(404, "page not found", self.max)
+        request.path = "/" + rest
+        request.version = version
+        if version < self.min:
+            message = (
+                f"client version {version} is too old. Minimum supported API version is "
+                f"{self.min}, please upgrade your client to a newer version"
+            )
+            return self.error(400, message, version)
+        if version > self.max:
+            message = (
+                f"client version {version} is too new. Maximum supported API version is {self.max}"
+            )
+            return self.error(400, message, version)
+        return None
+
+    def _route(self, request: _Request) -> Reply:
+        parts = request.path.strip("/").split("/")
+        method = request.method
+        if method in ("GET", "HEAD") and parts == ["_ping"]:
+            return self.document(200, b"OK", "text/plain; charset=utf-8", head=method == "HEAD")
+        if method == "GET" and parts == ["version"]:
+            return self.json(self._version_document())
+        if method == "GET" and parts == ["info"]:
+            return self.json(self._info_document())
+        if method == "GET" and parts == ["containers", "json"]:
+            return self.json([self._summary(c) for c in self._listed(request)])
+        if method == "GET" and parts == ["images", "json"]:
+            return self.json(self._images())
+        if method == "POST" and parts == ["images", "create"]:
+            return self._pull(request)
+        if method == "GET" and parts == ["events"]:
+            return self._events(request)
+        if len(parts) == 3 and parts[0] == "containers":
+            return self._container_route(request, parts[1], parts[2])
+        return self.error(404, "page not found", request.version)
+
+    def _container_route(self, request: _Request, ref: str, action: str) -> Reply:
+        known = {("GET", "json"), ("GET", "logs"), ("POST", "attach"), ("POST", "wait")}
+        if (request.method, action) not in known:
+            return self.error(404, "page not found", request.version)
+        container = self.script.container(ref)
+        if container is None:
+            return self.error(404, f"No such container: {ref}", request.version)
+        if action == "json":
+            return self.json(self._inspect(container))
+        if action == "wait":
+            return self.json({"Error": None, "StatusCode": container.exit_code})
+        if action == "logs":
+            return self._logs(request, container)
+        return self._attach(request, container)
+
+    # --- replies -----------------------------------------------------------------------
+
+    def _headers(self, content_type: str | None = None) -> list[tuple[str, str]]:
+        headers = [("Api-Version", str(self.max))]
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        headers += [
+            ("Docker-Experimental", "false"),
+            ("Ostype", "linux"),
+            ("Server", f"Docker/{self.script.server_version} (linux)"),
+            ("Date", email.utils.formatdate(usegmt=True)),
+        ]
+        return headers
+
+    def document(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None = "application/json",
+        *,
+        extra: Iterable[tuple[str, str]] = (),
+        head: bool = False,
+    ) -> Reply:
+        headers = [*self._headers(content_type), *extra, ("Content-Length", str(len(body)))]
+        data = self._conn.send(h11.Response(status_code=status, headers=headers)) or b""
+        if not head:
+            data += self._conn.send(h11.Data(data=body)) or b""
+        data += self._conn.send(h11.EndOfMessage()) or b""
+        return Reply(head=data, keep_alive=self._conn.our_state is h11.DONE, status=status)
+
+    def json(self, value: object, status: int = 200) -> Reply:
+        return self.document(status, json.dumps(value, separators=(",", ":")).encode() + b"\n")
+
+    def error(self, status: int, message: str, version: ApiVersion) -> Reply:
+        """An error shaped as the engine's: plain text below API 1.24, JSON from 1.24."""
+        if version < JSON_ERRORS:
+            return self.document(
+                status,
+                message.encode() + b"\n",
+                "text/plain; charset=utf-8",
+                extra=[("X-Content-Type-Options", "nosniff")],
+            )
+        return self.json({"message": message}, status)
+
+    def streamed(
+        self,
+        body: Iterable[bytes],
+        content_type: str | None,
+        *,
+        rate: float | None = None,
+        hold_open: bool = False,
+    ) -> Reply:
+        """A chunked reply whose ``body`` pieces are already HTTP chunks."""
+        headers = [*self._headers(content_type), ("Transfer-Encoding", "chunked")]
+        head = self._conn.send(h11.Response(status_code=200, headers=headers)) or b""
+        end = b"" if hold_open else self._conn.send(h11.EndOfMessage()) or b""
+        return Reply(
+            head=head, body=body, end=end, rate=rate, hold_open=hold_open, keep_alive=not hold_open
+        )
+
+    def _bad_request(self, exc: h11.RemoteProtocolError) -> Reply:
+        # The request never parsed: the engine's Go server answers a bare 400 and closes.
+        body = f"400 Bad Request: {exc}".encode()
+        head = (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        return Reply(head=head + body, keep_alive=False, status=400)
+
+    def _too_large(self) -> Reply:
+        reply = self.error(413, f"request body larger than {MAX_REQUEST_BODY} bytes", self.max)
+        reply.keep_alive = False
+        return reply
+
+    # --- endpoints -------------------------------------------------------------------------
+
+    def _version_document(self) -> dict[str, object]:
+        version = self.script.server_version
+        return {
+            "Platform": {"Name": "wireproto stub engine"},
+            "Components": [
+                {"Name": "Engine", "Version": version, "Details": {"ApiVersion": str(self.max)}}
+            ],
+            "Version": version,
+            "ApiVersion": str(self.max),
+            "MinAPIVersion": str(self.min),
+            "GitCommit": "wireproto",
+            "GoVersion": "go1.x",
+            "Os": "linux",
+            "Arch": "amd64",
+            "KernelVersion": "stub",
+            "BuildTime": "2023-11-14T22:13:20.000000000+00:00",
+        }
+
+    def _info_document(self) -> dict[str, object]:
+        containers = self.script.containers
+        running = sum(c.running for c in containers)
+        return {
+            "ID": "WIRE:PROT:STUB",
+            "Containers": len(containers),
+            "ContainersRunning": running,
+            "ContainersPaused": 0,
+            "ContainersStopped": len(containers) - running,
+            "Images": len(self.script.images),
+            "Driver": "stub",
+            "ServerVersion": self.script.server_version,
+            "OperatingSystem": "wireproto stub engine",
+            "OSType": "linux",
+            "Architecture": "x86_64",
+            "NCPU": 1,
+            "MemTotal": 1 << 30,
+            "Name": "wireproto-stub",
+        }
+
+    def _listed(self, request: _Request) -> list[Container]:
+        everything = request.query.get("all", ["0"])[0] in ("1", "true", "True")
+        return [c for c in self.script.containers if everything or c.running]
+
+    def _summary(self, container: Container) -> dict[str, object]:
+        return {
+            "Id": container.id,
+            "Names": ["/" + container.name],
+            "Image": container.image,
+            "Command": "sh",
+            "Created": 1_700_000_000,
+            "State": "running" if container.running else "exited",
+            "Status": "Up" if container.running else f"Exited ({container.exit_code})",
+            "Ports": [],
+            "Labels": {},
+        }
+
+    def _inspect(self, container: Container) -> dict[str, object]:
+        return {
+            "Id": container.id,
+            "Name": "/" + container.name,
+            "Created": "2023-11-14T22:13:20.000000000Z",
+            "Image": "sha256:" + "0" * 64,
+            "State": {
+                "Status": "running" if container.running else "exited",
+                "Running": container.running,
+                "Paused": False,
+                "Restarting": False,
+                "ExitCode": container.exit_code,
+                "Pid": 4242 if container.running else 0,
+            },
+            "Config": {
+                "Tty": container.tty,
+                "OpenStdin": True,
+                "AttachStdin": False,
+                "AttachStdout": True,
+                "AttachStderr": True,
+                "Image": container.image,
+                "Cmd": ["sh"],
+            },
+            "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {}}},
+        }
+
+    def _images(self) -> list[dict[str, object]]:
+        return [
+            {
+                "Id": image.id,
+                "RepoTags": [image.reference],
+                "RepoDigests": [f"{image.repository}@{image.digest}"],
+                "Created": 1_700_000_000,
+                "Size": sum(size for _, size in image.layers),
+                "Labels": None,
+            }
+            for image in self.script.images
+        ]
+
+    def _streams(self, request: _Request) -> set[int] | None:
+        def flag(name: str) -> bool:
+            return request.query.get(name, ["0"])[0] in ("1", "true", "True")
+
+        streams = {s for s, name in ((mux.STDOUT, "stdout"), (mux.STDERR, "stderr")) if flag(name)}
+        return streams or None
+
+    def _logs(self, request: _Request, container: Container) -> Reply:
+        streams = self._streams(request)
+        if streams is None:
+            return self.error(
+                400, "Bad parameters: you must choose at least one stream", request.version
+            )
+        encoded = Encoded(container, chunked=True, piece=LOG_PIECE, streams=streams)
+        follow = request.query.get("follow", ["0"])[0] in ("1", "true", "True")
+        return self.streamed(
+            encoded.pieces(),
+            None,
+            rate=container.output.rate,
+            hold_open=follow and container.running,
+        )
+
+    def _attach(self, request: _Request, container: Container) -> Reply:
+        streams = self._streams(request) or set()
+        stdin = request.query.get("stdin", ["0"])[0] in ("1", "true", "True")
+        encoded = Encoded(container, chunked=False, piece=ATTACH_PIECE, streams=streams)
+        media = "application/vnd.docker.raw-stream"
+        upgrade = request.headers.get("upgrade", "").lower() == "tcp"
+        if upgrade:
+            head = (
+                self._conn.send(
+                    h11.InformationalResponse(
+                        status_code=101,
+                        headers=[
+                            ("Content-Type", media),
+                            ("Connection", "Upgrade"),
+                            ("Upgrade", "tcp"),
+                        ],
+                        reason=b"UPGRADED",
+                    )
+                )
+                or b""
+            )
+        else:
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n" % media.encode()
+        hijack = Hijack(tty=container.tty, echo_stdin=stdin, early_stdin=self.trailing_data)
+        return Reply(
+            head=head,
+            body=encoded.pieces(),
+            rate=container.output.rate,
+            hijack=hijack,
+            keep_alive=False,
+            status=101 if upgrade else 200,
+        )
+
+    def _pull(self, request: _Request) -> Reply:
+        repository = request.query.get("fromImage", [""])[0]
+        tag = request.query.get("tag", [""])[0] or "latest"
+        if ":" in repository and not tag:
+            repository, tag = repository.rsplit(":", 1)
+        image = self.script.image(repository, tag)
+        if image is None:
+            message = (
+                f"pull access denied for {repository}, repository does not exist or may "
+                "require 'docker login': denied: requested access to the resource is denied"
+            )
+            return self.error(404, message, request.version)
+        return self.streamed(image.pull_body(), "application/json")
+
+    def _events(self, request: _Request) -> Reply:
+        since = request.query.get("since", [""])[0]
+        until = request.query.get("until", [""])[0]
+        try:
+            filters = json.loads(request.query.get("filters", ["{}"])[0] or "{}")
+            low = parse_time(since) if since else float("-inf")
+            high = parse_time(until) if until else float("inf")
+        except ValueError as exc:
+            return self.error(400, f"invalid events query: {exc}", request.version)
+        # filters are {"key": ["value", ...]} or, from older clients, {"key": {"value": true}}
+        filters = {k: list(v) for k, v in filters.items()}
+        chosen = [
+            e
+            for e in self.script.all_events()
+            if low <= e.time + e.nanos / 1e9 <= high and e.matches(filters)
+        ]
+        body: Iterator[bytes] = (chunk(jsonstream.encode(e.message(), b"\n")) for e in chosen)
+        return self.streamed(body, "application/json", hold_open=not until)

@@ -1,0 +1,370 @@
+"""What the stub engine serves: scripted containers, images and events (sans-IO).
+
+Strategy: every stream the stub sends is a pure function of its script, so a
+test can compute exactly what a client must have received.  Log output is a
+*block* of messages generated once from a seed (sizes drawn from a frame-size
+mix, stdout or stderr drawn by ``stderr_ratio``), repeated until ``size``
+payload bytes, the last message cut to fit: any size costs the memory of one
+block.  The block is encoded once per framing (chunked logs, raw attach) and
+its bytes are reused, so the stub can outrun any client it is measured with.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from wireproto import jsonstream, mux
+
+KIB = 1024
+MIB = 1024 * KIB
+# json-file cuts a long line into 16 KiB messages, and the engine sends one
+# HTTP chunk per message; attach frames are sized by pipe reads (<= 32 KiB).
+LOG_PIECE = 16 * KIB
+ATTACH_PIECE = 32 * KIB
+# Messages are generated in a block of about this many payload bytes, then
+# repeated: bounded memory whatever the scripted size.
+BLOCK_PAYLOAD = 1 * MIB
+# Named frame-size mixes: (low, high) payload bytes, drawn uniformly.
+MIXES: dict[str, tuple[int, int]] = {
+    "tiny": (16, 16),
+    "log": (40, 200),
+    "line": (100, 100),
+    "bulk": (64 * KIB, 64 * KIB),
+}
+_TEXT = bytes(range(32, 127)) * 8
+BASE_TIME = 1_700_000_000  # 2023-11-14T22:13:20Z: scripted events start here
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    """How a container's output is generated.
+
+    ``size`` payload bytes in all; ``mix`` a name of :data:`MIXES` or a tuple
+    of payload sizes used in turn; ``stderr_ratio`` the share of messages on
+    stderr (ignored with a TTY: one raw stream); ``rate`` bytes per second
+    (None: as fast as the client reads).
+    """
+
+    size: int = 64 * KIB
+    mix: str | tuple[int, ...] = "log"
+    stderr_ratio: float = 0.3
+    seed: int = 0
+    rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError(f"log size must be >= 0, not {self.size}")
+        if isinstance(self.mix, str) and self.mix not in MIXES:
+            raise ValueError(f"unknown frame-size mix {self.mix!r} (one of {sorted(MIXES)})")
+        if not isinstance(self.mix, str) and (not self.mix or min(self.mix) < 1):
+            raise ValueError("explicit frame sizes must be a non-empty tuple of sizes >= 1")
+        if not 0.0 <= self.stderr_ratio <= 1.0:
+            raise ValueError(f"stderr_ratio must be within 0..1, not {self.stderr_ratio}")
+
+    def _size(self, rng: random.Random, index: int) -> int:
+        if isinstance(self.mix, str):
+            low, high = MIXES[self.mix]
+            return rng.randint(low, high)
+        return self.mix[index % len(self.mix)]
+
+
+@dataclass(frozen=True)
+class Container:
+    """A scripted container; ``output`` is what its logs and attach stream carry."""
+
+    id: str
+    name: str
+    tty: bool = False
+    output: LogSpec = field(default_factory=LogSpec)
+    image: str = "busybox:latest"
+    running: bool = False
+    exit_code: int = 0
+
+    @cached_property
+    def block(self) -> tuple[tuple[int, bytes], ...]:
+        """One block of (stream, payload) messages, generated from the seed."""
+        spec = self.output
+        rng = random.Random(f"{spec.seed}-{self.id}")
+        messages: list[tuple[int, bytes]] = []
+        total = 0
+        while total < min(spec.size, BLOCK_PAYLOAD) or not messages:
+            size = spec._size(rng, len(messages))
+            stream = mux.STDERR if rng.random() < spec.stderr_ratio else mux.STDOUT
+            start = rng.randrange(len(_TEXT) - min(size, len(_TEXT) - 1))
+            text = (_TEXT[start:] + _TEXT * (size // len(_TEXT) + 1))[: size - 1]
+            messages.append((mux.STDOUT if self.tty else stream, text + b"\n"))
+            total += size
+        return tuple(messages)
+
+    def messages(self, piece: int = LOG_PIECE) -> Iterator[tuple[int, bytes]]:
+        """Every message to ``output.size`` payload bytes, each cut to ``piece`` bytes."""
+        left = self.output.size
+        while left > 0:
+            for stream, part in _take(self.block, left, piece):
+                yield stream, part
+                left -= len(part)
+
+    def expected(self, stdout: bool = True, stderr: bool = True) -> tuple[bytes, bytes]:
+        """(stdout, stderr) bytes a client must receive (small sizes only: held whole)."""
+        out, err = bytearray(), bytearray()
+        for stream, payload in self.messages():
+            if stream == mux.STDOUT and stdout:
+                out += payload
+            elif stream == mux.STDERR and stderr:
+                err += payload
+        return bytes(out), bytes(err)
+
+
+def _take(block: Sequence[tuple[int, bytes]], left: int, piece: int) -> Iterator[tuple[int, bytes]]:
+    """The block's messages, each cut to ``piece`` bytes, up to ``left`` payload bytes."""
+    for stream, payload in block:
+        for start in range(0, len(payload), piece):
+            if left <= 0:
+                return
+            part = payload[start : start + min(piece, left)]
+            yield stream, part
+            left -= len(part)
+
+
+def chunk(data: bytes) -> bytes:
+    """One HTTP/1.1 chunk (RFC 9112 7.1)."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+class Encoded:
+    """A container's output encoded for the wire, a block at a time, block bytes reused."""
+
+    def __init__(self, container: Container, *, chunked: bool, piece: int, streams: set[int]):
+        self.container = container
+        self.chunked = chunked
+        self.piece = piece
+        self.streams = streams
+
+    def _encode(self, messages: Sequence[tuple[int, bytes]]) -> bytes:
+        frame = mux.encode_raw if self.container.tty else mux.encode
+        parts = [frame(s, p) for s, p in messages if s in self.streams]
+        return b"".join(chunk(p) for p in parts) if self.chunked else b"".join(parts)
+
+    def pieces(self, size: int = 64 * KIB) -> Iterator[bytes]:
+        """The encoded stream in pieces of at most ``size`` bytes (for pacing, bounded writes)."""
+        block = self.container.block
+        block_payload = sum(len(p) for _, p in block)
+        whole_blocks = self.container.output.size // block_payload
+        cut = all(len(p) <= self.piece for _, p in block)
+        if cut and whole_blocks:
+            encoded = encoded_block(self.container, self.chunked, frozenset(self.streams))
+            for _ in range(whole_blocks):
+                yield from _slices(encoded, size)
+            left = self.container.output.size - whole_blocks * block_payload
+            rest = list(_take(block, left, self.piece))
+            if rest:
+                yield from _slices(self._encode(rest), size)
+        else:
+            batch: list[tuple[int, bytes]] = []
+            for message in self.container.messages(self.piece):
+                batch.append(message)
+                if len(batch) >= 4096:
+                    yield from _slices(self._encode(batch), size)
+                    batch = []
+            if batch:
+                yield from _slices(self._encode(batch), size)
+
+
+@functools.lru_cache(maxsize=64)
+def encoded_block(container: Container, chunked: bool, streams: frozenset[int]) -> bytes:
+    """A container's message block as sent, encoded once and reused by every request."""
+    return Encoded(container, chunked=chunked, piece=LOG_PIECE, streams=set(streams))._encode(
+        container.block
+    )
+
+
+def _slices(data: bytes, size: int) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield bytes(view[start : start + size])
+
+
+# --- images and pull progress -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Image:
+    """A scripted image: ``layers`` are (id, size) pairs; pulling it streams their progress."""
+
+    repository: str
+    tag: str = "latest"
+    layers: tuple[tuple[str, int], ...] = (("3f4d90098f5b", 772_788),)
+    steps: int = 3  # Downloading/Extracting progress messages per layer
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.reference.encode()).hexdigest()
+
+    @property
+    def id(self) -> str:
+        return "sha256:" + hashlib.sha256(b"image " + self.reference.encode()).hexdigest()
+
+    def pull_messages(self) -> list[dict[str, object]]:
+        """The JSON messages of a pull, in the engine's order and shapes."""
+        path = self.repository if "/" in self.repository else f"library/{self.repository}"
+        messages: list[dict[str, object]] = [{"status": f"Pulling from {path}", "id": self.tag}]
+        for layer, _ in self.layers:
+            messages.append({"status": "Pulling fs layer", "progressDetail": {}, "id": layer})
+        for layer, size in self.layers:
+            messages += _progress("Downloading", layer, size, self.steps)
+            messages.append({"status": "Verifying Checksum", "progressDetail": {}, "id": layer})
+            messages.append({"status": "Download complete", "progressDetail": {}, "id": layer})
+        for layer, size in self.layers:
+            messages += _progress("Extracting", layer, size, self.steps)
+            messages.append({"status": "Pull complete", "progressDetail": {}, "id": layer})
+        messages.append({"status": f"Digest: {self.digest}"})
+        messages.append({"status": f"Status: Downloaded newer image for {self.reference}"})
+        return messages
+
+    def pull_body(self) -> list[bytes]:
+        """One chunk per message, each ending in CRLF, as the engine sends them."""
+        return [chunk(jsonstream.encode(m)) for m in self.pull_messages()]
+
+
+def _progress(status: str, layer: str, size: int, steps: int) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for step in range(1, steps + 1):
+        current = size * step // steps
+        out.append(
+            {
+                "status": status,
+                "progressDetail": {"current": current, "total": size},
+                "progress": progress_bar(current, size),
+                "id": layer,
+            }
+        )
+    return out
+
+
+def progress_bar(current: int, total: int, width: int = 50) -> str:
+    """The engine's progress string: ``[=====>    ]  1.2MB/3.4MB``."""
+    filled = width * current // total if total else width
+    bar = "=" * filled + (">" if filled < width else "") + " " * max(0, width - filled - 1)
+    return f"[{bar}]  {_human(current)}/{_human(total)}"
+
+
+def _human(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.4g}{unit}"
+    return f"{size}B"
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """A scripted engine event at ``time`` (Unix seconds) + ``nanos``."""
+
+    type: str
+    action: str
+    actor: str
+    time: int
+    nanos: int = 0
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    def message(self) -> dict[str, object]:
+        document: dict[str, object] = {}
+        if self.type == "container":  # the pre-1.22 fields, still sent for containers
+            image = dict(self.attributes).get("image", "")
+            document.update({"status": self.action, "id": self.actor, "from": image})
+        document.update(
+            {
+                "Type": self.type,
+                "Action": self.action,
+                "Actor": {"ID": self.actor, "Attributes": dict(self.attributes)},
+                "scope": "local",
+                "time": self.time,
+                "timeNano": self.time * 1_000_000_000 + self.nanos,
+            }
+        )
+        return document
+
+    def matches(self, filters: dict[str, list[str]]) -> bool:
+        checks = {
+            "type": [self.type],
+            "event": [self.action],
+            "container": [self.actor, dict(self.attributes).get("name", "")],
+            "image": [dict(self.attributes).get("image", "")],
+        }
+        for key, wanted in filters.items():
+            if key in checks and not set(wanted) & set(checks[key]):
+                return False
+        return True
+
+
+def parse_time(value: str) -> float:
+    """An events ``since``/``until`` value: Unix seconds, maybe with ``.nanoseconds``."""
+    seconds, _, fraction = value.partition(".")
+    return int(seconds) + (int(fraction.ljust(9, "0")[:9]) / 1e9 if fraction else 0.0)
+
+
+def default_containers() -> tuple[Container, ...]:
+    return (
+        Container("c1" + "0" * 62, "logs-mux", output=LogSpec(size=64 * KIB)),
+        Container("c2" + "0" * 62, "logs-tty", tty=True, output=LogSpec(size=16 * KIB, seed=2)),
+        Container("c3" + "0" * 62, "running", running=True, output=LogSpec(size=4 * KIB, seed=3)),
+    )
+
+
+def default_events(containers: Sequence[Container]) -> tuple[Event, ...]:
+    events = []
+    for index, container in enumerate(containers):
+        attributes = (("image", container.image), ("name", container.name))
+        for step, action in enumerate(("create", "start", "die")):
+            events.append(
+                Event(
+                    "container",
+                    action,
+                    container.id,
+                    BASE_TIME + 10 * index + step,
+                    123_456_789,
+                    attributes,
+                )
+            )
+    return tuple(sorted(events, key=lambda e: (e.time, e.nanos)))
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything the stub engine knows: containers, images, events, versions."""
+
+    containers: tuple[Container, ...] = field(default_factory=default_containers)
+    images: tuple[Image, ...] = (Image("busybox"), Image("alpine", "3.19"))
+    events: tuple[Event, ...] | None = None
+    min_version: tuple[int, int] = (1, 12)
+    max_version: tuple[int, int] = (1, 41)
+    server_version: str = "20.10.24-wireproto-stub"
+
+    def all_events(self) -> tuple[Event, ...]:
+        return default_events(self.containers) if self.events is None else self.events
+
+    def container(self, ref: str) -> Container | None:
+        for container in self.containers:
+            if ref in (container.id, container.name, "/" + container.name):
+                return container
+        matches = [c for c in self.containers if c.id.startswith(ref)] if len(ref) >= 3 else []
+        return matches[0] if len(matches) == 1 else None
+
+    def image(self, repository: str, tag: str) -> Image | None:
+        for image in self.images:
+            if image.repository in (repository, repository.removeprefix("library/")) and (
+                image.tag == tag
+            ):
+                return image
+        return None
