@@ -297,7 +297,21 @@ class ServerConnection:
         return {
             "Platform": {"Name": "wireproto stub engine"},
             "Components": [
-                {"Name": "Engine", "Version": version, "Details": {"ApiVersion": str(self.max)}}
+                {
+                    "Name": "Engine",
+                    "Version": version,
+                    "Details": {
+                        "ApiVersion": str(self.max),
+                        "MinAPIVersion": str(self.min),
+                        "GitCommit": "wireproto",
+                        "GoVersion": "go1.x",
+                        "Os": "linux",
+                        "Arch": "amd64",
+                        "KernelVersion": "stub",
+                        "Experimental": "false",
+                        "BuildTime": "2023-11-14T22:13:20.000000000+00:00",
+                    },
+                }
             ],
             "Version": version,
             "ApiVersion": str(self.max),

@@ -362,8 +362,10 @@ class Script:
         return matches[0] if len(matches) == 1 else None
 
     def image(self, repository: str, tag: str) -> Image | None:
+        # The docker CLI 28 asks for docker.io/library/busybox, older ones for busybox.
+        short = repository.removeprefix("docker.io/").removeprefix("library/")
         for image in self.images:
-            if image.repository in (repository, repository.removeprefix("library/")) and (
+            if image.repository in (repository, short) and (
                 image.tag == tag
             ):
                 return image
