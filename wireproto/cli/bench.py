@@ -35,11 +35,12 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def run_bench(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     from wireproto.bench import runner
+    from wireproto.cli.verbs import UsageError
 
     if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib (or wireproto[plot])")
+        raise UsageError("--plot needs matplotlib: pip install matplotlib (or wireproto[plot])")
     if args.size < 1 or args.repeat < 1:
-        raise ValueError("--size and --repeat must be at least 1")
+        raise UsageError("--size and --repeat must be at least 1")
     mib = runner.MIB
     options = runner.Options(
         host=args.bench_host,

@@ -41,7 +41,9 @@ def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError(f"--tcp wants HOST:PORT, not {args.tcp!r}")
+            from wireproto.cli.verbs import UsageError
+
+            raise UsageError(f"--tcp wants HOST:PORT, not {args.tcp!r}")
         tcp = (host.strip("[]"), int(port))
     engine = StubEngine(script_from(args), socket_path=args.socket, tcp=tcp)
     engine.listen()

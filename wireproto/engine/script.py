@@ -365,8 +365,6 @@ class Script:
         # The docker CLI 28 asks for docker.io/library/busybox, older ones for busybox.
         short = repository.removeprefix("docker.io/").removeprefix("library/")
         for image in self.images:
-            if image.repository in (repository, short) and (
-                image.tag == tag
-            ):
+            if image.repository in (repository, short) and (image.tag == tag):
                 return image
         return None

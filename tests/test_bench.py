@@ -1,0 +1,44 @@
+"""``wireproto bench`` on tiny sizes: every section runs, checks its bytes, writes JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from wireproto.bench import kernels, runner
+from wireproto.cli import main
+
+
+def test_bench_small_run_writes_table_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--size", "1", "--repeat", "1", "--json", str(out)]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "wireproto bench:" in table and "e2e logs: line (100 B frames)" in table
+    results = json.loads(out.read_text())
+    sections = {row["section"] for row in results["rows"]}
+    assert sections == {"demux kernels", "e2e logs", "concurrency"}
+    contenders = {row["contender"] for row in results["rows"]}
+    assert {"wireproto python", "raw socket (limit)", "wireproto asyncio"} <= contenders
+    assert all(row["mb_per_s"] > 0 for row in results["rows"])
+
+
+def test_plot_without_matplotlib_is_a_clear_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if importlib.util.find_spec("matplotlib") is not None:
+        pytest.skip("matplotlib is installed")
+    assert main(["bench", "--plot", str(tmp_path / "p.png")]) == 2
+    assert "--plot needs matplotlib" in capsys.readouterr().err
+
+
+def test_kernel_slices_keep_whole_frames() -> None:
+    work = kernels.workload("log", 4 * runner.MIB)
+    piece = kernels.sliced(work, runner.MIB)
+    for entrant in kernels.contenders(runner.MIB, runner.MIB):
+        assert kernels.timed(entrant, piece, 1)[2] == len(piece.data)
