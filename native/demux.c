@@ -63,6 +63,7 @@ static int take_header_byte(wp_demux *d, uint8_t byte, uint64_t offset)
     d->header[d->have++] = byte;
     if (d->have == WP_HEADER_SIZE) {
         d->have = 0;
+        d->frames++;
         d->stream = d->header[0];
         d->remaining = read_be32(d->header + 4);
     }
@@ -90,6 +91,7 @@ static inline int next_segment(wp_demux *d, const uint8_t *in, size_t len,
             }
             d->stream = h[0];
             d->remaining = read_be32(h + 4);
+            d->frames++;
             p += WP_HEADER_SIZE;
         } else {
             if (take_header_byte(d, in[p], base + p) == FAILED) {

@@ -26,6 +26,7 @@ ffibuilder.cdef(
         uint32_t remaining;
         uint8_t stream;
         uint8_t have;
+        uint64_t frames;
         int error;
         uint64_t error_offset;
         uint8_t error_byte;

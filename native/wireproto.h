@@ -29,6 +29,7 @@ typedef struct {
     uint32_t remaining;    /* payload bytes of the current frame still due */
     uint8_t stream;        /* stream id of the current frame */
     uint8_t have;          /* header bytes received of the next frame (0..7) */
+    uint64_t frames;       /* frame headers read so far */
     uint8_t header[WP_HEADER_SIZE];
     int error;             /* WP_OK or a sticky error code */
     uint64_t error_offset; /* stream offset of the offending byte */

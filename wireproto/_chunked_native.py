@@ -139,6 +139,7 @@ class ChunkedDemuxer:
             buffers.gather(
                 view,
                 sinks,
+                state,
                 lambda dest: lib.wp_chunked_demux_gather(
                     chunks,
                     state,

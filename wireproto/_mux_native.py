@@ -28,6 +28,8 @@ ffi: Any = _native.ffi
 lib: Any = _native.lib
 
 HEADER_SIZE = 8
+# An input with at least this many frames is "small frames": see SpanBuffers.gather.
+GROW_FROM_FRAMES = 8
 # Scratch memory is written before it is read: no need to zero it.
 _alloc_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
@@ -75,7 +77,7 @@ class SpanBuffers:
         self.dest = ffi.new("uint8_t *[4]")
         self.direct = ffi.new("int64_t[4]")
         self.scratch_used = ffi.new("size_t *")
-        # Streams that had payload in the last input: gather() grows their sinks up front.
+        # Streams gather() grows the sinks of first (see there).
         self.expected: list[int] = []
         self.consumed = ffi.new("size_t *")
 
@@ -112,29 +114,38 @@ class SpanBuffers:
             for s, a, b in zip(streams, starts, ends)
         ]
 
-    def gather(self, view: memoryview, sinks: Sinks, run: Callable[[Any], None]) -> None:
+    def gather(
+        self, view: memoryview, sinks: Sinks, state: Any, run: Callable[[Any], None]
+    ) -> None:
         """Runs a C gather, ``run(dest)``, and hands each stream's payload to its sink.
 
-        Strategy: the bytearray sinks of the streams that had payload in the
-        previous input are grown by this input's length (a bound on any
-        stream's payload), C copies straight into them in its one walk, and
-        they are trimmed to what came: one copy, no dry run.  Any other
-        stream's payload lies in scratch (or, one span, in the input) and is
-        appended afterwards.  On any failure the sinks are left as the Python
-        backend leaves them: filled in stream order up to the failing one.
+        Strategy: when the last input held many frames (small ones), the
+        bytearray sinks of the streams it fed are grown by this input's
+        length (a bound on any stream's payload), C copies straight into them
+        in its one walk, and they are trimmed to what came: one copy, no dry
+        run.  Any other stream's payload lies in scratch, or as one span in
+        the input (large frames), and is appended afterwards.  On any failure
+        the sinks are left as the Python backend leaves them: filled in stream
+        order up to the failing one.
         """
         grown = self._grow_expected(sinks, len(view))
+        frames_before = state.frames
         run(self.dest)
         counts = ffi.unpack(self.counts, STREAMS)
         for stream, sink, old, buffer in grown:
             ffi.release(buffer)  # so the sink can be resized again
             _resize(sink, old + counts[stream])  # type: ignore[misc]
             self.dest[stream] = ffi.NULL
-        self.expected = [s for s in range(STREAMS) if counts[s]]
+        direct = ffi.unpack(self.direct, STREAMS)
+        # Small frames (many in one input) make scratch-then-append two copies
+        # per byte: grow those streams' sinks next time.  Large frames come as
+        # one span each, appended from the input in one copy as they are.
+        many = state.frames - frames_before >= GROW_FROM_FRAMES
+        self.expected = [s for s in range(STREAMS) if counts[s]] if many else []
         done = {stream for stream, *_ in grown}
-        late = [s for s in self.expected if s not in done]
+        late = [s for s in range(STREAMS) if counts[s] and s not in done]
         if late:
-            self._deliver_late(view, sinks, late, counts, grown)
+            self._deliver_late(view, sinks, late, counts, direct, grown)
 
     def _grow_expected(self, sinks: Sinks, size: int) -> list[tuple[int, bytearray, int, Any]]:
         """Grows the expected streams' bytearray sinks and points ``dest`` at the room.
@@ -167,6 +178,7 @@ class SpanBuffers:
         sinks: Sinks,
         late: list[int],
         counts: list[int],
+        direct: list[int],
         grown: list[tuple[int, bytearray, int, Any]],
     ) -> None:
         """Appends the payload C left in scratch or in place; undoes on failure."""
@@ -176,7 +188,6 @@ class SpanBuffers:
         except MissingSink:
             self._undo(grown)
             raise
-        direct = ffi.unpack(self.direct, STREAMS)
         for stream, sink in targets:
             try:
                 deliver(sink, self._payload(view, stream, counts[stream], direct[stream]))
@@ -245,6 +256,7 @@ class Demuxer:
             buffers.gather(
                 view,
                 sinks,
+                state,
                 lambda dest: lib.wp_demux_gather(
                     state,
                     source,

@@ -233,6 +233,7 @@ static void check_same_state(const wp_demux *a, const wp_demux *b)
     CHECK(a->error_offset == b->error_offset);
     CHECK(a->error_byte == b->error_byte);
     CHECK(a->error_index == b->error_index);
+    CHECK(a->frames == b->frames);
     if (a->remaining > 0)
         CHECK(a->stream == b->stream);
 }
