@@ -91,7 +91,9 @@ def test_references(
     assert str(ref) == text
 
 
-@pytest.mark.parametrize("text", ["", "a b", "busybox:", ":tag"])
+@pytest.mark.parametrize(
+    "text", ["", "a b", "busybox:", ":tag", "../containers/x", "a//b", "a/./b", "a?x=1", "a%2Fb"]
+)
 def test_bad_references(text: str) -> None:
     with pytest.raises(LocalProtocolError):
         parse_reference(text)

@@ -126,4 +126,7 @@ def parse_reference(text: str) -> Reference:
             raise LocalProtocolError(f"invalid image reference {text!r}: empty tag")
     if not name:
         raise LocalProtocolError(f"invalid image reference {text!r}: no repository")
+    if any(part in ("", ".", "..") for part in name.split("/")) or any(c in name for c in "?#%"):
+        # The name goes into the request path with its slashes: no path tricks.
+        raise LocalProtocolError(f"invalid image reference {text!r}")
     return Reference(name, tag, digest or None)

@@ -10,6 +10,8 @@ PushError.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from wireproto.api import gates
 from wireproto.api._common import make
 from wireproto.api.auth import AuthConfig, Reference, encode_auth
@@ -64,10 +66,12 @@ def push(
         json_body = None
     else:
         headers, json_body = [], config.to_json()
+    # The name keeps its slashes (registry/namespace/repo), as the docker CLI
+    # sends it: the engine's route takes the rest of the path as the name.
+    path = "/images/" + quote(image.repository, safe=":@/") + "/push"
     return make(
         "POST",
-        "/images/{}/push",
-        image.repository,
+        path,
         version=version,
         query=query,
         headers=headers,
