@@ -59,7 +59,7 @@ class Options:
     host: str | None = None
     kernel_size: int = 32 * MIB
     e2e_size: int = 32 * MIB
-    slow_size: int = 8 * MIB  # python backend, end to end
+    slow_size: int = 8 * MIB  # python backend, kernels
     docker_size: int = 2 * MIB  # docker-py, end to end and kernels
     concurrency: tuple[int, ...] = (1, 10, 100)
     concurrency_total: int = 32 * MIB
@@ -98,14 +98,14 @@ def bench_script(options: Options) -> Script:
     for mix, size in E2E_MIXES.items():
         for label, total in (
             ("full", options.e2e_size),
-            ("slow", options.slow_size),
             ("docker", options.docker_size),
         ):
             spec = LogSpec(size=total, mix=(size,), stderr_ratio=0.3, seed=7)
             containers.append(Container(f"e2e-{mix}-{label}", f"e2e-{mix}-{label}", output=spec))
     for n in options.concurrency:
-        spec = LogSpec(size=max(options.concurrency_total // n, 64 * 1024), mix=(100,), seed=n)
-        containers.append(Container(f"conc-{n}", f"conc-{n}", output=spec))
+        for label, total in (("full", options.concurrency_total), ("slow", options.docker_size)):
+            spec = LogSpec(size=max(total // n, 64 * 1024), mix=(100,), seed=n)
+            containers.append(Container(f"conc-{n}-{label}", f"conc-{n}-{label}", output=spec))
     return Script(containers=tuple(containers))
 
 
@@ -218,7 +218,7 @@ def e2e_contenders() -> list[E2E]:
     entrants = [E2E("raw socket (limit)", raw_socket, "full", exact=False)]
     if _backend.load_native() is not None:
         entrants.append(E2E("wireproto native", wireproto_logs("native"), "full"))
-    entrants.append(E2E("wireproto python", wireproto_logs("python"), "slow"))
+    entrants.append(E2E("wireproto python", wireproto_logs("python"), "docker"))
     if kernels.have_docker_py():
         entrants.append(E2E("docker-py", docker_py_logs, "docker"))
     return entrants
@@ -324,15 +324,17 @@ def run_concurrency(options: Options, host: str, progress: Progress) -> None:
     except ImportError:
         clients = ["wireproto asyncio"]
     for n in options.concurrency:
-        per = max(options.concurrency_total // n, 64 * 1024)
         rows = []
         for name in clients:
+            label = "full" if name == "wireproto asyncio" else "slow"  # aiodocker: a slice
+            total = options.concurrency_total if label == "full" else options.docker_size
+            per = max(total // n, 64 * 1024)
             progress(f"concurrency: {n} streams, {name}")
             runner = asyncio_streams if name == "wireproto asyncio" else aiodocker_streams
             exact = per * n if name == "wireproto asyncio" else None  # aiodocker decodes text
             wall, cpu, _ = best_of(
                 options.repeat,
-                functools.partial(_run_async, runner, host, f"conc-{n}", n),
+                functools.partial(_run_async, runner, host, f"conc-{n}-{label}", n),
                 exact,
             )
             rows.append(Row("concurrency", f"{n} streams", name, per * n, wall, cpu))
