@@ -325,3 +325,31 @@ def test_events_stream_cut_off_by_the_caller(engine: Engine) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_build_quiet_from_a_tar_on_stdin(engine: Engine, tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    dockerfile = f"FROM {engine.image}\nRUN echo {unique('quiet')}\n".encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("Other.dockerfile")
+        info.size = len(dockerfile)
+        archive.addfile(info, io.BytesIO(dockerfile))
+    done = wireproto(
+        engine,
+        "build",
+        "-q",
+        "-f",
+        "Other.dockerfile",
+        "--network",
+        "none",
+        "-",
+        stdin=buffer.getvalue(),
+    )
+    assert done.returncode == 0, done.stderr
+    image_id = done.stdout.decode().strip()
+    assert image_id.startswith("sha256:") and len(image_id) == 71
+    engine.docker("image", "inspect", image_id)
+    engine.docker("rmi", image_id, check=False)

@@ -27,6 +27,7 @@ from wireproto.api.buildcontext import tar_context
 from wireproto.api.credentials import Credentials
 from wireproto.errors import (
     BuildError,
+    CredentialsError,
     JSONStreamError,
     PullError,
     PushError,
@@ -241,7 +242,11 @@ def run_build(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
         if args.path == "-"
         else tar_context(args.path, dockerfile=args.dockerfile or "Dockerfile")
     )
-    configs = Credentials().all()
+    try:
+        configs = Credentials().all()
+    except CredentialsError as exc:  # FROM images may be public: build without them
+        sys.stderr.write(f"wireproto: warning: no registry credentials for the build: {exc}\n")
+        configs = {}
     with _client(args, pinned) as client:
         call = build_api.build(
             context,
@@ -254,17 +259,19 @@ def run_build(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
             networkmode=args.network,
             registry_config=configs or None,
         )
-        image_id = None
+        image_id, wrote = None, False
         for message in run_messages(client, call, BuildError):
-            if message.stream is not None and not args.quiet:
+            if message.stream is not None:
+                # With q=1 the engine's only output is the image id, as a stream.
                 sys.stdout.write(message.stream)
                 sys.stdout.flush()
+                wrote = True
             elif message.status is not None and not args.quiet:
                 sys.stdout.write(f"{message.status}\n")
             aux = message.aux
             if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
                 image_id = aux["ID"]
-        if args.quiet and image_id:
+        if args.quiet and image_id and not wrote:
             print(image_id)
     return 0
 
