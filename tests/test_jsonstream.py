@@ -395,3 +395,65 @@ def test_a_value_cut_by_a_read_keeps_later_lines_fast(parser: str) -> None:
     out += decoder.feed(data[25:])
     assert out == [{"i": i} for i in range(1000)]
     assert len(scanned) <= 2  # the cut value only, not every later line
+
+
+# --- the two parsers behave alike, errors included ----------------------------------------------
+
+TOKENS = [
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b'"',
+    b"\\",
+    b":",
+    b",",
+    b" ",
+    b"\n",
+    b"\r\n",
+    b"\x1e",
+    b'"k"',
+    b'"\xc3\xa9"',
+    b"\xc3",
+    b"\xff",
+    b"1",
+    b"-",
+    b"12345678901234567890",
+    b"1e400",
+    b".5",
+    b"true",
+    b"null",
+    b"NaN",
+    b'{"a":1}',
+    b'{"s":"x\\"}"}',
+    b"[1,2]",
+    b'"\\ud800"',
+]
+
+
+def _outcome(data: bytes, cuts: list[int], parser: str) -> tuple[list[object], str, int]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    decoder = JSONStreamDecoder(parser=parser, max_size=64)
+    out: list[object] = []
+    try:
+        for a, b in zip([0, *points], [*points, len(data)]):
+            out += decoder.feed(data[a:b])
+        out += decoder.close()
+    except JSONStreamError as exc:
+        return out + exc.values, type(exc).__name__, exc.offset
+    return out, "", -1
+
+
+@pytest.mark.skipif(not _available("orjson"), reason="orjson is not installed")
+@settings(max_examples=400, deadline=None)
+@given(
+    tokens=st.lists(st.sampled_from(TOKENS), max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=1000), max_size=6),
+)
+def test_parsers_agree_on_any_input(tokens: list[bytes], cuts: list[int]) -> None:
+    # orjson is only an accelerator: values, error class and error offset are
+    # the stdlib parser's, for good and bad input alike, however it is split.
+    data = b"".join(tokens)
+    reference = _outcome(data, cuts, "json")
+    assert _outcome(data, cuts, "orjson") == reference
+    assert _outcome(data, [], "json") == reference  # and the split does not matter
