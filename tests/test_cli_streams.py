@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import signal
+from collections.abc import Iterator
 
 import pytest
 
@@ -92,11 +94,22 @@ def test_terminal_display_redraws_layer_lines() -> None:
     assert text.endswith("Status: Downloaded newer image for p/busybox:t1\n")
 
 
-def test_password_stdin_needs_username(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def keep_sigpipe() -> Iterator[None]:
+    """main() makes SIGPIPE kill the process (as `docker logs | head` dies): in
+    pytest's own process that would let a later test's broken socket kill the run."""
+    saved = signal.getsignal(signal.SIGPIPE)
+    yield
+    signal.signal(signal.SIGPIPE, saved)
+
+
+def test_password_stdin_needs_username(
+    keep_sigpipe: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["-H", "unix:///nonexistent.sock", "pull", "--password-stdin", "busybox"]) == 2
     assert "--password-stdin needs --username" in capsys.readouterr().err
 
 
-def test_unreachable_engine_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_engine_exits_3(keep_sigpipe: None, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["-H", "unix:///nonexistent.sock", "events", "--until", "1"])
     assert code == 3
