@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from wireproto.bench import kernels, runner
 from wireproto.cli import main
+
+
+@pytest.fixture(autouse=True)
+def keep_sigpipe() -> Iterator[None]:
+    """cli.main() restores SIGPIPE's default (die quietly); pytest must keep ignoring it."""
+    old = signal.getsignal(signal.SIGPIPE)
+    yield
+    signal.signal(signal.SIGPIPE, old)
 
 
 def test_bench_small_run_writes_table_and_json(
