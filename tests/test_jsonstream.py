@@ -457,3 +457,10 @@ def test_parsers_agree_on_any_input(tokens: list[bytes], cuts: list[int]) -> Non
     reference = _outcome(data, cuts, "json")
     assert _outcome(data, cuts, "orjson") == reference
     assert _outcome(data, [], "json") == reference  # and the split does not matter
+
+
+def test_pretty_value_ending_after_the_last_newline(split: Splitter, parser: str) -> None:
+    # Found by Hypothesis: the scanner's value ends past the feed's last
+    # newline, twice in a row (the line cache must stay in step).
+    data = b'{\n "": null\n} {} {} '
+    assert decode(data, split, parser) == [{"": None}, {}, {}]

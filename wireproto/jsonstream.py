@@ -266,6 +266,7 @@ class JSONStreamDecoder:
             next(it)
             at += len(lines[i]) + 1
             i += 1
+        self._line_i, self._line_at = i, at  # the iterator moved: keep the index with it
         if i < len(lines) and at < pos:
             # The scanner stopped inside line i: it takes the rest of the line too.
             next(it)
