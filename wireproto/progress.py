@@ -238,6 +238,7 @@ PHASES = {
     "Layer already exists": "exists",
 }
 _TRANSFERRED = {"verifying", "downloaded", "extracting", "complete"}
+_MOVING = {"downloading", "pushing", "extracting"}
 
 
 @dataclass(slots=True)
@@ -283,11 +284,14 @@ class Progress:
         if layer is None:
             layer = self.layers[layer_id] = Layer(id=layer_id, status=status, phase=phase)
         layer.status, layer.phase = status, phase
-        detail = message.progress_detail
-        if phase in ("downloading", "pushing") and detail is not None:
-            layer.current, layer.total = detail.current, detail.total or layer.total
-        elif phase == "extracting" and detail is not None:
-            layer.extracted = detail.current
+        # The detail's fields are read straight from the dict (typed the same
+        # way): a ProgressDetail per tick costs more than the rest together.
+        detail = _dict(message.raw, "progressDetail") if phase in _MOVING else None
+        if detail is not None and phase == "extracting":
+            layer.extracted = _int(detail, "current")
+        elif detail is not None:
+            layer.current = _int(detail, "current")
+            layer.total = _int(detail, "total") or layer.total
         elif phase in _TRANSFERRED and layer.total is not None:
             layer.current = layer.total
         return layer
