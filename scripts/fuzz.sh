@@ -1,84 +1,118 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target for the C demuxer and runs it.
+# Builds the libFuzzer targets for the C hot paths and runs them in turn:
+#   fuzz_demux    the multiplexed-stream demuxer (native/demux.c)
+#   fuzz_chunked  the chunked decoder and fused chunked demuxer
+#                 (native/chunked.c over native/demux.c)
 #
 #   scripts/fuzz.sh [SECONDS]      (default 60)
 #
-# Needs clang with the libFuzzer/sanitizer runtimes (Debian/Ubuntu:
+# SECONDS is the total: it is split evenly between the two targets (the
+# first gets the odd second; each gets at least one).  Needs clang with the
+# libFuzzer/sanitizer runtimes (Debian/Ubuntu:
 # `apt-get install -y clang libclang-rt-14-dev`).  CC overrides the compiler.
-# The target is built into native/build/fuzz/ (git-ignored); it runs over a
-# temporary copy of native/fuzz/corpus/ so the committed seeds stay as they
-# are.  Crash reproducers go to native/build/fuzz/artifacts/.  Exits non-zero
-# on any crash, leak, sanitizer report or invariant failure.
+# The targets are built into native/build/fuzz/ (git-ignored); each runs over
+# a temporary copy of its seeds (native/fuzz/corpus/, corpus_chunked/) so the
+# committed seeds stay as they are.  Crash reproducers go to
+# native/build/fuzz/artifacts/.  Exits non-zero on any crash, leak, sanitizer
+# report or invariant failure in either target (both run regardless).
 set -euo pipefail
 
 seconds=${1:-60}
 case $seconds in
   '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
 esac
+second_half=$((seconds / 2))
+first_half=$((seconds - second_half))
+[ "$first_half" -ge 1 ] || first_half=1
+[ "$second_half" -ge 1 ] || second_half=1
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/native/build/fuzz
 cc=${CC:-clang}
-# Several chunks of 16 KiB streams: big enough for frames above the 1 KiB
-# merging threshold and many frames per chunk, small enough for fast runs.
-max_len=${FUZZ_MAX_LEN:-16384}
+# Demux: several reads of 16 KiB streams: big enough for frames above the
+# 1 KiB merging threshold and many frames per read, small enough for fast
+# runs.  Chunked: room for a trailer section over its 16 KiB limit.
+demux_max_len=${FUZZ_MAX_LEN:-16384}
+chunked_max_len=${FUZZ_CHUNKED_MAX_LEN:-24576}
 
-# Only demux.c gets coverage instrumentation (-fsanitize=fuzzer), so the
-# fuzzer is guided by, and the reported coverage counts, the code under test;
-# the harness gets the sanitizers alone and libFuzzer's main at link time.
+# Only the code under test gets coverage instrumentation (-fsanitize=fuzzer),
+# so the fuzzer is guided by, and the reported coverage counts, that code;
+# the harnesses get the sanitizers alone and libFuzzer's main at link time.
 flags=(-g -O1 -std=c99 -Wall -Wextra -Werror -I "$root/native"
        -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 mkdir -p "$build/artifacts"
-"$cc" "${flags[@]}" -fsanitize=fuzzer -c "$root/native/demux.c" -o "$build/demux.o"
+for src in demux chunked; do
+  "$cc" "${flags[@]}" -fsanitize=fuzzer -c "$root/native/$src.c" -o "$build/$src.o"
+done
 "$cc" "${flags[@]}" -c "$root/native/fuzz/fuzz_demux.c" -o "$build/fuzz_demux.o"
 "$cc" "${flags[@]}" -fsanitize=fuzzer "$build/fuzz_demux.o" "$build/demux.o" \
   -o "$build/fuzz_demux"
+"$cc" "${flags[@]}" -c "$root/native/fuzz/fuzz_chunked.c" -o "$build/fuzz_chunked.o"
+"$cc" "${flags[@]}" -fsanitize=fuzzer "$build/fuzz_chunked.o" "$build/chunked.o" \
+  "$build/demux.o" -o "$build/fuzz_chunked"
 
-# Source coverage of demux.c by the corpus the run ended with, when llvm-cov
-# is there (Debian: the llvm package, which clang recommends).
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Source coverage of the code under test by the corpus a run ended with,
+# when llvm-cov is there (Debian: the llvm package, which clang recommends).
+#   source_coverage TARGET CORPUS_DIR SOURCE...
 source_coverage() {
-  local profdata cov
+  local target=$1 corpus=$2 profdata cov src
+  shift 2
   profdata=$(command -v llvm-profdata-14 || command -v llvm-profdata || true)
   cov=$(command -v llvm-cov-14 || command -v llvm-cov || true)
   if [ -z "$profdata" ] || [ -z "$cov" ]; then
     echo "(no llvm-profdata/llvm-cov: source coverage skipped)"
     return
   fi
+  local sources=()
+  for src in "$@"; do sources+=("$root/native/$src"); done
   "$cc" -O1 -std=c99 -I "$root/native" -fprofile-instr-generate -fcoverage-mapping \
-    -fsanitize=fuzzer "$root/native/fuzz/fuzz_demux.c" "$root/native/demux.c" \
-    -o "$build/fuzz_demux_cov"
-  LLVM_PROFILE_FILE="$build/cov.profraw" "$build/fuzz_demux_cov" -runs=0 "$work" \
+    -fsanitize=fuzzer "$root/native/fuzz/$target.c" "${sources[@]}" \
+    -o "$build/${target}_cov"
+  LLVM_PROFILE_FILE="$build/$target.profraw" "$build/${target}_cov" -runs=0 "$corpus" \
     >/dev/null 2>&1
-  "$profdata" merge -o "$build/cov.profdata" "$build/cov.profraw"
-  echo "source coverage of native/demux.c by the final corpus:"
-  "$cov" report "$build/fuzz_demux_cov" -instr-profile="$build/cov.profdata" \
-    "$root/native/demux.c" | sed -n '1,2p;$p'
+  "$profdata" merge -o "$build/$target.profdata" "$build/$target.profraw"
+  echo "source coverage of native/{$(IFS=,; echo "$*")} by the final corpus:"
+  "$cov" report "$build/${target}_cov" -instr-profile="$build/$target.profdata" \
+    "${sources[@]}" | grep -vE '^-+$'
 }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$root"/native/fuzz/corpus/* "$work/"
+#   run_target TARGET SEEDS_DIR SECONDS MAX_LEN SOURCE...   (returns its exit code)
+run_target() {
+  local target=$1 seeds=$2 secs=$3 max_len=$4 rc last execs
+  shift 4
+  local corpus=$work/$target log=$build/$target-last-run.log
+  mkdir -p "$corpus"
+  cp "$root/native/fuzz/$seeds"/* "$corpus/"
+  echo "=== $target (${secs}s) ==="
+  set +e
+  "$build/$target" "$corpus" \
+    -max_len="$max_len" -max_total_time="$secs" -print_final_stats=1 \
+    -artifact_prefix="$build/artifacts/$target-" 2>&1 \
+    | tee "$log" | grep --line-buffered -E '^#[0-9]+.*(INITED|pulse|DONE)'
+  rc=${PIPESTATUS[0]}
+  set -e
+  echo "--- $target"
+  last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  echo "executions: ${execs:-?}  (${secs}s, max_len=$max_len)"
+  echo "coverage:   $(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo '?')" \
+    "(libFuzzer edges/features in $*, sanitizer branches included)" \
+    " corpus: $(grep -oE 'corp: [^ ]+' <<<"$last" || echo '?')"
+  if [ "$rc" != 0 ]; then
+    grep -E 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" | head -n 20 >&2
+    echo "FUZZ FAILED: $target (exit $rc); full log: $log" >&2
+    return "$rc"
+  fi
+  echo "no crash"
+  source_coverage "$target" "$corpus" "$@"
+}
 
-log=$build/last-run.log
-set +e
-"$build/fuzz_demux" "$work" \
-  -max_len="$max_len" -max_total_time="$seconds" -print_final_stats=1 \
-  -artifact_prefix="$build/artifacts/" 2>&1 \
-  | tee "$log" | grep --line-buffered -E '^#[0-9]+.*(INITED|pulse|DONE)'
-rc=${PIPESTATUS[0]}
-set -e
-
-echo "---"
-last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-echo "executions: ${execs:-?}  (${seconds}s, max_len=$max_len)"
-echo "coverage:   $(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo '?')" \
-  "(libFuzzer edges/features in demux.c, sanitizer branches included)" \
-  " corpus: $(grep -oE 'corp: [^ ]+' <<<"$last" || echo '?')"
-if [ "$rc" != 0 ]; then
-  grep -E 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" | head -n 20 >&2
-  echo "FUZZ FAILED (exit $rc); full log: $log" >&2
-  exit "$rc"
-fi
-echo "no crash"
-source_coverage
+status=0
+run_target fuzz_demux corpus "$first_half" "$demux_max_len" demux.c || status=$?
+echo
+run_target fuzz_chunked corpus_chunked "$second_half" "$chunked_max_len" chunked.c demux.c \
+  || status=$?
+exit "$status"
