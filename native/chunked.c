@@ -106,9 +106,11 @@ static int trailer_byte(wp_chunked *c, uint8_t b)
         c->state = LINE_START;
         return b == '\n' ? WP_OK : WP_CHUNK_BAD_LINE_END;
     default: /* FINAL_LF */
+        if (b != '\n')
+            return WP_CHUNK_BAD_LINE_END; /* a failed body is not done */
         c->state = DONE;
         c->done = 1;
-        return b == '\n' ? WP_OK : WP_CHUNK_BAD_LINE_END;
+        return WP_OK;
     }
 }
 
@@ -159,6 +161,7 @@ static size_t framing_fast(wp_chunked *c, const uint8_t *in, size_t avail)
     if (n == 0 || avail - n < 2 || in[n] != '\r' || in[n + 1] != '\n')
         return 0;
     c->size = size;
+    c->digits = (uint8_t)n;
     c->line_len = 0;
     c->remaining = size;
     c->state = size ? DATA : LINE_START;

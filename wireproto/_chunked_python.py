@@ -131,6 +131,7 @@ class ChunkedDecoder:
         if match is None or match.end() - pos - 1 > MAX_LINE:
             return 0
         self._size = int(match.group(1), 16)
+        self._digits = len(match.group(1))
         self._enter_data()
         return int(match.end() - pos)
 
@@ -211,9 +212,11 @@ class ChunkedDecoder:
         if state == TRAILER_LF:
             self._state = LINE_START
             return 0 if byte == 0x0A else BAD_LINE_END
+        if byte != 0x0A:
+            return BAD_LINE_END  # a failed body is not done
         self._state = DONE
         self.done = True
-        return 0 if byte == 0x0A else BAD_LINE_END
+        return 0
 
 
 def missing_detail(remaining: int) -> str:

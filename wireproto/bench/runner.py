@@ -461,10 +461,10 @@ def table(results: dict[str, Any]) -> str:
 
 def plot(results: dict[str, Any], path: str) -> None:
     """Throughput by frame size per contender (end to end, and kernels)."""
-    import matplotlib  # type: ignore[import-not-found]
+    import matplotlib  # type: ignore[import-not-found,unused-ignore]
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # type: ignore[import-not-found]
+    import matplotlib.pyplot as plt  # type: ignore[import-not-found,unused-ignore]
 
     rows = [r for r in results["rows"] if r["section"] == "e2e logs"]
     figure, axis = plt.subplots(figsize=(8, 5))
