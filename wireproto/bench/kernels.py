@@ -108,8 +108,15 @@ def feed_into(backend: str) -> Callable[[Work], int]:
     return run
 
 
+# Copy targets, allocated once per size and touched by the warm-up pass: a fresh
+# allocation in the timed pass would measure page faults, not memory bandwidth.
+_COPY_TARGETS: dict[int, bytearray] = {}
+
+
 def memcpy(work: Work) -> int:
-    target = bytearray(len(work.data))
+    target = _COPY_TARGETS.get(len(work.data))
+    if target is None:
+        target = _COPY_TARGETS[len(work.data)] = bytearray(len(work.data))
     view, position = memoryview(target), 0
     for data in work.feeds():
         view[position : position + len(data)] = data
@@ -162,15 +169,20 @@ def contenders(slow_slice: int, docker_slice: int) -> list[Contender]:
 
 
 def timed(contender: Contender, work: Work, repeat: int) -> tuple[float, float, int]:
-    """(median wall seconds, median CPU seconds, stream bytes) over ``repeat`` passes."""
-    walls, cpus = [], []
+    """(wall seconds, CPU seconds, stream bytes) of the fastest of ``repeat`` passes.
+
+    The best pass, as for every figure of the harness: with two passes a
+    median would be the slower one, which for the memory-copy limit is the
+    pass that first touches its target's pages.
+    """
+    best: tuple[float, float] | None = None
     for _ in range(repeat):
         wall, cpu = time.perf_counter(), time.thread_time()
         seen = contender.run(work)
-        cpus.append(time.thread_time() - cpu)
-        walls.append(time.perf_counter() - wall)
+        result = (time.perf_counter() - wall, time.thread_time() - cpu)
         if seen != work.payload:
             raise RuntimeError(f"{contender.name}: saw {seen} payload bytes, not {work.payload}")
-    walls.sort()
-    cpus.sort()
-    return walls[len(walls) // 2], cpus[len(cpus) // 2], len(work.data)
+        if best is None or result[0] < best[0]:
+            best = result
+    assert best is not None
+    return best[0], best[1], len(work.data)

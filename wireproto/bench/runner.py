@@ -308,6 +308,7 @@ async def aiodocker_streams(host: str, container: str, n: int) -> int:
         return sum(await asyncio.gather(*(one() for _ in range(n))))
     finally:
         await docker.close()
+        await connector.close()  # passed in, so aiodocker leaves it open
 
 
 def _run_async(
