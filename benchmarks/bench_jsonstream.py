@@ -26,67 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 from wireproto import jsonstream
+from wireproto.bench.jsonstreams import make_stream
 from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import JSONMessage, Progress
 
 READ_SIZE = 64 * 1024
 MB = 1_000_000
-
-
-def _bar(current: int, total: int) -> str:
-    width = 50
-    filled = current * width // total
-    arrow = "=" * max(0, filled - 1) + (">" if filled else "")
-    return f"[{arrow:<{width}}]  {current / 1e6:.4g}MB/{total / 1e6:.4g}MB"
-
-
-def pull_messages(seed: int = 180) -> list[dict[str, Any]]:
-    """One pull of 6 layers, as dockerd reports it (progress every ~32 KiB)."""
-    rng = random.Random(seed)
-    layers = [(f"{rng.getrandbits(48):012x}", rng.randint(2, 40) * 1_000_000) for _ in range(6)]
-    out: list[dict[str, Any]] = [{"status": "Pulling from library/python", "id": "3.12"}]
-    out += [{"status": "Pulling fs layer", "progressDetail": {}, "id": lid} for lid, _ in layers]
-    out += [{"status": "Waiting", "progressDetail": {}, "id": lid} for lid, _ in layers[3:]]
-    for lid, total in layers:
-        for current in range(0, total, 32768 * 8):
-            out.append(
-                {
-                    "status": "Downloading",
-                    "progressDetail": {"current": current, "total": total},
-                    "progress": _bar(current, total),
-                    "id": lid,
-                }
-            )
-        out.append({"status": "Verifying Checksum", "progressDetail": {}, "id": lid})
-        out.append({"status": "Download complete", "progressDetail": {}, "id": lid})
-    for lid, total in layers:
-        for current in range(0, total, 32768 * 16):
-            out.append(
-                {
-                    "status": "Extracting",
-                    "progressDetail": {"current": current, "total": total},
-                    "progress": _bar(current, total),
-                    "id": lid,
-                }
-            )
-        out.append({"status": "Pull complete", "progressDetail": {}, "id": lid})
-    out.append({"status": f"Digest: sha256:{rng.getrandbits(256):064x}"})
-    out.append({"status": "Status: Downloaded newer image for python:3.12"})
-    return out
-
-
-def make_stream(size: int) -> tuple[list[bytes], int]:
-    """Messages (each one engine chunk, CRLF-terminated) adding up to ~``size`` bytes."""
-    one = [json.dumps(m, separators=(",", ":")).encode() + b"\r\n" for m in pull_messages()]
-    per_pull = sum(map(len, one))
-    return one * max(1, size // per_pull), len(one) * max(1, size // per_pull)
 
 
 def reads(data: bytes) -> list[bytes]:

@@ -32,9 +32,10 @@ def test_bench_small_run_writes_table_and_json(
     assert "wireproto bench:" in table and "e2e logs: line (100 B frames)" in table
     results = json.loads(out.read_text())
     sections = {row["section"] for row in results["rows"]}
-    assert sections == {"demux kernels", "e2e logs", "concurrency"}
+    assert sections == {"demux kernels", "JSON streams", "e2e logs", "concurrency"}
     contenders = {row["contender"] for row in results["rows"]}
     assert {"wireproto python", "raw socket (limit)", "wireproto asyncio"} <= contenders
+    assert {"wireproto typed (json)", "json.loads per line"} <= contenders
     assert all(row["mb_per_s"] > 0 for row in results["rows"])
 
 

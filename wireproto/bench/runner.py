@@ -3,8 +3,9 @@
 Strategy: the stub engine runs in a subprocess (``wireproto.engine``, built
 from the same core as the clients) so that the clients measured do not share
 a GIL with it; every client runs in this process's main thread and its CPU
-is that thread's CPU time.  Sections: demux kernels in memory, end-to-end
-logs over a unix socket by frame size, and concurrent streams on asyncio.
+is that thread's CPU time.  Sections: demux kernels in memory, JSON progress
+streams in memory, end-to-end logs over a unix socket by frame size, and
+concurrent streams on asyncio.
 Each figure is the best of ``repeat`` passes, and every pass checks that
 it saw every payload byte.
 """
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from wireproto import _backend, calls, mux
-from wireproto.bench import kernels
+from wireproto.bench import jsonstreams, kernels
 from wireproto.engine.script import LOG_PIECE, Container, LogSpec, Script, encoded_block
 
 MIB = 1024 * 1024
@@ -64,7 +65,8 @@ class Options:
     concurrency: tuple[int, ...] = (1, 10, 100)
     concurrency_total: int = 32 * MIB
     repeat: int = 2
-    sections: tuple[str, ...] = ("kernels", "e2e", "concurrency")
+    json_size: int = 16 * MIB
+    sections: tuple[str, ...] = ("kernels", "json", "e2e", "concurrency")
     rows: list[Row] = field(default_factory=list)
 
 
@@ -360,6 +362,20 @@ def run_kernels(options: Options, progress: Progress) -> None:
         options.rows += rows
 
 
+# --- JSON streams ----------------------------------------------------------------------------
+
+
+def run_jsonstreams(options: Options, progress: Progress) -> None:
+    messages, _ = jsonstreams.make_stream(options.json_size)
+    rows = []
+    for entrant in jsonstreams.contenders():
+        progress(f"JSON streams, pull progress: {entrant.name}")
+        wall, cpu, size = jsonstreams.timed(entrant, messages, options.repeat)
+        rows.append(Row("JSON streams", "pull progress", entrant.name, size, wall, cpu))
+    ratios(rows, "docker-py json_stream", "json.loads per line")
+    options.rows += rows
+
+
 def ratios(rows: list[Row], baseline: str, limit: str | None) -> None:
     rates = {row.contender: row.mb_per_s for row in rows}
     for row in rows:
@@ -405,6 +421,8 @@ def run(options: Options, image: str = "busybox") -> dict[str, Any]:
     try:
         if "kernels" in options.sections:
             run_kernels(options, progress)
+        if "json" in options.sections:
+            run_jsonstreams(options, progress)
         if options.host is None:
             with stub_engine(options) as host:
                 if "e2e" in options.sections:
@@ -454,8 +472,8 @@ def table(results: dict[str, Any]) -> str:
             f"{row['cpu_s_per_gib']:>11.2f}{base:>12}{limit:>9}"
         )
     lines.append(
-        "\nbaseline: docker-py (kernels, e2e), aiodocker (concurrency); limit: memcpy (kernels), "
-        "a raw socket read with no decoding (e2e)"
+        "\nbaseline: docker-py (kernels, JSON, e2e), aiodocker (concurrency); limit: memcpy "
+        "(kernels), json.loads per pre-split line (JSON), a raw socket read, no decoding (e2e)"
     )
     return "\n".join(lines)
 

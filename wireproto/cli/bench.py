@@ -9,7 +9,7 @@ from pathlib import Path
 
 from wireproto.versions import ApiVersion
 
-SECTIONS = ("kernels", "e2e", "concurrency")
+SECTIONS = ("kernels", "json", "e2e", "concurrency")
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +47,7 @@ def run_bench(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
         kernel_size=args.size * mib,
         e2e_size=args.size * mib,
         concurrency_total=args.size * mib,
+        json_size=max(mib, args.size * mib // 2),
         slow_size=max(mib, args.size * mib // 4),
         docker_size=max(mib // 2, args.size * mib // 16),
         repeat=args.repeat,

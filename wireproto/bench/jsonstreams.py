@@ -1,0 +1,140 @@
+"""JSON progress streams: wireproto's decoder against docker-py and per-line parsing.
+
+The stream is realistic pull progress (dockerd's messages for a 6-layer pull,
+~180 bytes each, CRLF-terminated as dockerd 20.10 sends them, one per HTTP
+chunk).  Shared by ``wireproto bench`` and benchmarks/bench_jsonstream.py.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from wireproto import jsonstream
+from wireproto.jsonstream import JSONStreamDecoder
+from wireproto.progress import JSONMessage
+
+READ_SIZE = 64 * 1024
+
+
+def _bar(current: int, total: int) -> str:
+    width = 50
+    filled = current * width // total
+    arrow = "=" * max(0, filled - 1) + (">" if filled else "")
+    return f"[{arrow:<{width}}]  {current / 1e6:.4g}MB/{total / 1e6:.4g}MB"
+
+
+def pull_messages(seed: int = 180) -> list[dict[str, Any]]:
+    """One pull of 6 layers, as dockerd reports it (progress every ~32 KiB)."""
+    rng = random.Random(seed)
+    layers = [(f"{rng.getrandbits(48):012x}", rng.randint(2, 40) * 1_000_000) for _ in range(6)]
+    out: list[dict[str, Any]] = [{"status": "Pulling from library/python", "id": "3.12"}]
+    out += [{"status": "Pulling fs layer", "progressDetail": {}, "id": lid} for lid, _ in layers]
+    out += [{"status": "Waiting", "progressDetail": {}, "id": lid} for lid, _ in layers[3:]]
+    for lid, total in layers:
+        for current in range(0, total, 32768 * 8):
+            out.append(
+                {
+                    "status": "Downloading",
+                    "progressDetail": {"current": current, "total": total},
+                    "progress": _bar(current, total),
+                    "id": lid,
+                }
+            )
+        out.append({"status": "Verifying Checksum", "progressDetail": {}, "id": lid})
+        out.append({"status": "Download complete", "progressDetail": {}, "id": lid})
+    for lid, total in layers:
+        for current in range(0, total, 32768 * 16):
+            out.append(
+                {
+                    "status": "Extracting",
+                    "progressDetail": {"current": current, "total": total},
+                    "progress": _bar(current, total),
+                    "id": lid,
+                }
+            )
+        out.append({"status": "Pull complete", "progressDetail": {}, "id": lid})
+    out.append({"status": f"Digest: sha256:{rng.getrandbits(256):064x}"})
+    out.append({"status": "Status: Downloaded newer image for python:3.12"})
+    return out
+
+
+def make_stream(size: int) -> tuple[list[bytes], int]:
+    """Messages (each one engine chunk, CRLF-terminated) adding up to ~``size`` bytes."""
+    one = [json.dumps(m, separators=(",", ":")).encode() + b"\r\n" for m in pull_messages()]
+    per_pull = sum(map(len, one))
+    return one * max(1, size // per_pull), len(one) * max(1, size // per_pull)
+
+
+def typed_messages(parser: str) -> Callable[[list[bytes]], int]:
+    """wireproto: 64 KiB reads through the decoder, each value typed."""
+
+    def run(reads: list[bytes]) -> int:
+        decoder = JSONStreamDecoder(parser=parser)
+        count = 0
+        for data in reads:
+            for value in decoder.feed(data):
+                JSONMessage.from_value(value)
+                count += 1
+        return count + len(decoder.close())
+
+    return run
+
+
+def docker_py(messages: list[bytes]) -> int:
+    """docker-py's json_stream, one message per read as its _stream_helper reads."""
+    from docker.utils.json_stream import json_stream
+
+    return sum(1 for _ in json_stream(iter(messages)))
+
+
+def loads_per_line(messages: list[bytes]) -> int:
+    """``json.loads`` per pre-split line: no framing work at all."""
+    for line in messages:
+        json.loads(line)
+    return len(messages)
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    run: Callable[[list[bytes]], int]
+    as_messages: bool  # fed one message per item, else 64 KiB reads
+
+
+def contenders() -> list[Contender]:
+    entrants = [Contender("wireproto typed (json)", typed_messages("json"), False)]
+    if jsonstream.choose(None) == "orjson":  # installed: the default parser
+        entrants.insert(0, Contender("wireproto typed (orjson)", typed_messages("orjson"), False))
+    entrants.append(Contender("json.loads per line", loads_per_line, True))
+    try:
+        import docker  # noqa: F401
+    except ImportError:
+        return entrants
+    entrants.append(Contender("docker-py json_stream", docker_py, True))
+    return entrants
+
+
+def timed(contender: Contender, messages: list[bytes], repeat: int) -> tuple[float, float, int]:
+    """(wall s, CPU s, bytes) of the fastest of ``repeat`` passes; checks the count."""
+    data = b"".join(messages)
+    feed = messages if contender.as_messages else reads(data)
+    best: tuple[float, float] | None = None
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        seen = contender.run(feed)
+        result = (time.perf_counter() - wall, time.thread_time() - cpu)
+        if seen != len(messages):
+            raise RuntimeError(f"{contender.name}: {seen} messages, not {len(messages)}")
+        if best is None or result[0] < best[0]:
+            best = result
+    assert best is not None
+    return best[0], best[1], len(data)
+
+
+def reads(data: bytes) -> list[bytes]:
+    return [data[i : i + READ_SIZE] for i in range(0, len(data), READ_SIZE)]
