@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from wireproto import mux
+from wireproto.bench import kernels
 
 FEED_SIZE = 64 * 1024
 MIB = 1024 * 1024
@@ -142,38 +143,13 @@ def workload(mix: Mix, size: int) -> Workload:
 
 
 def run_feed(backend: str) -> Callable[[Workload], int]:
-    demuxer_class = mux.demuxer_class(backend)
-
-    def run(work: Workload) -> int:
-        demuxer = demuxer_class()
-        total = 0
-        for chunk in work.feeds:
-            for _stream, piece in demuxer.feed(chunk):
-                total += len(piece)
-        demuxer.close()
-        return total
-
-    return run
+    run = kernels.demux_feed(backend)  # the same pass as `wireproto bench`
+    return lambda work: run(work.feeds)
 
 
 def run_feed_into(backend: str) -> Callable[[Workload], int]:
-    demuxer_class = mux.demuxer_class(backend)
-
-    def run(work: Workload) -> int:
-        demuxer = demuxer_class()
-        sinks = [bytearray() for _ in range(4)]
-        total = 0
-        for chunk in work.feeds:
-            demuxer.feed_into(chunk, sinks)
-            # Steady state: a consumer writes the sinks out after each feed.
-            for sink in sinks:
-                if sink:
-                    total += len(sink)
-                    del sink[:]
-        demuxer.close()
-        return total
-
-    return run
+    run = kernels.demux_feed_into(backend)  # steady state: sinks drained after each feed
+    return lambda work: run(work.feeds)
 
 
 def run_docker(path: Path) -> Callable[[Workload], int]:

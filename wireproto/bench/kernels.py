@@ -13,7 +13,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from wireproto import _backend, mux
@@ -76,12 +76,13 @@ def sliced(work: Work, size: int) -> Work:
     )
 
 
-def feed(backend: str) -> Callable[[Work], int]:
+def demux_feed(backend: str) -> Callable[[Iterable[memoryview]], int]:
+    """A pass of ``feed`` over the reads: payload bytes seen (the pieces are consumed)."""
     cls = mux.demuxer_class(backend)
 
-    def run(work: Work) -> int:
+    def run(reads: Iterable[memoryview]) -> int:
         demuxer, total = cls(), 0
-        for data in work.feeds():
+        for data in reads:
             for _stream, piece in demuxer.feed(data):
                 total += len(piece)
         demuxer.close()
@@ -90,13 +91,15 @@ def feed(backend: str) -> Callable[[Work], int]:
     return run
 
 
-def feed_into(backend: str) -> Callable[[Work], int]:
+def demux_feed_into(backend: str) -> Callable[[Iterable[memoryview]], int]:
+    """A pass of ``feed_into`` in steady state: the sinks drained after each read,
+    as a consumer writing them out would (ever-growing sinks measure the allocator)."""
     cls = mux.demuxer_class(backend)
 
-    def run(work: Work) -> int:
+    def run(reads: Iterable[memoryview]) -> int:
         demuxer, total = cls(), 0
         sinks = [bytearray() for _ in range(4)]
-        for data in work.feeds():
+        for data in reads:
             demuxer.feed_into(data, sinks)
             for sink in sinks:
                 if sink:
@@ -106,6 +109,16 @@ def feed_into(backend: str) -> Callable[[Work], int]:
         return total
 
     return run
+
+
+def feed(backend: str) -> Callable[[Work], int]:
+    run = demux_feed(backend)
+    return lambda work: run(work.feeds())
+
+
+def feed_into(backend: str) -> Callable[[Work], int]:
+    run = demux_feed_into(backend)
+    return lambda work: run(work.feeds())
 
 
 # Copy targets, allocated once per size and touched by the warm-up pass: a fresh
