@@ -31,32 +31,19 @@ import time
 from collections.abc import Callable
 
 from wireproto import jsonstream
+from wireproto.bench import jsonstreams
 from wireproto.bench.jsonstreams import make_stream
 from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import JSONMessage, Progress
 
-READ_SIZE = 64 * 1024
+READ_SIZE = jsonstreams.READ_SIZE
 MB = 1_000_000
 
 
-def reads(data: bytes) -> list[bytes]:
-    return [data[i : i + READ_SIZE] for i in range(0, len(data), READ_SIZE)]
-
-
-# --- contenders -----------------------------------------------------------------------------
-
-
-def wireproto_typed(parser: str) -> Callable[[list[bytes]], int]:
-    def run(pieces: list[bytes]) -> int:
-        decoder = JSONStreamDecoder(parser=parser)
-        count = 0
-        for piece in pieces:
-            for value in decoder.feed(piece):
-                JSONMessage.from_value(value)
-                count += 1
-        return count + len(decoder.close())
-
-    return run
+# The shared pieces: the same reads, typed decoding and docker-py pass as `wireproto bench`.
+reads = jsonstreams.reads
+wireproto_typed = jsonstreams.typed_messages
+docker_py = jsonstreams.docker_py
 
 
 def wireproto_aggregated(parser: str) -> Callable[[list[bytes]], int]:
@@ -71,12 +58,6 @@ def wireproto_aggregated(parser: str) -> Callable[[list[bytes]], int]:
         return count
 
     return run
-
-
-def docker_py(pieces: list[bytes]) -> int:
-    from docker.utils.json_stream import json_stream
-
-    return sum(1 for _ in json_stream(iter(pieces)))
 
 
 def loads_per_line(loads: Callable[[bytes], object]) -> Callable[[list[bytes]], int]:
