@@ -92,7 +92,15 @@ start_bg() {  # PIDFILE LOG CMD...: start CMD detached in its own session, recor
     # or a CI runner's process-group kill from reaching the daemon; `down` stops it instead.
     # 9>&-: the daemon must not inherit (and hold forever) our lock on DIR/.lock.
     setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
-    echo $! >"$pidfile"
+    local pid=$! i
+    echo "$pid" >"$pidfile"
+    # Until the fork has exec'd, /proc/PID/cmdline is this script's: a caller's alive() check
+    # made in that window would report the daemon dead (CI hit this once). Wait for the exec.
+    for ((i = 0; i < 500; i++)); do
+        [ -r "/proc/$pid/cmdline" ] || return 0
+        case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in "" | "$1 "*) return 0 ;; esac  # "": exited
+        sleep 0.01
+    done
 }
 
 # --- helpers ----------------------------------------------------------------------------------
