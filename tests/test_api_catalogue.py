@@ -16,13 +16,17 @@ from wireproto.versions import ApiVersion
 
 V = ApiVersion
 OLD, V12, NEW = V(1, 0), V(1, 12), V(1, 41)
-DOC, EMPTY, BYTES, STDIO, STREAM = (
+DOC, EMPTY, BYTES, TAR, STDIO, STREAM = (
     BodyKind.DOCUMENT,
     BodyKind.EMPTY,
     BodyKind.BYTES,
+    BodyKind.TAR,
     BodyKind.STDIO,
     BodyKind.JSONSTREAM,
 )
+# {"status":["exited"],"label":["a=b"]} as the query encoder writes it
+EXITED_A_B = "%7B%22status%22%3A%5B%22exited%22%5D%2C%22label%22%3A%5B%22a%3Db%22%5D%7D"
+DANGLING = "%7B%22dangling%22%3A%5B%22true%22%5D%7D"
 
 
 def wire(call: Call) -> bytes:
@@ -63,6 +67,9 @@ ROWS = [
         OLD, "GET {v}/containers/json?all=1&limit=3", DOC, (200,)),
     Row("list_containers.size", lambda v: api.list_containers(v, size=True),
         V(1, 3), "GET {v}/containers/json?size=1", DOC, (200,)),
+    Row("list_containers.filters",
+        lambda v: api.list_containers(v, all=True, filters={"status": ["exited"], "label": "a=b"}),
+        V(1, 12), "GET {v}/containers/json?all=1&filters=" + EXITED_A_B, DOC, (200,)),
     Row("create_container", lambda v: api.create_container({"Image": "busybox"}, v, name="n"),
         OLD, "POST {v}/containers/create?name=n", DOC, (201,), b'{"Image":"busybox"}'),
     Row("inspect_container", lambda v: api.inspect_container("c1", v),
@@ -83,7 +90,7 @@ ROWS = [
     Row("changes", lambda v: api.changes("c1", v), OLD, "GET {v}/containers/c1/changes",
         DOC, (200,)),
     Row("export", lambda v: api.export("c1", v), OLD, "GET {v}/containers/c1/export",
-        BYTES, (200,)),
+        TAR, (200,)),
     Row("start", lambda v: api.start("c1", v), OLD, "POST {v}/containers/c1/start",
         EMPTY, (204, 304)),
     Row("start.host_config", lambda v: api.start("c1", v, host_config={"Privileged": False}),
@@ -93,8 +100,15 @@ ROWS = [
         EMPTY, (204, 304)),
     Row("restart", lambda v: api.restart("c1", v, timeout=0),
         OLD, "POST {v}/containers/c1/restart?t=0", EMPTY, (204,)),
-    Row("kill", lambda v: api.kill("c1", v, signal="SIGHUP"),
-        OLD, "POST {v}/containers/c1/kill?signal=SIGHUP", EMPTY, (204,)),
+    Row("kill", lambda v: api.kill("c1", v), OLD, "POST {v}/containers/c1/kill", EMPTY, (204,)),
+    Row("kill.signal", lambda v: api.kill("c1", v, signal=1),
+        V(1, 6), "POST {v}/containers/c1/kill?signal=1", EMPTY, (204,)),
+    Row("kill.signal_name", lambda v: api.kill("c1", v, signal="SIGHUP"),
+        V(1, 9), "POST {v}/containers/c1/kill?signal=SIGHUP", EMPTY, (204,)),
+    Row("pause", lambda v: api.pause("c1", v), V(1, 12), "POST {v}/containers/c1/pause",
+        EMPTY, (204,)),
+    Row("unpause", lambda v: api.unpause("c1", v), V(1, 12), "POST {v}/containers/c1/unpause",
+        EMPTY, (204,)),
     Row("attach", lambda v: api.attach("c1", v, stdin=True),
         OLD, "POST {v}/containers/c1/attach?logs=0&stream=1&stdin=1&stdout=1&stderr=1",
         STDIO, (101, 200), hijack=True),
@@ -109,7 +123,7 @@ ROWS = [
     Row("remove_container.force", lambda v: api.remove_container("c1", v, force=True),
         V(1, 10), "DELETE {v}/containers/c1?force=1", EMPTY, (204,)),
     Row("copy", lambda v: api.copy("c1", "/etc/hostname", v), OLD,
-        "POST {v}/containers/c1/copy", BYTES, (200,), b'{"Resource":"/etc/hostname"}',
+        "POST {v}/containers/c1/copy", TAR, (200,), b'{"Resource":"/etc/hostname"}',
         high=V(1, 23)),
     Row("resize", lambda v: api.resize("c1", 24, 80, v), OLD,
         "POST {v}/containers/c1/resize?h=24&w=80", EMPTY, (200,)),
@@ -129,6 +143,10 @@ ROWS = [
     # --- images ---
     Row("list_images", lambda v: api.list_images(v, all=True), OLD, "GET {v}/images/json?all=1",
         DOC, (200,)),
+    Row("list_images.filters", lambda v: api.list_images(v, filters={"dangling": "true"}),
+        V(1, 12), "GET {v}/images/json?filters=" + DANGLING, DOC, (200,)),
+    Row("list_images.filter", lambda v: api.list_images(v, filter="busybox"),
+        V(1, 12), "GET {v}/images/json?filter=busybox", DOC, (200,), high=V(1, 40)),
     Row("import_image.url", lambda v: api.import_image("http://x/r.tar", v, repo="r", tag="t"),
         OLD, "POST {v}/images/create?fromSrc=http%3A%2F%2Fx%2Fr.tar&repo=r&tag=t",
         STREAM, (200,)),
@@ -141,8 +159,10 @@ ROWS = [
         "GET {v}/images/busybox:latest/json", DOC, (200,)),
     Row("history", lambda v: api.history("busybox", v), OLD, "GET {v}/images/busybox/history",
         DOC, (200,)),
-    Row("tag", lambda v: api.tag("busybox", "me/bb", v, tag="1", force=True), OLD,
-        "POST {v}/images/busybox/tag?repo=me%2Fbb&tag=1&force=1", EMPTY, (201,)),
+    Row("tag", lambda v: api.tag("busybox", "me/bb", v, tag="1"), OLD,
+        "POST {v}/images/busybox/tag?repo=me%2Fbb&tag=1", EMPTY, (201,)),
+    Row("tag.force", lambda v: api.tag("busybox", "me/bb", v, force=True), OLD,
+        "POST {v}/images/busybox/tag?repo=me%2Fbb&force=1", EMPTY, (201,), high=V(1, 23)),
     Row("remove_image", lambda v: api.remove_image("me/bb:1", v), OLD,
         "DELETE {v}/images/me%2Fbb:1", DOC, (200,)),
     Row("remove_image.force_noprune", lambda v: api.remove_image("x", v, force=True,
@@ -152,7 +172,7 @@ ROWS = [
     Row("search", lambda v: api.search("busy box", v), OLD, "GET {v}/images/search?term=busy%20box",
         DOC, (200,)),
     Row("get_image", lambda v: api.get_image("busybox", v), V(1, 7), "GET {v}/images/busybox/get",
-        BYTES, (200,)),
+        TAR, (200,)),
     Row("load_image", lambda v: api.load_image(b"TAR", v), V(1, 7), "POST {v}/images/load",
         STREAM, (200,), b"TAR"),
     # --- misc ---
@@ -285,3 +305,31 @@ def test_calls_module_re_exports_the_catalogue() -> None:
     assert calls.logs is api.logs and calls.exec_start is api.exec_start
     with pytest.raises(UnsupportedInVersion):
         calls.logs("c", V12, tail="5")
+
+
+def test_filters_are_sent_as_the_engines_map_of_lists() -> None:
+    """``map[string][]string``: a lone string is one value; several values stay a list."""
+    sent = api.list_containers(V12, filters={"status": ["exited", "created"], "label": "a"})
+    assert request_line(sent) == (
+        "GET /v1.12/containers/json?filters="
+        "%7B%22status%22%3A%5B%22exited%22%2C%22created%22%5D%2C%22label%22%3A%5B%22a%22%5D%7D"
+        " HTTP/1.1"
+    )
+    # Empty filters are not sent, so an old engine never sees the parameter.
+    assert request_line(api.list_images(V(1, 11), filters={})) == "GET /v1.11/images/json HTTP/1.1"
+    with pytest.raises(UnsupportedInVersion, match=r"images\.list\.filters"):
+        api.list_images(V(1, 11), filters={"dangling": "true"})
+
+
+def test_a_number_as_text_is_a_signal_number() -> None:
+    """Only a name needs 1.9; "15" is the number 15 (1.6+)."""
+    assert request_line(api.kill("c", V(1, 6), signal="15")).endswith("kill?signal=15 HTTP/1.1")
+    with pytest.raises(UnsupportedInVersion, match="signal_name"):
+        api.kill("c", V(1, 8), signal="TERM")
+
+
+def test_tar_responses_have_their_own_kind() -> None:
+    """A caller can tell a tar stream from other bytes by the call alone."""
+    tars = [api.export("c", V12), api.copy("c", "/x", V12), api.get_image("i", V12)]
+    assert {call.kind for call in tars} == {TAR}
+    assert api.ping(V12).kind is BYTES

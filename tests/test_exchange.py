@@ -6,6 +6,8 @@ fixture), on both backends.
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections.abc import Callable
 
 import pytest
@@ -374,3 +376,34 @@ def test_a_trickled_head_costs_linear_time() -> None:
         event = exchange.next_event()
     assert isinstance(event, http.Response)
     assert time.perf_counter() - start < 1.0  # quadratic re-scanning takes far longer
+
+
+def _tarball() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("hello")
+        info.size = 5000
+        archive.addfile(info, io.BytesIO(b"t" * 5000))
+    return buffer.getvalue()
+
+
+def test_a_tar_body_arrives_byte_for_byte_as_data(backend: str, split: Split) -> None:
+    tarball = _tarball()
+    call = http.Call(request=http.Request(method="GET", target="/x"), kind=http.BodyKind.TAR)
+    exchange = ex.Exchange(call, backend=backend)
+    wire = OK_CHUNKED + chunk(tarball[:1000]) + chunk(tarball[1000:]) + b"0\r\n\r\n"
+    result = run(exchange, split(wire))
+    assert result.error is None and bytes(result.data) == tarball
+    assert not any(isinstance(e, (ex.Output, ex.Document)) for e in result.events)
+    with tarfile.open(fileobj=io.BytesIO(bytes(result.data))) as archive:
+        assert archive.getnames() == ["hello"]
+    assert exchange.reusable
+
+
+def test_a_tar_body_cut_short_delivers_what_came_then_fails(split: Split) -> None:
+    tarball = _tarball()
+    wire = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(tarball) + tarball[:700]
+    call = http.Call(request=http.Request(method="GET", target="/x"), kind=http.BodyKind.TAR)
+    result = run(ex.Exchange(call), split(wire))
+    assert isinstance(result.error, IncompleteBody)
+    assert bytes(result.data) == tarball[:700]

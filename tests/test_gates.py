@@ -90,6 +90,29 @@ def test_the_seeds_change_log_is_in_the_table() -> None:
         assert (row.since, row.until) == (since, until), name
 
 
+def test_rows_checked_against_each_versions_reference() -> None:
+    """Rows the change log does not list, from the per-version reference texts (moby's
+    docs/sources/reference/api/docker_remote_api_v1.N.md) and its later change log."""
+    expected = {
+        # v1.12's lists them on GET /containers/json and GET /images/json; v1.11's does not.
+        "containers.list.filters": (V(1, 12), None),
+        "images.list.filters": (V(1, 12), None),
+        # v1.12's lists `filter` (a name); the v1.41 change log removes it ("1.40 or below").
+        "images.list.filter": (V(1, 12), V(1, 40)),
+        # v1.12's has pause and unpause; v1.11's goes from kill to attach.
+        "containers.pause": (V(1, 12), None),
+        # v1.5's kill has no parameters; v1.6's takes signal "(integer)"; v1.9's "integer
+        # or string like SIGINT".
+        "containers.kill.signal": (V(1, 6), None),
+        "containers.kill.signal_name": (V(1, 9), None),
+        # v1.0's tag has force; the v1.24 change log: "no longer has a force query parameter".
+        "images.tag.force": (None, V(1, 23)),
+    }
+    for name, (since, until) in expected.items():
+        row = gates.gate(name)
+        assert (row.since, row.until) == (since, until), name
+
+
 def test_error_is_a_local_version_error() -> None:
     with pytest.raises(InvalidVersion):
         gates.require("exec", V(1, 12))

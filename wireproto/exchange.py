@@ -78,7 +78,7 @@ class Output:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Data:
-    """Body bytes as they arrived (BYTES and JSONSTREAM calls)."""
+    """Body bytes as they arrived (BYTES, TAR and JSONSTREAM calls)."""
 
     data: memoryview
 
@@ -365,7 +365,7 @@ class Exchange:
             return body.Stdio(chosen, self._demuxer, self._sinks)
         if kind is BodyKind.DOCUMENT:
             return body.Collect(MAX_DOCUMENT, truncate=False, what="JSON document")
-        if kind in (BodyKind.BYTES, BodyKind.JSONSTREAM):
+        if kind in (BodyKind.BYTES, BodyKind.TAR, BodyKind.JSONSTREAM):
             return body.Bytes()
         return body.Discard()
 

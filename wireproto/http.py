@@ -56,7 +56,8 @@ class BodyKind(enum.Enum):
     DOCUMENT = "document"  # one JSON document -> Document
     JSONSTREAM = "jsonstream"  # concatenated JSON values -> Data (raw bytes)
     STDIO = "stdio"  # multiplexed or raw container output -> Output
-    BYTES = "bytes"  # opaque bytes (tar, text) -> Data
+    BYTES = "bytes"  # opaque bytes (text, ...) -> Data
+    TAR = "tar"  # a tar stream (export, copy, image get) -> Data, framed as BYTES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

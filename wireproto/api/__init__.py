@@ -26,12 +26,14 @@ from wireproto.api.containers import (
     kill,
     list_containers,
     logs,
+    pause,
     remove_container,
     resize,
     restart,
     start,
     stop,
     top,
+    unpause,
     wait,
 )
 from wireproto.api.exec import exec_create, exec_inspect, exec_resize, exec_start
@@ -76,6 +78,7 @@ __all__ = [
     "load_image",
     "login",
     "logs",
+    "pause",
     "ping",
     "pull",
     "push",
@@ -88,5 +91,6 @@ __all__ = [
     "stop",
     "tag",
     "top",
+    "unpause",
     "wait",
 ]

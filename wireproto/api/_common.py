@@ -12,6 +12,8 @@ from wireproto.versions import ApiVersion
 T = TypeVar("T")
 TAR = "application/x-tar"
 Body = bytes | Iterable[bytes]
+# What callers pass as ``filters``: {"status": ["exited"]}, or a lone value {"dangling": "true"}.
+Filters = Mapping[str, str | Sequence[str]]
 
 
 def opt(feature: str, value: T | None, version: ApiVersion | None) -> T | None:
@@ -24,6 +26,20 @@ def opt(feature: str, value: T | None, version: ApiVersion | None) -> T | None:
         return None
     gates.require(feature, version)
     return value
+
+
+def filters_query(
+    feature: str, filters: Filters | None, version: ApiVersion | None
+) -> dict[str, list[str]] | None:
+    """``filters`` as the engine's ``map[string][]string`` (the query encoder JSON-encodes it),
+    once ``version`` is known to have ``feature``; None (not sent) when empty.
+
+    A lone string value is one value, not a sequence of characters.
+    """
+    if not filters:
+        return None
+    gates.require(feature, version)
+    return {key: [v] if isinstance(v, str) else list(v) for key, v in filters.items()}
 
 
 def make(

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wireproto.api import gates
-from wireproto.api._common import make, opt
+from wireproto.api._common import Filters, filters_query, make, opt
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
-DOC, EMPTY, BYTES, STDIO = BodyKind.DOCUMENT, BodyKind.EMPTY, BodyKind.BYTES, BodyKind.STDIO
+DOC, EMPTY, TAR, STDIO = BodyKind.DOCUMENT, BodyKind.EMPTY, BodyKind.TAR, BodyKind.STDIO
 HIJACKED = (101, 200)  # 101 for Upgrade: tcp (1.17+ documented), 200 for the legacy hijack
 
 
@@ -26,11 +26,14 @@ def list_containers(
     since: str | None = None,
     before: str | None = None,
     size: bool = False,
+    filters: Filters | None = None,
 ) -> Call:
     """``GET /containers/json``: running containers, or every one with ``all``.
 
     ``limit`` shows the last N created, ``since``/``before`` those created
     after/before a container id, ``size`` adds SizeRw and SizeRootFs (1.3+).
+    ``filters`` (1.12+) keeps the rows that match, e.g. ``{"status": ["exited"]}``,
+    ``{"label": ["key=value"]}`` (which keys an engine knows depends on it).
     The Ports of each row are strings before 1.5: see :mod:`wireproto.api.shapes`.
     """
     query = {
@@ -39,6 +42,7 @@ def list_containers(
         "since": since,
         "before": before,
         "size": opt("containers.list.size", size, version),
+        "filters": filters_query("containers.list.filters", filters, version),
     }
     return make("GET", "/containers/json", version=version, query=query, kind=DOC, statuses=(200,))
 
@@ -137,7 +141,7 @@ def changes(container: str, version: ApiVersion | None = None) -> Call:
 def export(container: str, version: ApiVersion | None = None) -> Call:
     """``GET /containers/(id)/export``: the container's filesystem as a tar stream."""
     return make(
-        "GET", "/containers/{}/export", container, version=version, kind=BYTES, statuses=(200,)
+        "GET", "/containers/{}/export", container, version=version, kind=TAR, statuses=(200,)
     )
 
 
@@ -198,8 +202,11 @@ def restart(
 def kill(
     container: str, version: ApiVersion | None = None, *, signal: str | int | None = None
 ) -> Call:
-    """``POST /containers/(id)/kill``: SIGKILL, or ``signal`` (``"SIGHUP"`` or 1); 204."""
-    query = {"signal": _text(signal)}
+    """``POST /containers/(id)/kill``: SIGKILL, or ``signal``; 204.
+
+    ``signal`` is a number (1.6+) or a name such as ``"SIGHUP"`` (1.9+).
+    """
+    query = {"signal": _signal(signal, version)}
     return make(
         "POST",
         "/containers/{}/kill",
@@ -208,6 +215,32 @@ def kill(
         query=query,
         kind=EMPTY,
         statuses=(204,),
+    )
+
+
+def _signal(signal: str | int | None, version: ApiVersion | None) -> str | None:
+    if signal is None:
+        return None
+    gates.require("containers.kill.signal", version)
+    text = str(signal)
+    if not text.isdigit():
+        gates.require("containers.kill.signal_name", version)
+    return text
+
+
+def pause(container: str, version: ApiVersion | None = None) -> Call:
+    """``POST /containers/(id)/pause`` (1.12+): freezes its processes; 204."""
+    gates.require("containers.pause", version)
+    return make(
+        "POST", "/containers/{}/pause", container, version=version, kind=EMPTY, statuses=(204,)
+    )
+
+
+def unpause(container: str, version: ApiVersion | None = None) -> Call:
+    """``POST /containers/(id)/unpause`` (1.12+): thaws a paused container; 204."""
+    gates.require("containers.pause", version)
+    return make(
+        "POST", "/containers/{}/unpause", container, version=version, kind=EMPTY, statuses=(204,)
     )
 
 
@@ -318,7 +351,7 @@ def copy(container: str, resource: str, version: ApiVersion | None = None) -> Ca
         container,
         version=version,
         json_body={"Resource": resource},
-        kind=BYTES,
+        kind=TAR,
         statuses=(200,),
     )
 

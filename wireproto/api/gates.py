@@ -83,12 +83,51 @@ GATES: tuple[Gate, ...] = (
         until=V(1, 23),
         what="POST /containers/(id)/copy (deprecated in 1.20, gone from 1.24: use archive)",
     ),
+    # pause/unpause: in the v1.12 reference, not in v1.11's.
+    Gate(
+        name="containers.pause",
+        kind=E,
+        since=V(1, 12),
+        what="POST /containers/(id)/pause and /unpause",
+    ),
     Gate(name="exec", kind=E, since=V(1, 15), what="POST /containers/(id)/exec, /exec/(id)/start"),
     Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
     # --- parameters ---------------------------------------------------------------------------
     Gate(name="containers.list.size", kind=P, since=V(1, 3), what="size=1 on GET /containers/json"),
+    # filters: the v1.12 reference lists them on both lists (images: dangling=true, and the
+    # name `filter`); v1.11's lists neither.  `filter` is gone from 1.41 (its change log).
+    Gate(
+        name="containers.list.filters",
+        kind=P,
+        since=V(1, 12),
+        what="filters on GET /containers/json",
+    ),
+    Gate(name="images.list.filters", kind=P, since=V(1, 12), what="filters on GET /images/json"),
+    Gate(
+        name="images.list.filter",
+        kind=P,
+        since=V(1, 12),
+        until=V(1, 40),
+        what="filter (a repository name) on GET /images/json (1.41+: filters reference=)",
+    ),
     Gate(name="containers.top.ps_args", kind=P, since=V(1, 4), what="ps_args on top"),
+    # kill's signal: not in the v1.5 reference; v1.6's has it as an integer (v1.7/v1.8's
+    # omit the parameter, v1.9+ have it again); names ("SIGINT") are documented from v1.9.
+    Gate(name="containers.kill.signal", kind=P, since=V(1, 6), what="signal on kill"),
+    Gate(
+        name="containers.kill.signal_name",
+        kind=P,
+        since=V(1, 9),
+        what='a signal name ("SIGHUP") on kill (an integer before)',
+    ),
+    # tag's force: in the v1.0 reference; the v1.24 change log: "no longer has a force".
+    Gate(
+        name="images.tag.force",
+        kind=P,
+        until=V(1, 23),
+        what="force on image tag (removed in 1.24)",
+    ),
     Gate(
         name="containers.start.host_config",
         kind=P,

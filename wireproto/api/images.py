@@ -9,25 +9,38 @@ re-exports them).
 from __future__ import annotations
 
 from wireproto.api import gates
-from wireproto.api._common import TAR, Body, make, opt
+from wireproto.api._common import TAR, Body, Filters, filters_query, make, opt
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
-DOC, EMPTY, BYTES, STREAM = (
+DOC, EMPTY, TARBALL, STREAM = (
     BodyKind.DOCUMENT,
     BodyKind.EMPTY,
-    BodyKind.BYTES,
+    BodyKind.TAR,
     BodyKind.JSONSTREAM,
 )
 
 
-def list_images(version: ApiVersion | None = None, *, all: bool = False) -> Call:
+def list_images(
+    version: ApiVersion | None = None,
+    *,
+    all: bool = False,
+    filters: Filters | None = None,
+    filter: str | None = None,
+) -> Call:
     """``GET /images/json``: the images (``all``: intermediate layers too).
 
+    ``filters`` (1.12+) keeps the rows that match, e.g. ``{"dangling": ["true"]}``,
+    ``{"label": ["key=value"]}``; ``filter`` (1.12 .. 1.40) keeps one repository's
+    images (from 1.41: ``filters={"reference": [name]}``).
     Before 1.7 one row per repository:tag: :func:`wireproto.api.shapes.group_images`
     gives the modern rows (``RepoTags``).
     """
-    query = {"all": all or None}
+    query = {
+        "all": all or None,
+        "filters": filters_query("images.list.filters", filters, version),
+        "filter": opt("images.list.filter", filter, version),
+    }
     return make("GET", "/images/json", version=version, query=query, kind=DOC, statuses=(200,))
 
 
@@ -95,9 +108,10 @@ def tag(
 ) -> Call:
     """``POST /images/(name)/tag?repo=&tag=``: another name for the image; 201.
 
-    ``force`` replaces a tag another image has (engines from API 1.25 ignore it).
+    ``force`` (until 1.23) replaces a tag another image has; from 1.24 the engine
+    has no such parameter (a tag always moves), so it is refused there.
     """
-    query = {"repo": repo, "tag": tag, "force": force or None}
+    query = {"repo": repo, "tag": tag, "force": opt("images.tag.force", force, version)}
     return make(
         "POST",
         "/images/{}/tag",
@@ -134,7 +148,7 @@ def search(term: str, version: ApiVersion | None = None) -> Call:
 def get_image(name: str, version: ApiVersion | None = None) -> Call:
     """``GET /images/(name)/get`` (1.7+): the image and its parents as a tar stream."""
     gates.require("images.get", version)
-    return make("GET", "/images/{}/get", name, version=version, kind=BYTES, statuses=(200,))
+    return make("GET", "/images/{}/get", name, version=version, kind=TARBALL, statuses=(200,))
 
 
 def load_image(tarball: Body, version: ApiVersion | None = None) -> Call:
