@@ -60,6 +60,9 @@ def _bytearray_resizer() -> Callable[[bytearray, int], int] | None:
 
 
 _resize = _bytearray_resizer()
+# A sink grown for a gather: (stream, sink, its old length, the cffi buffer
+# C writes through, the bytes it was grown by).
+Grown = tuple[int, bytearray, int, Any, int]
 
 
 class SpanBuffers:
@@ -115,61 +118,80 @@ class SpanBuffers:
         ]
 
     def gather(
-        self, view: memoryview, sinks: Sinks, state: Any, run: Callable[[Any], None]
+        self,
+        view: memoryview,
+        sinks: Sinks,
+        state: Any,
+        run: Callable[[Any], None],
+        count: Callable[[Any], None] | None = None,
     ) -> None:
         """Runs a C gather, ``run(dest)``, and hands each stream's payload to its sink.
 
-        Strategy: when the last input held many frames (small ones), the
-        bytearray sinks of the streams it fed are grown by this input's
-        length (a bound on any stream's payload), C copies straight into them
-        in its one walk, and they are trimmed to what came: one copy, no dry
-        run.  Any other stream's payload lies in scratch, or as one span in
-        the input (large frames), and is appended afterwards.  On any failure
-        the sinks are left as the Python backend leaves them: filled in stream
-        order up to the failing one.
+        Strategy: payload should land in the bytearray sinks with one copy.
+        When the last input held many frames (small ones), the sinks of the
+        streams it fed are grown by this input's length (a bound on any
+        stream's payload), C copies straight into them in its one walk, and
+        they are trimmed to what came: no dry run, which would cost a second
+        walk over hundreds of headers.  Otherwise (few, large frames) the dry
+        run ``count(counts)`` is a walk over a few headers: the sinks are
+        grown exactly and C copies into them, so a stream whose payload
+        arrives in two spans (the end of one frame and the start of the
+        next) is not gathered in scratch and then appended: two copies.
+        Without ``count``, such payload lies in scratch, or as one span in
+        the input, and is appended afterwards.  On any failure the sinks are
+        left as the Python backend leaves them: filled in stream order up to
+        the failing one.
         """
-        grown = self._grow_expected(sinks, len(view))
+        grown = self._grow(sinks, self._room(len(view), count))
         frames_before = state.frames
         run(self.dest)
         counts = ffi.unpack(self.counts, STREAMS)
-        for stream, sink, old, buffer in grown:
+        for stream, sink, old, buffer, room in grown:
             ffi.release(buffer)  # so the sink can be resized again
-            _resize(sink, old + counts[stream])  # type: ignore[misc]
+            if counts[stream] != room:
+                _resize(sink, old + counts[stream])  # type: ignore[misc]
             self.dest[stream] = ffi.NULL
-        direct = ffi.unpack(self.direct, STREAMS)
-        # Small frames (many in one input) make scratch-then-append two copies
-        # per byte: grow those streams' sinks next time.  Large frames come as
-        # one span each, appended from the input in one copy as they are.
-        many = state.frames - frames_before >= GROW_FROM_FRAMES
-        self.expected = [s for s in range(STREAMS) if counts[s]] if many else []
-        done = {stream for stream, *_ in grown}
-        late = [s for s in range(STREAMS) if counts[s] and s not in done]
-        if late:
+        if state.frames - frames_before >= GROW_FROM_FRAMES:
+            self.expected = [s for s in range(STREAMS) if counts[s]]
+        elif self.expected:
+            self.expected = []
+        if len(grown) < STREAMS - counts.count(0):
+            done = [stream for stream, *_ in grown]
+            late = [s for s in range(STREAMS) if counts[s] and s not in done]
+            direct = ffi.unpack(self.direct, STREAMS)
             self._deliver_late(view, sinks, late, counts, direct, grown)
 
-    def _grow_expected(self, sinks: Sinks, size: int) -> list[tuple[int, bytearray, int, Any]]:
-        """Grows the expected streams' bytearray sinks and points ``dest`` at the room.
+    def _room(self, size: int, count: Callable[[Any], None] | None) -> list[tuple[int, int]]:
+        """(stream, bytes) to grow sinks by before the gather: see gather()."""
+        if _resize is None:
+            return []
+        if self.expected:
+            return [(stream, size) for stream in self.expected]
+        if count is None:
+            return []
+        count(self.counts)
+        return [(stream, n) for stream, n in enumerate(ffi.unpack(self.counts, STREAMS)) if n]
+
+    def _grow(self, sinks: Sinks, room: list[tuple[int, int]]) -> list[Grown]:
+        """Grows bytearray sinks by ``room`` and points ``dest`` at the new space.
 
         A sink that cannot grow (a view of it is alive, or it serves two
         streams) undoes the others: this call then takes the scratch path,
         where ``+=`` fails at the same sink as in the Python backend.
         """
-        grown: list[tuple[int, bytearray, int, Any]] = []
-        if _resize is None:
-            return grown
-        try:
-            for stream in self.expected:
-                sink = _lookup(sinks, stream)
-                if isinstance(sink, bytearray):
-                    old = len(sink)
-                    _resize(sink, old + size)
-                    grown.append((stream, sink, old, None))
-                    buffer = ffi.from_buffer(sink)
-                    grown[-1] = (stream, sink, old, buffer)
-                    self.dest[stream] = buffer + old
-        except BufferError:
-            self._undo(grown)
-            return []
+        grown: list[Grown] = []
+        for stream, size in room:
+            sink = _lookup(sinks, stream)
+            if type(sink) is bytearray:
+                old = len(sink)
+                try:
+                    _resize(sink, old + size)  # type: ignore[misc]
+                except BufferError:
+                    self._undo(grown)
+                    return []
+                buffer = ffi.from_buffer(sink)
+                grown.append((stream, sink, old, buffer, size))
+                self.dest[stream] = buffer + old
         return grown
 
     def _deliver_late(
@@ -179,7 +201,7 @@ class SpanBuffers:
         late: list[int],
         counts: list[int],
         direct: list[int],
-        grown: list[tuple[int, bytearray, int, Any]],
+        grown: list[Grown],
     ) -> None:
         """Appends the payload C left in scratch or in place; undoes on failure."""
         try:
@@ -195,11 +217,10 @@ class SpanBuffers:
                 self._undo([g for g in grown if g[0] > stream])
                 raise
 
-    def _undo(self, grown: list[tuple[int, bytearray, int, Any]]) -> None:
+    def _undo(self, grown: list[Grown]) -> None:
         """Takes grown sinks back to their old length."""
-        for stream, sink, old, buffer in grown:
-            if buffer is not None:
-                ffi.release(buffer)
+        for stream, sink, old, buffer, _room in grown:
+            ffi.release(buffer)
             del sink[old:]
             self.dest[stream] = ffi.NULL
 
@@ -267,6 +288,7 @@ class Demuxer:
                     buffers.counts,
                     buffers.direct,
                 ),
+                lambda counts: lib.wp_demux_count(state, source, size, counts),
             )
         except Exception as exc:
             self.fail(exc)  # payload of this chunk was consumed but not delivered
