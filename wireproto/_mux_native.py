@@ -155,9 +155,9 @@ class SpanBuffers:
             self.expected = [s for s in range(STREAMS) if counts[s]]
         elif self.expected:
             self.expected = []
-        if len(grown) < STREAMS - counts.count(0):
-            done = [stream for stream, *_ in grown]
-            late = [s for s in range(STREAMS) if counts[s] and s not in done]
+        done = [stream for stream, *_ in grown]
+        late = [s for s in range(STREAMS) if counts[s] and s not in done]
+        if late:
             direct = ffi.unpack(self.direct, STREAMS)
             self._deliver_late(view, sinks, late, counts, direct, grown)
 
