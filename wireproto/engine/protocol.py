@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,6 +31,7 @@ from wireproto.engine.script import (
     Script,
     chunk,
     parse_time,
+    parse_timestamp,
 )
 from wireproto.errors import InvalidVersion
 from wireproto.versions import JSON_ERRORS, ApiVersion, parse
@@ -345,7 +347,7 @@ class ServerConnection:
         }
 
     def _listed(self, request: _Request) -> list[Container]:
-        everything = request.query.get("all", ["0"])[0] in ("1", "true", "True")
+        everything = flag(request, "all")
         return [c for c in self.script.containers if everything or c.running]
 
     def _summary(self, container: Container) -> dict[str, object]:
@@ -401,10 +403,9 @@ class ServerConnection:
         ]
 
     def _streams(self, request: _Request) -> set[int] | None:
-        def flag(name: str) -> bool:
-            return request.query.get(name, ["0"])[0] in ("1", "true", "True")
-
-        streams = {s for s, name in ((mux.STDOUT, "stdout"), (mux.STDERR, "stderr")) if flag(name)}
+        streams = {
+            s for s, name in ((mux.STDOUT, "stdout"), (mux.STDERR, "stderr")) if flag(request, name)
+        }
         return streams or None
 
     def _logs(self, request: _Request, container: Container) -> Reply:
@@ -413,18 +414,40 @@ class ServerConnection:
             return self.error(
                 400, "Bad parameters: you must choose at least one stream", request.version
             )
-        encoded = Encoded(container, chunked=True, piece=LOG_PIECE, streams=streams)
-        follow = request.query.get("follow", ["0"])[0] in ("1", "true", "True")
-        return self.streamed(
-            encoded.pieces(),
-            None,
-            rate=container.output.rate,
-            hold_open=follow and container.running,
+        try:
+            first, stop, until = self._log_window(request, container)
+        except ValueError as exc:  # dockerd's strconv error, a 500
+            return self.error(500, str(exc), request.version)
+        encoded = Encoded(
+            container,
+            chunked=True,
+            piece=LOG_PIECE,
+            streams=streams,
+            timestamps=flag(request, "timestamps"),
         )
+        following = flag(request, "follow") and container.running and until is None
+        return self.streamed(
+            encoded.pieces(first, stop), None, rate=container.output.rate, hold_open=following
+        )
+
+    def _log_window(self, request: _Request, container: Container) -> tuple[int, int, int | None]:
+        """(first, stop, until) from tail, since and until, read as dockerd 20.10 reads them.
+
+        tail: not an integer, or negative, means all; since: any value filters
+        (``-1`` or ``0`` keep everything scripted); until: empty or ``0`` means none.
+        """
+        tail_text = request.query.get("tail", [""])[0]
+        tail = int(tail_text) if re.fullmatch(r"[+-]?[0-9]+", tail_text) else -1
+        since_text = request.query.get("since", [""])[0]
+        until_text = request.query.get("until", [""])[0]
+        since = parse_timestamp(since_text) if since_text else None
+        until = parse_timestamp(until_text) if until_text not in ("", "0") else None
+        first, stop = container.window(tail if tail >= 0 else None, since, until)
+        return first, stop, until
 
     def _attach(self, request: _Request, container: Container) -> Reply:
         streams = self._streams(request) or set()
-        stdin = request.query.get("stdin", ["0"])[0] in ("1", "true", "True")
+        stdin = flag(request, "stdin")
         encoded = Encoded(container, chunked=False, piece=ATTACH_PIECE, streams=streams)
         media = "application/vnd.docker.raw-stream"
         upgrade = request.headers.get("upgrade", "").lower() == "tcp"
@@ -487,3 +510,9 @@ class ServerConnection:
         ]
         body: Iterator[bytes] = (chunk(jsonstream.encode(e.message(), b"\n")) for e in chosen)
         return self.streamed(body, "application/json", hold_open=not until)
+
+
+def flag(request: _Request, name: str) -> bool:
+    """A boolean query parameter as the engine's ``httputils.BoolValue`` reads it."""
+    value = request.query.get(name, [""])[0].strip().lower()
+    return value not in ("", "0", "no", "false", "none")

@@ -11,9 +11,13 @@ its bytes are reused, so the stub can outrun any client it is measured with.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
+import itertools
 import random
+import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,7 +51,10 @@ class LogSpec:
     ``size`` payload bytes in all; ``mix`` a name of :data:`MIXES` or a tuple
     of payload sizes used in turn; ``stderr_ratio`` the share of messages on
     stderr (ignored with a TTY: one raw stream); ``rate`` bytes per second
-    (None: as fast as the client reads).
+    (None: as fast as the client reads).  Message ``i`` (counting every
+    message of both streams, after the 16 KiB cut) was logged at
+    ``start_ns + i * interval_ns`` Unix nanoseconds: what ``timestamps``,
+    ``since`` and ``until`` see.
     """
 
     size: int = 64 * KIB
@@ -55,6 +62,8 @@ class LogSpec:
     stderr_ratio: float = 0.3
     seed: int = 0
     rate: float | None = None
+    start_ns: int = BASE_TIME * 1_000_000_000
+    interval_ns: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -65,6 +74,8 @@ class LogSpec:
             raise ValueError("explicit frame sizes must be a non-empty tuple of sizes >= 1")
         if not 0.0 <= self.stderr_ratio <= 1.0:
             raise ValueError(f"stderr_ratio must be within 0..1, not {self.stderr_ratio}")
+        if self.interval_ns < 1:
+            raise ValueError(f"interval_ns must be >= 1, not {self.interval_ns}")
 
     def _size(self, rng: random.Random, index: int) -> int:
         if isinstance(self.mix, str):
@@ -102,7 +113,11 @@ class Container:
         return tuple(messages)
 
     def messages(self, piece: int = LOG_PIECE) -> Iterator[tuple[int, bytes]]:
-        """Every message to ``output.size`` payload bytes, each cut to ``piece`` bytes."""
+        """Every message to ``output.size`` payload bytes, each cut to ``piece`` bytes.
+
+        The reference generator (one message at a time): :class:`Encoded` serves
+        the same sequence by slicing a pre-encoded block.
+        """
         left = self.output.size
         while left > 0:
             for stream, part in _take(self.block, left, piece):
@@ -118,6 +133,35 @@ class Container:
             elif stream == mux.STDERR and stderr:
                 err += payload
         return bytes(out), bytes(err)
+
+    def message_count(self, piece: int = LOG_PIECE) -> int:
+        """How many messages :meth:`messages` yields, without generating them."""
+        ends = cut_block(self, piece).payload_ends
+        whole, left = divmod(self.output.size, ends[-1])
+        return whole * len(ends) + (bisect.bisect_left(ends, left) + 1 if left else 0)
+
+    def message_time(self, index: int) -> int:
+        """When message ``index`` was logged, in Unix nanoseconds (the json-file time)."""
+        return self.output.start_ns + index * self.output.interval_ns
+
+    def window(
+        self, tail: int | None = None, since: int | None = None, until: int | None = None
+    ) -> tuple[int, int]:
+        """Message indices [first, stop) a logs request selects, as json-file selects them.
+
+        ``tail`` counts the last messages of both streams (the stream filter comes
+        after, so ``stderr=1&tail=3`` can be empty); ``since`` and ``until`` (Unix
+        nanoseconds, both inclusive) filter by message time after the tail.
+        """
+        count = self.message_count()
+        first = count - min(tail, count) if tail is not None else 0
+        stop = count
+        start, step = self.output.start_ns, self.output.interval_ns
+        if since is not None and since > start:
+            first = max(first, min(count, -((start - since) // step)))  # ceil division
+        if until is not None:
+            stop = 0 if until < start else min(stop, (until - start) // step + 1)
+        return first, max(first, stop)
 
 
 def _take(block: Sequence[tuple[int, bytes]], left: int, piece: int) -> Iterator[tuple[int, bytes]]:
@@ -136,57 +180,152 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-class Encoded:
-    """A container's output encoded for the wire, a block at a time, block bytes reused."""
+@dataclass(frozen=True)
+class CutBlock:
+    """A container's block with every message cut to ``piece`` bytes.
 
-    def __init__(self, container: Container, *, chunked: bool, piece: int, streams: set[int]):
+    The output is this sequence repeated, its last message shortened to fit
+    the size, so message ``i`` is ``messages[i % len(messages)]``.
+    """
+
+    messages: tuple[tuple[int, bytes], ...]
+    payload_ends: tuple[int, ...]  # payload bytes up to and including message i
+
+
+@functools.lru_cache(maxsize=128)
+def cut_block(container: Container, piece: int) -> CutBlock:
+    messages = tuple(_take(container.block, sum(len(p) for _, p in container.block), piece))
+    return CutBlock(messages, tuple(itertools.accumulate(len(p) for _, p in messages)))
+
+
+@dataclass(frozen=True)
+class EncodedBlock:
+    """A cut block as sent in one framing: the bytes, and where each message ends in them."""
+
+    data: bytes
+    ends: tuple[int, ...]  # encoded bytes up to and including message i (0 if filtered out)
+
+
+@functools.lru_cache(maxsize=128)
+def _encoded(
+    container: Container, chunked: bool, streams: frozenset[int], piece: int
+) -> EncodedBlock:
+    encoder = Encoded(container, chunked=chunked, piece=piece, streams=set(streams))
+    parts = [encoder.encode_one(s, p) for s, p in cut_block(container, piece).messages]
+    return EncodedBlock(b"".join(parts), tuple(itertools.accumulate(len(p) for p in parts)))
+
+
+def encoded_block(
+    container: Container, chunked: bool, streams: frozenset[int], piece: int = LOG_PIECE
+) -> bytes:
+    """A container's message block as sent, encoded once and reused by every request."""
+    return _encoded(container, chunked, streams, piece).data
+
+
+class Encoded:
+    """A container's output encoded for the wire, sliced from the encoded block.
+
+    Without timestamps every request is slices of one cached encoding (the
+    stub outruns any client); with them each message is encoded on the way out.
+    """
+
+    def __init__(
+        self,
+        container: Container,
+        *,
+        chunked: bool,
+        piece: int,
+        streams: set[int],
+        timestamps: bool = False,
+    ):
         self.container = container
         self.chunked = chunked
         self.piece = piece
         self.streams = streams
+        self.timestamps = timestamps
 
-    def _encode(self, messages: Sequence[tuple[int, bytes]]) -> bytes:
-        frame = mux.encode_raw if self.container.tty else mux.encode
-        parts = [frame(s, p) for s, p in messages if s in self.streams]
-        return b"".join(chunk(p) for p in parts) if self.chunked else b"".join(parts)
+    def encode_one(self, stream: int, payload: bytes) -> bytes:
+        """One message as sent: a frame (raw with a TTY), a chunk when chunked; b"" if filtered."""
+        if stream not in self.streams:
+            return b""
+        framed = payload if self.container.tty else mux.encode(stream, payload)
+        return chunk(framed) if self.chunked else framed
 
-    def pieces(self, size: int = 64 * KIB) -> Iterator[bytes]:
-        """The encoded stream in pieces of at most ``size`` bytes (for pacing, bounded writes)."""
-        block = self.container.block
-        block_payload = sum(len(p) for _, p in block)
-        whole_blocks = self.container.output.size // block_payload
-        cut = all(len(p) <= self.piece for _, p in block)
-        if cut and whole_blocks:
-            encoded = encoded_block(self.container, self.chunked, frozenset(self.streams))
-            for _ in range(whole_blocks):
-                yield from _slices(encoded, size)
-            left = self.container.output.size - whole_blocks * block_payload
-            rest = list(_take(block, left, self.piece))
-            if rest:
-                yield from _slices(self._encode(rest), size)
-        else:
-            batch: list[tuple[int, bytes]] = []
-            for message in self.container.messages(self.piece):
-                batch.append(message)
-                if len(batch) >= 4096:
-                    yield from _slices(self._encode(batch), size)
-                    batch = []
-            if batch:
-                yield from _slices(self._encode(batch), size)
+    def pieces(
+        self, first: int = 0, stop: int | None = None, size: int = 64 * KIB
+    ) -> Iterator[bytes]:
+        """Messages [first, stop) encoded, in pieces of at most ``size`` bytes."""
+        count = self.container.message_count(self.piece)
+        stop = count if stop is None else min(stop, count)
+        if self.timestamps:
+            yield from self._stamped(first, stop, size)
+            return
+        cut = cut_block(self.container, self.piece)
+        # the last message is shorter than its block original unless the size ends on one
+        short = count and self.container.output.size % cut.payload_ends[-1] != 0
+        whole_stop = min(stop, count - 1) if short else stop
+        for start, end in _block_spans(first, whole_stop, len(cut.messages)):
+            yield from self._sliced(start, end, size)
+        if short and first <= count - 1 < stop:
+            yield self.encode_one(*self._message(count - 1, cut, count))
+
+    def _sliced(self, start: int, end: int, size: int) -> Iterator[bytes]:
+        """Messages [start, end) of one block, sliced from the cached encoding."""
+        block = _encoded(self.container, self.chunked, frozenset(self.streams), self.piece)
+        low = block.ends[start - 1] if start else 0
+        yield from _slices(memoryview(block.data)[low : block.ends[end - 1]], size)
+
+    def _message(self, index: int, cut: CutBlock, count: int) -> tuple[int, bytes]:
+        """Message ``index`` of ``count``: its block original, the last one cut to fit."""
+        stream, payload = cut.messages[index % len(cut.messages)]
+        if index == count - 1:
+            whole = self.container.output.size // cut.payload_ends[-1] * cut.payload_ends[-1]
+            before = cut.payload_ends[index % len(cut.messages)] - len(payload)
+            payload = payload[: self.container.output.size - whole - before]
+        return stream, payload
+
+    def _stamped(self, first: int, stop: int, size: int) -> Iterator[bytes]:
+        """Each message with the engine's ``RFC3339NanoFixed + " "`` prefix, in batches."""
+        cut = cut_block(self.container, self.piece)
+        count = self.container.message_count(self.piece)
+        stamp = Stamper()
+        for low in range(first, stop, 4096):
+            batch = []
+            for index in range(low, min(low + 4096, stop)):
+                stream, payload = self._message(index, cut, count)
+                prefix = stamp(self.container.message_time(index))
+                batch.append(self.encode_one(stream, prefix + payload))
+            yield from _slices(memoryview(b"".join(batch)), size)
 
 
-@functools.lru_cache(maxsize=64)
-def encoded_block(container: Container, chunked: bool, streams: frozenset[int]) -> bytes:
-    """A container's message block as sent, encoded once and reused by every request."""
-    return Encoded(container, chunked=chunked, piece=LOG_PIECE, streams=set(streams))._encode(
-        container.block
-    )
+class Stamper:
+    """Unix nanoseconds to dockerd's log timestamp prefix, the date part kept per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._date = b""
+
+    def __call__(self, nanos: int) -> bytes:
+        second, fraction = divmod(nanos, 1_000_000_000)
+        if second != self._second:
+            self._second = second
+            self._date = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        return b"%s.%09dZ " % (self._date, fraction)
 
 
-def _slices(data: bytes, size: int) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(view), size):
-        yield bytes(view[start : start + size])
+def _block_spans(first: int, stop: int, per_block: int) -> Iterator[tuple[int, int]]:
+    """[first, stop) over repeated blocks as (start, end) message indices within a block."""
+    index = first
+    while index < stop:
+        block, start = divmod(index, per_block)
+        end = min(per_block, stop - block * per_block)
+        yield start, end
+        index = block * per_block + end
+
+
+def _slices(data: memoryview, size: int) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield bytes(data[start : start + size])
 
 
 # --- images and pull progress -------------------------------------------------------------
@@ -312,6 +451,27 @@ def parse_time(value: str) -> float:
     """An events ``since``/``until`` value: Unix seconds, maybe with ``.nanoseconds``."""
     seconds, _, fraction = value.partition(".")
     return int(seconds) + (int(fraction.ljust(9, "0")[:9]) / 1e9 if fraction else 0.0)
+
+
+def parse_timestamp(value: str) -> int:
+    """A logs ``since``/``until`` value (``SECONDS[.FRACTION]``) in Unix nanoseconds.
+
+    As the engine's ``timetypes.ParseTimestamps``: each part an integer, a
+    fraction of any length scaled to nanoseconds; the error text is Go's.
+    """
+    seconds, dot, fraction = value.partition(".")
+    for part in (seconds, fraction) if dot else (seconds,):
+        if not re.fullmatch(r"[+-]?[0-9]+", part):
+            raise ValueError(f'strconv.ParseInt: parsing "{part}": invalid syntax')
+    nanos = 0
+    if dot:
+        digits = int(fraction)
+        nanos = (
+            digits * 10 ** (9 - len(fraction))
+            if len(fraction) <= 9
+            else int(digits * 10.0 ** (9 - len(fraction)))
+        )
+    return int(seconds) * 1_000_000_000 + nanos
 
 
 def default_containers() -> tuple[Container, ...]:
