@@ -431,9 +431,13 @@ TOKENS = [
 ]
 
 
-def _outcome(data: bytes, cuts: list[int], parser: str) -> tuple[list[object], str, int]:
+def _outcome(
+    data: bytes, cuts: list[int], parser: str, *, bulk: bool = True
+) -> tuple[list[object], str, int]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     decoder = JSONStreamDecoder(parser=parser, max_size=64)
+    if not bulk:
+        decoder._bulk = None  # lines and scanner only: the careful path
     out: list[object] = []
     try:
         for a, b in zip([0, *points], [*points, len(data)]):
@@ -444,19 +448,56 @@ def _outcome(data: bytes, cuts: list[int], parser: str) -> tuple[list[object], s
     return out, "", -1
 
 
-@pytest.mark.skipif(not _available("orjson"), reason="orjson is not installed")
-@settings(max_examples=400, deadline=None)
+INSTALLED = [p for p in jsonstream.PARSERS if _available(p)]
+
+
+@settings(max_examples=600, deadline=None)
 @given(
     tokens=st.lists(st.sampled_from(TOKENS), max_size=30),
     cuts=st.lists(st.integers(min_value=0, max_value=1000), max_size=6),
 )
-def test_parsers_agree_on_any_input(tokens: list[bytes], cuts: list[int]) -> None:
-    # orjson is only an accelerator: values, error class and error offset are
-    # the stdlib parser's, for good and bad input alike, however it is split.
+def test_parsers_and_paths_agree_on_any_input(tokens: list[bytes], cuts: list[int]) -> None:
+    # orjson and msgspec are only accelerators, and the bulk path (a feed's
+    # lines in one call) only a shortcut: values, error class and error
+    # offset are the stdlib parser's careful path's, for good and bad input
+    # alike, however it is split.
     data = b"".join(tokens)
-    reference = _outcome(data, cuts, "json")
-    assert _outcome(data, cuts, "orjson") == reference
-    assert _outcome(data, [], "json") == reference  # and the split does not matter
+    reference = _outcome(data, cuts, "json", bulk=False)
+    assert _outcome(data, [], "json", bulk=False) == reference  # the split does not matter
+    for parser in INSTALLED:
+        assert _outcome(data, cuts, parser) == reference, parser
+        assert _outcome(data, cuts, parser, bulk=False) == reference, parser
+
+
+LINE_TOKENS = [b'{"a":1}', b'"s"', b"[1,2]", b"{}", b"1", b"-2", b"true", b",", b" ", b"\r", b"}"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.lists(st.sampled_from(LINE_TOKENS), max_size=4), max_size=12),
+    cut=st.integers(min_value=0, max_value=10_000),
+)
+def test_bulk_path_agrees_on_mostly_good_lines(lines: list[list[bytes]], cut: int) -> None:
+    # Engine-like input (whole values a line) with the odd glued, blank or bad
+    # line: where the bulk path does most of its work.
+    data = b"\n".join(b"".join(line) for line in lines) + b"\n"
+    cuts = [cut]
+    reference = _outcome(data, cuts, "json", bulk=False)
+    for parser in INSTALLED:
+        assert _outcome(data, cuts, parser) == reference, parser
+
+
+@pytest.mark.parametrize("parser_name", ["json", "msgspec"])
+def test_bulk_path_takes_engine_lines(parser_name: str) -> None:
+    if not _available(parser_name):
+        pytest.skip(f"{parser_name} is not installed")
+    bulk = jsonstream.bulk_loader(parser_name)
+    assert bulk is not None
+    lines = b"".join(jsonstream.encode(m) for m in PULL)
+    assert bulk(lines.rstrip(b"\n")) == PULL
+    assert bulk(b'{"a":1}\n1-2') is None  # glued scalars: the careful path decides
+    assert bulk(b'{"a":1}\n\x1e{}') is None  # json-seq records, too
+    assert bulk(b'{"a":1}\n{"b":}') is None
 
 
 def test_pretty_value_ending_after_the_last_newline(split: Splitter, parser: str) -> None:

@@ -23,11 +23,24 @@ where values end:
 A line that fails the fast path hands the scanner everything up to its end,
 so a long line of ``}{``-concatenated values is not re-parsed per value.
 
-``PARSER`` says which JSON parser runs: ``orjson`` when installed, else the
-stdlib's ``json``; ``WIREPROTO_JSON=json|orjson`` forces one (an unknown
-value, or orjson forced but missing, is an error).  Both accept exactly the
-same input: what orjson refuses is retried with the stdlib parser, which is
-the reference (``NaN`` and ``Infinity`` are refused by both, as JSON has none).
+Before splitting a feed's lines, the stdlib and msgspec parsers try the
+whole run of complete lines in one go (``_bulk_stdlib``, ``_bulk_msgspec``):
+one C call for msgspec, one UTF-8 decode and one C scan per value for the
+stdlib.  That reads the run with the stream's own rules (values separated by
+whitespace or nothing), so it gives exactly what the line and scanner paths
+give, as long as every value is an object, array or string: a top-level
+scalar (``1-2``, ``truefalse`` glued together) or any error sends the whole
+run to the careful path, which delivers the values before an error and says
+where it is.  orjson has no multi-value call; joining lines with commas into
+one array is not exact (``1,2`` on one line and a value spread over two
+lines can make up the count), so orjson parses line by line.
+
+``PARSER`` says which JSON parser runs: ``msgspec`` or else ``orjson`` when
+installed, else the stdlib's ``json``; ``WIREPROTO_JSON=json|orjson|msgspec``
+forces one (an unknown value, or a parser forced but missing, is an error).
+All accept exactly the same input: what orjson or msgspec refuses is retried
+with the stdlib parser, which is the reference (``NaN`` and ``Infinity`` are
+refused by all, as JSON has none).
 """
 
 from __future__ import annotations
@@ -47,7 +60,8 @@ from wireproto.errors import (
 )
 
 ENV_VAR = "WIREPROTO_JSON"
-PARSERS = ("json", "orjson")
+PARSERS = ("json", "orjson", "msgspec")
+_PREFERRED = ("msgspec", "orjson")  # the default: the first installed, else json
 
 # Largest single JSON value accepted.  Engines send progress messages of a few
 # hundred bytes, events of ~1 KiB and build output in pieces of at most 32 KiB
@@ -88,14 +102,33 @@ def _orjson_loads() -> Callable[[Any], object] | None:
     return loads
 
 
+def _msgspec_decoder() -> Any:
+    """msgspec's JSON decoder to plain dicts and lists (unknown fields kept), or None."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    return msgspec.json.Decoder()
+
+
+_IMPORTS: dict[str, Callable[[], object]] = {
+    "orjson": _orjson_loads,
+    "msgspec": _msgspec_decoder,
+}
+
+
+def _installed(name: str) -> bool:
+    return name == "json" or _IMPORTS[name]() is not None
+
+
 def choose(value: str | None) -> str:
-    """The parser for a WIREPROTO_JSON value (None or "": orjson if installed)."""
+    """The parser for a WIREPROTO_JSON value (None or "": the fastest installed)."""
     if not value:
-        return "orjson" if _orjson_loads() is not None else "json"
+        return next((name for name in _PREFERRED if _installed(name)), "json")
     if value not in PARSERS:
         raise ValueError(f"{ENV_VAR}={value!r} is not a parser; valid values: {', '.join(PARSERS)}")
-    if value == "orjson" and _orjson_loads() is None:
-        raise ImportError(f"{ENV_VAR}=orjson but orjson is not installed (pip install orjson)")
+    if not _installed(value):
+        raise ImportError(f"{ENV_VAR}={value} but {value} is not installed (pip install {value})")
     return value
 
 
@@ -123,10 +156,16 @@ def loaders(parser: str) -> tuple[Callable[[Any], object], Callable[[Any], objec
     """``(load, fast)`` for ``parser``: ``load(bytes-like) -> value`` raises ValueError
     on bad input; ``fast`` (None for the stdlib) is the raw parser, exact only
     for input without a long digit run (see ``_risky``)."""
-    if choose(parser) == "json":
+    name = choose(parser)
+    if name == "json":
         return _load_stdlib, None
-    fast = _orjson_loads()
-    assert fast is not None
+    fast: Callable[[Any], object]
+    if name == "msgspec":
+        fast = _msgspec_decoder().decode
+    else:
+        found = _orjson_loads()
+        assert found is not None
+        fast = found
 
     def load(data: bytes | bytearray | memoryview) -> object:
         if _risky(data):
@@ -134,11 +173,69 @@ def loaders(parser: str) -> tuple[Callable[[Any], object], Callable[[Any], objec
         try:
             return fast(data)
         except ValueError:
-            # orjson refuses some JSON the stdlib takes (lone surrogate
-            # escapes, 1e400): the stdlib parser decides.
+            # orjson and msgspec refuse some JSON the stdlib takes (lone
+            # surrogate escapes, 1e400): the stdlib parser decides.
             return _load_stdlib(data)
 
     return load, fast
+
+
+# --- many lines in one call ---------------------------------------------------------------------
+
+Bulk = Callable[[bytes], "list[object] | None"]
+# Values that cannot run into their neighbours: a scalar can (``1-2`` is one
+# bad token to the scanner, two numbers to a parser that stops at the "-").
+_DELIMITED = frozenset((dict, list, str))
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+# The decoder's C scanner (set by JSONDecoder.__init__, not in typeshed):
+# scan_once(text, index) -> (value, end), StopIteration where no value starts.
+_SCAN_ONCE: Callable[[str, int], tuple[object, int]] = _STDLIB.scan_once  # type: ignore[attr-defined]
+
+
+def _delimited(values: list[object]) -> bool:
+    return set(map(type, values)) <= _DELIMITED
+
+
+def _bulk_stdlib(region: bytes) -> list[object] | None:
+    """The values of ``region`` by the stdlib's C scanner, or None for the careful path."""
+    try:
+        text = str(region, "utf-8")
+    except UnicodeDecodeError:
+        return None
+    skip, scan = _WHITESPACE.match, _SCAN_ONCE
+    values: list[object] = []
+    append = values.append
+    end, size = skip(text).end(), len(text)  # type: ignore[union-attr]
+    try:
+        while end < size:
+            value, end = scan(text, end)
+            append(value)
+            end = skip(text, end).end()  # type: ignore[union-attr]
+    except (StopIteration, ValueError):  # StopIteration: no value starts here
+        return None
+    return values if _delimited(values) else None
+
+
+def _bulk_msgspec() -> Bulk:
+    decode_lines = _msgspec_decoder().decode_lines
+
+    def bulk(region: bytes) -> list[object] | None:
+        # decode_lines takes values separated by whitespace or nothing, as the stream does.
+        try:
+            values: list[object] = decode_lines(region)
+        except ValueError:
+            return None
+        return values if _delimited(values) else None
+
+    return bulk
+
+
+def bulk_loader(parser: str) -> Bulk | None:
+    """``bulk(region) -> values | None`` for ``parser`` (None: it has none, see above)."""
+    name = choose(parser)
+    if name == "json":
+        return _bulk_stdlib
+    return _bulk_msgspec() if name == "msgspec" else None
 
 
 class JSONStreamDecoder:
@@ -159,6 +256,7 @@ class JSONStreamDecoder:
         self.max_size = max_size
         self.parser = choose(parser) if parser else PARSER
         self._load, self._fast = loaders(self.parser)
+        self._bulk = bulk_loader(self.parser)
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
         self._pos = 0  # next unconsumed byte in _buf
@@ -278,6 +376,12 @@ class JSONStreamDecoder:
             if last < 0:
                 return False
             region = bytes(self._buf[pos:last])
+            if self._bulk is not None and len(region) <= self.max_size:
+                values = self._bulk(region)
+                if values is not None:
+                    out += values
+                    self._pos = last + 1
+                    return True
             lines, i, at = region.split(b"\n"), 0, pos
             it = iter(lines)
             self._lines, self._line_iter = lines, it
