@@ -224,20 +224,3 @@ int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
 {
     return wp_demux_gather(d, input, len, scratch, len, NULL, counts, direct);
 }
-
-void wp_demux_count(const wp_demux *d, const uint8_t *input, size_t len,
-                    size_t *counts)
-{
-    /* A dry run on a copy of the state: the same walk as the real pass, so
-     * the counts match it exactly, up to an error if the input has one. */
-    wp_demux copy = *d;
-    size_t pos = 0, start, seg_len;
-    uint8_t s;
-    for (unsigned i = 0; i < WP_STREAMS; i++)
-        counts[i] = 0;
-    if (copy.error != WP_OK)
-        return;
-    while (next_segment(&copy, input, len, copy.offset, &pos, &s, &start,
-                        &seg_len) == SEGMENT)
-        counts[s] += seg_len;
-}

@@ -71,8 +71,6 @@ ffibuilder.cdef(
     int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
                         uint8_t *scratch, size_t stride, uint8_t *const *dest,
                         size_t *counts, int64_t *direct);
-    void wp_demux_count(const wp_demux *d, const uint8_t *input, size_t len,
-                        size_t *counts);
     void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
                                  size_t len, uint8_t *scratch, size_t stride,
                                  uint8_t *const *dest, size_t *counts,

@@ -65,13 +65,6 @@ int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
                     uint8_t *scratch, size_t stride, uint8_t *const *dest,
                     size_t *counts, int64_t *direct);
 
-/* How many payload bytes of each stream wp_demux_gather would take from
- * input[0:len], without changing `d`: the walk over the frame headers alone
- * (payload is skipped, not read), so its cost is per frame, not per byte.
- * Callers size their buffers exactly with it before a gather. */
-void wp_demux_count(const wp_demux *d, const uint8_t *input, size_t len,
-                    size_t *counts);
-
 /* ---- HTTP/1.1 chunked transfer coding (RFC 9112 section 7.1) ---------- */
 
 /* Error codes of wp_chunked.error (sticky). */

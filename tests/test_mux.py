@@ -104,6 +104,50 @@ def test_feed_into_writers_and_a_list_of_sinks(demuxer_class: type, split: Split
     assert [bytes(s.data) for s in sinks] == list(expected(FRAMES).values())
 
 
+class CountingRecorder(Recorder):
+    """A Recorder that also counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: memoryview) -> int:
+        self.writes += 1
+        return super().write(data)
+
+
+@pytest.mark.parametrize("size", [16, 2048, 40_000])
+def test_feed_into_writes_each_stream_once_per_call(demuxer_class: type, size: int) -> None:
+    # A stream whose payload lies in several places of one input (the end of
+    # one frame, whole frames, the start of another) still gets one write.
+    out, err = bytes(range(256)) * (size // 256 + 1), b"e" * size
+    stream = (mux.encode(1, out[:size]) + mux.encode(2, err)) * 6
+    demuxer = demuxer_class()
+    received: dict[int, bytes] = {1: b"", 2: b""}
+    for start in range(0, len(stream), 3 * size + 5):
+        sinks = {1: CountingRecorder(), 2: CountingRecorder()}
+        demuxer.feed_into(stream[start : start + 3 * size + 5], sinks)
+        assert [sink.writes <= 1 for sink in sinks.values()] == [True, True]
+        for stream_id, sink in sinks.items():
+            received[stream_id] += bytes(sink.data)
+    demuxer.close()
+    assert received == {1: out[:size] * 6, 2: err * 6}
+
+
+def test_feed_into_large_frames_in_two_spans_land_whole(demuxer_class: type) -> None:
+    # Large frames fed in reads that cut them: each read holds the end of one
+    # frame and the start of the next, often of the same stream.
+    payloads = [(1 + i % 3 // 2, bytes([65 + i]) * 70_000) for i in range(9)]
+    stream = b"".join(mux.encode(s, p) for s, p in payloads)
+    demuxer = demuxer_class()
+    sinks = [bytearray() for _ in range(4)]
+    for start in range(0, len(stream), 65_536):
+        demuxer.feed_into(stream[start : start + 65_536], sinks)
+    demuxer.close()
+    for stream_id in (1, 2):
+        assert sinks[stream_id] == b"".join(p for s, p in payloads if s == stream_id)
+
+
 def test_zero_length_frames_produce_nothing(demuxer_class: type, split: Split) -> None:
     data = mux.encode(mux.STDOUT, b"") * 5 + mux.encode(mux.STDERR, b"")
     demuxer = demuxer_class()

@@ -108,19 +108,7 @@ class ChunkedDemuxer:
             return []
         buffers = self._buffers
         buffers.reserve(len(view))
-        count = lib.wp_chunked_demux_pieces(
-            self._chunks.state,
-            self._demuxer.state,
-            ffi.from_buffer(view),
-            len(view),
-            buffers.scratch,
-            buffers.streams,
-            buffers.starts,
-            buffers.ends,
-            buffers.scratch_used,
-            buffers.consumed,
-        )
-        pieces = buffers.pieces(view, count)
+        pieces = buffers.pieces(view, self._pieces(ffi.from_buffer(view), view))
         error = self._error(view)
         if error is not None:
             error.pieces = pieces
@@ -133,32 +121,55 @@ class ChunkedDemuxer:
             return
         buffers = self._buffers
         buffers.reserve(len(view))
-        source, size = ffi.from_buffer(view), len(view)
-        chunks, state = self._chunks.state, self._demuxer.state
+        source = ffi.from_buffer(view)
+        state = self._demuxer.state
         try:
-            buffers.gather(
-                view,
-                sinks,
-                state,
-                lambda dest: lib.wp_chunked_demux_gather(
-                    chunks,
-                    state,
-                    source,
-                    size,
-                    buffers.scratch,
-                    buffers.capacity,
-                    dest,
-                    buffers.counts,
-                    buffers.direct,
-                    buffers.consumed,
-                ),
-            )
+            if buffers.expected:  # many small frames: see SpanBuffers.gather
+                buffers.gather(view, sinks, state, lambda dest: self._gather(source, view, dest))
+            else:  # few large frames: see SpanBuffers.scatter
+                frames = state.frames
+                count = self._pieces(source, view)
+                buffers.scatter(view, sinks, count, state.frames - frames)
         except Exception as exc:
             self._demuxer.fail(exc)  # payload consumed but not delivered
             raise
         error = self._error(view)
         if error is not None:
             raise error
+
+    def _pieces(self, source: Any, view: memoryview) -> int:
+        """Runs the fused C walk that lists pieces; returns how many."""
+        buffers = self._buffers
+        return int(
+            lib.wp_chunked_demux_pieces(
+                self._chunks.state,
+                self._demuxer.state,
+                source,
+                len(view),
+                buffers.scratch,
+                buffers.streams,
+                buffers.starts,
+                buffers.ends,
+                buffers.scratch_used,
+                buffers.consumed,
+            )
+        )
+
+    def _gather(self, source: Any, view: memoryview, dest: Any) -> None:
+        """Runs the fused C walk that gathers each stream's payload."""
+        buffers = self._buffers
+        lib.wp_chunked_demux_gather(
+            self._chunks.state,
+            self._demuxer.state,
+            source,
+            len(view),
+            buffers.scratch,
+            buffers.capacity,
+            dest,
+            buffers.counts,
+            buffers.direct,
+            buffers.consumed,
+        )
 
     def close(self) -> None:
         self._chunks.close()

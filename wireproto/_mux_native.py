@@ -28,6 +28,7 @@ ffi: Any = _native.ffi
 lib: Any = _native.lib
 
 HEADER_SIZE = 8
+IN_SCRATCH: int = lib.WP_IN_SCRATCH
 # An input with at least this many frames is "small frames": see SpanBuffers.gather.
 GROW_FROM_FRAMES = 8
 # Scratch memory is written before it is read: no need to zero it.
@@ -123,26 +124,19 @@ class SpanBuffers:
         sinks: Sinks,
         state: Any,
         run: Callable[[Any], None],
-        count: Callable[[Any], None] | None = None,
     ) -> None:
         """Runs a C gather, ``run(dest)``, and hands each stream's payload to its sink.
 
-        Strategy: payload should land in the bytearray sinks with one copy.
-        When the last input held many frames (small ones), the sinks of the
-        streams it fed are grown by this input's length (a bound on any
-        stream's payload), C copies straight into them in its one walk, and
-        they are trimmed to what came: no dry run, which would cost a second
-        walk over hundreds of headers.  Otherwise (few, large frames) the dry
-        run ``count(counts)`` is a walk over a few headers: the sinks are
-        grown exactly and C copies into them, so a stream whose payload
-        arrives in two spans (the end of one frame and the start of the
-        next) is not gathered in scratch and then appended: two copies.
-        Without ``count``, such payload lies in scratch, or as one span in
-        the input, and is appended afterwards.  On any failure the sinks are
-        left as the Python backend leaves them: filled in stream order up to
-        the failing one.
+        The path for inputs of many small frames (see ``expected``): the
+        bytearray sinks of the streams the last input fed are grown by this
+        input's length (a bound on any stream's payload), C copies straight
+        into them in its one walk, and they are trimmed to what came: one
+        copy, no dry run.  Any other stream's payload lies in scratch, or as
+        one span in the input, and is appended afterwards.  On any failure
+        the sinks are left as the Python backend leaves them: filled in
+        stream order up to the failing one.
         """
-        grown = self._grow(sinks, self._room(len(view), count))
+        grown = self._grow(sinks, self._room(len(view)))
         frames_before = state.frames
         run(self.dest)
         counts = ffi.unpack(self.counts, STREAMS)
@@ -161,16 +155,40 @@ class SpanBuffers:
             direct = ffi.unpack(self.direct, STREAMS)
             self._deliver_late(view, sinks, late, counts, direct, grown)
 
-    def _room(self, size: int, count: Callable[[Any], None] | None) -> list[tuple[int, int]]:
-        """(stream, bytes) to grow sinks by before the gather: see gather()."""
+    def _room(self, size: int) -> list[tuple[int, int]]:
+        """(stream, bytes) to grow sinks by before a gather: see gather()."""
         if _resize is None:
             return []
-        if self.expected:
-            return [(stream, size) for stream in self.expected]
-        if count is None:
-            return []
-        count(self.counts)
-        return [(stream, n) for stream, n in enumerate(ffi.unpack(self.counts, STREAMS)) if n]
+        return [(stream, size) for stream in self.expected]
+
+    def scatter(self, view: memoryview, sinks: Sinks, count: int, frames: int) -> None:
+        """Appends the ``count`` pieces C listed to their sinks, stream by stream.
+
+        The path for inputs of few, large frames: each piece is appended from
+        where it lies, so a stream arriving in two spans (the end of one
+        frame, the start of the next) costs one copy, not a gather in scratch
+        and an append.  ``frames`` (headers read) picks the next input's path.
+        """
+        streams = ffi.buffer(self.streams, count)[:]
+        starts = ffi.unpack(self.starts, count)
+        ends = ffi.unpack(self.ends, count)
+        merged = self.scratch_views[0] if self.scratch_used[0] else None
+        order = sorted({s & 3 for s in streams})
+        if frames >= GROW_FROM_FRAMES:
+            self.expected = order
+        # Every sink is looked up before any is written: a missing one loses nothing.
+        targets = [(stream, sink_for(sinks, stream)) for stream in order]
+        for stream, sink in targets:
+            parts = [
+                merged[a:b] if merged is not None and s & IN_SCRATCH else view[a:b]
+                for s, a, b in zip(streams, starts, ends)
+                if s & 3 == stream
+            ]
+            if type(sink) is bytearray:
+                for part in parts:  # on a plain bytearray N appends are one, observably
+                    sink += part
+            else:  # one write per stream per call, as documented
+                deliver(sink, parts[0] if len(parts) == 1 else memoryview(b"".join(parts)))
 
     def _grow(self, sinks: Sinks, room: list[tuple[int, int]]) -> list[Grown]:
         """Grows bytearray sinks by ``room`` and points ``dest`` at the new space.
@@ -274,27 +292,39 @@ class Demuxer:
         source = ffi.from_buffer(view)
         state = self.state
         try:
-            buffers.gather(
-                view,
-                sinks,
-                state,
-                lambda dest: lib.wp_demux_gather(
+            if buffers.expected:
+                buffers.gather(view, sinks, state, lambda dest: self._gather(source, size, dest))
+            else:
+                frames = state.frames
+                count = lib.wp_demux_pieces(
                     state,
                     source,
                     size,
                     buffers.scratch,
-                    buffers.capacity,
-                    dest,
-                    buffers.counts,
-                    buffers.direct,
-                ),
-                lambda counts: lib.wp_demux_count(state, source, size, counts),
-            )
+                    buffers.streams,
+                    buffers.starts,
+                    buffers.ends,
+                    buffers.scratch_used,
+                )
+                buffers.scatter(view, sinks, count, state.frames - frames)
         except Exception as exc:
             self.fail(exc)  # payload of this chunk was consumed but not delivered
             raise
         if self.state.error:
             raise self.frame_error()
+
+    def _gather(self, source: Any, size: int, dest: Any) -> None:
+        buffers = self._buffers
+        lib.wp_demux_gather(
+            self.state,
+            source,
+            size,
+            buffers.scratch,
+            buffers.capacity,
+            dest,
+            buffers.counts,
+            buffers.direct,
+        )
 
     def close(self) -> None:
         self.check_usable()
