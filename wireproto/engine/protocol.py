@@ -64,7 +64,8 @@ class Hijack:
 class Reply:
     """A response to write: ``head``, then every piece of ``body``, then ``end``.
 
-    ``rate`` (bytes/second) paces the body; ``hold_open`` keeps the
+    ``rate`` (bytes/second) paces the body; ``delay`` (seconds) passes between
+    the head and the body; ``hold_open`` keeps the
     connection open after the body until the client closes it (follow);
     ``hijack`` turns it into an attach stream; ``keep_alive`` says whether
     another request may follow on the connection.
@@ -74,6 +75,7 @@ class Reply:
     body: Iterable[bytes] = ()
     end: bytes = b""
     rate: float | None = None
+    delay: float = 0.0
     hold_open: bool = False
     hijack: Hijack | None = None
     keep_alive: bool = True
@@ -473,6 +475,7 @@ class ServerConnection:
             head=head,
             body=encoded.pieces(),
             rate=container.output.rate,
+            delay=container.attach_delay,
             hijack=hijack,
             keep_alive=False,
             status=101 if upgrade else 200,

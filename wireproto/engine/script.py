@@ -86,7 +86,13 @@ class LogSpec:
 
 @dataclass(frozen=True)
 class Container:
-    """A scripted container; ``output`` is what its logs and attach stream carry."""
+    """A scripted container; ``output`` is what its logs and attach stream carry.
+
+    ``attach_delay`` seconds pass between an attach's response head and its
+    output, as when a running container writes after the client attached (a
+    client that reads the head through a buffered reader, as docker-py does,
+    loses output that arrives in the same read as the head).
+    """
 
     id: str
     name: str
@@ -95,6 +101,7 @@ class Container:
     image: str = "busybox:latest"
     running: bool = False
     exit_code: int = 0
+    attach_delay: float = 0.0
 
     @cached_property
     def block(self) -> tuple[tuple[int, bytes], ...]:

@@ -256,8 +256,12 @@ class _Connection(asyncio.Protocol):
     def _start(self, reply: Reply) -> None:
         self.state, self.reply, self.body = BODY, reply, iter(reply.body)
         self._write(reply.head)
-        self.started, self.sent = asyncio.get_running_loop().time(), 0
-        self._pump()
+        loop = asyncio.get_running_loop()
+        self.started, self.sent = loop.time() + reply.delay, 0
+        if reply.delay > 0:
+            self.timer = loop.call_later(reply.delay, self._pump)
+        else:
+            self._pump()
 
     def _pump(self) -> None:
         """Writes body pieces until the transport pushes back, the pace says wait, or the end."""
