@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from wireproto import progress
@@ -10,7 +12,7 @@ from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import Event, JSONMessage, Progress, ProgressDetail, check
 
 LAYER = "a3ed95caeb02"
-PULL = [
+PULL: list[dict[str, Any]] = [
     {"status": "Pulling from library/busybox", "id": "latest"},
     {"status": "Pulling fs layer", "progressDetail": {}, "id": LAYER},
     {"status": "Pulling fs layer", "progressDetail": {}, "id": "b1"},
@@ -157,3 +159,14 @@ def test_decoder_to_messages_with_engine_framing() -> None:
     data = b"".join(b'{"status":"s%d","id":"l"}\r\n' % i for i in range(3))
     values = decoder.feed(data[:20]) + decoder.feed(data[20:]) + decoder.close()
     assert [m.status for m in progress.messages(values)] == ["s0", "s1", "s2"]
+
+
+def test_messages_batch_wraps_objects_and_names_a_non_object() -> None:
+    batch = progress.messages(iter([{"status": "a"}, {"status": "b", "extra": 1}]))
+    assert [type(m) for m in batch] == [JSONMessage, JSONMessage]
+    assert batch[1].raw == {"status": "b", "extra": 1}  # unknown fields kept, not copied
+    assert progress.messages([]) == []
+    with pytest.raises(MalformedMessage, match="message"):
+        progress.messages([{"status": "a"}, [1]])
+    with pytest.raises(MalformedMessage, match="message"):
+        progress.messages([{"status": "a"}, True])  # bool is not an object either

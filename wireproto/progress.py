@@ -151,8 +151,20 @@ def check(message: JSONMessage, error: type[E]) -> JSONMessage:
 
 
 def messages(values: Iterable[object]) -> list[JSONMessage]:
-    """Typed messages for decoded JSON values."""
-    return [JSONMessage.from_value(value) for value in values]
+    """Typed messages for decoded JSON values (one decoder feed's, say).
+
+    The batch is checked once, in C (the types of all its values), and then
+    wrapped by ``map``: per message that is one object and no Python-level
+    check; a batch with a non-object falls back to :meth:`JSONMessage.from_value`
+    per value, which names it.
+    """
+    batch = values if isinstance(values, list) else list(values)
+    if set(map(type, batch)) <= _OBJECT:
+        return list(map(JSONMessage, batch))
+    return [JSONMessage.from_value(value) for value in batch]
+
+
+_OBJECT = frozenset((dict,))
 
 
 # --- events -------------------------------------------------------------------------------------
