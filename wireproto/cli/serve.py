@@ -22,6 +22,11 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     serve.add_argument("--stderr-ratio", type=float, default=0.3)
     serve.add_argument("--tty", action="store_true", help="the bench container has a TTY")
     serve.add_argument("--rate", type=float, help="bytes per second (default: unpaced)")
+    serve.add_argument(
+        "--running",
+        action="store_true",
+        help="the bench container is running (logs --follow stays open, attach works)",
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -32,21 +37,28 @@ def script_from(args: argparse.Namespace) -> Script:
         spec = LogSpec(
             size=args.log_size, mix=args.mix, stderr_ratio=args.stderr_ratio, rate=args.rate
         )
-        containers.append(Container("b" * 64, "bench", tty=args.tty, output=spec))
+        bench = Container("b" * 64, "bench", tty=args.tty, output=spec, running=args.running)
+        containers.append(bench)
     return Script(containers=tuple(containers))
 
 
 def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    from wireproto.cli.verbs import UsageError
+
     tcp = None
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
-            from wireproto.cli.verbs import UsageError
-
             raise UsageError(f"--tcp wants HOST:PORT, not {args.tcp!r}")
         tcp = (host.strip("[]"), int(port))
     engine = StubEngine(script_from(args), socket_path=args.socket, tcp=tcp)
-    engine.listen()
+    try:
+        engine.listen()
+    except ValueError as exc:  # not a loopback address
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        print(f"wireproto: cannot listen on {args.tcp or args.socket}: {exc}", file=sys.stderr)
+        return 1
     print(f"listening on {engine.host}", flush=True)
     try:
         engine.serve_forever()
