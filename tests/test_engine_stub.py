@@ -357,3 +357,21 @@ def test_frames_are_one_chunk_per_message(engine: StubEngine) -> None:
     _, _, data = raw(engine, request)
     messages = list(MUX.messages())
     assert data == b"".join(mux.encode(s, p) for s, p in messages)
+
+
+def test_pipelined_requests_answered_in_order(engine: StubEngine) -> None:
+    """Two requests in one write, then the client's EOF: both replies, then the close."""
+    logs = "GET /containers/tty/logs?stdout=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    ping = "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(engine.socket_path or "")
+        sock.sendall((logs + ping).encode())
+        sock.shutdown(socket.SHUT_WR)  # EOF while the first body is being written
+        data = b""
+        while piece := sock.recv(65536):
+            data += piece
+    first, _, rest = data.partition(b"\r\n\r\n")
+    body, end, second = rest.partition(b"0\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200") and dechunk(body + end) == TTY.expected()[0]
+    assert second.startswith(b"HTTP/1.1 200") and second.endswith(b"\r\n\r\nOK")
