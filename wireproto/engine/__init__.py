@@ -1,12 +1,23 @@
 """The stub engine: a Docker Engine API peer built from wireproto's own core.
 
 ``with StubEngine() as engine:`` serves a scripted engine on a unix socket
-(``engine.host``) in a thread; ``wireproto serve`` runs one as a command.
+(``engine.host``) from an event loop in a thread; ``wireproto serve`` runs
+one as a command.  :mod:`~wireproto.engine.script` and
+:mod:`~wireproto.engine.protocol` are sans-IO; the socket loop
+(:mod:`~wireproto.engine.server`, asyncio) is imported only when
+``StubEngine`` or ``StubEngineProcess`` is first used, so importing the
+protocol side loads no I/O module.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from wireproto.engine.protocol import Reply, ServerConnection
 from wireproto.engine.script import Container, Event, Image, LogSpec, Script
-from wireproto.engine.server import StubEngine, StubEngineProcess
+
+if TYPE_CHECKING:
+    from wireproto.engine.server import StubEngine, StubEngineProcess
 
 __all__ = [
     "Container",
@@ -19,3 +30,11 @@ __all__ = [
     "StubEngine",
     "StubEngineProcess",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("StubEngine", "StubEngineProcess"):
+        from wireproto.engine import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

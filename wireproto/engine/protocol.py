@@ -13,9 +13,9 @@ paces it when the script sets a rate, and echoes stdin for attach.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -230,7 +230,7 @@ class ServerConnection:
             ("Docker-Experimental", "false"),
             ("Ostype", "linux"),
             ("Server", f"Docker/{self.script.server_version} (linux)"),
-            ("Date", email.utils.formatdate(usegmt=True)),
+            ("Date", http_date(time.time())),
         ]
         return headers
 
@@ -519,3 +519,20 @@ def flag(request: _Request, name: str) -> bool:
     """A boolean query parameter as the engine's ``httputils.BoolValue`` reads it."""
     value = request.query.get(name, [""])[0].strip().lower()
     return value not in ("", "0", "no", "false", "none")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(seconds: float) -> str:
+    """An IMF-fixdate (RFC 9110 5.6.7), as Go's server writes ``Date``.
+
+    Not ``email.utils.formatdate``: the email package imports ``socket``, and this
+    module stays free of I/O modules.
+    """
+    t = time.gmtime(seconds)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
