@@ -200,13 +200,14 @@ class _Connection(asyncio.Protocol):
         elif self.state == REQUEST:
             self.conn.receive_data(data)
             self._next()
-        elif self.state == BODY and self.reply is not None and self.reply.hijack is not None:
-            # stdin for attach before its output is written: kept for the echo, and the
-            # rest left in the kernel until then.
-            self.stdin += data
-            self._transport().pause_reading()
         elif self.state == BODY:
-            self.conn.receive_data(data)  # a pipelined request: h11 keeps it for later
+            # During a reply: attach stdin (kept for the echo) or a pipelined request
+            # (kept by h11); whatever follows waits in the kernel until the reply is done.
+            if self.reply is not None and self.reply.hijack is not None:
+                self.stdin += data
+            else:
+                self.conn.receive_data(data)
+            self._transport().pause_reading()
         # HOLD: the client only ends a followed stream by closing; what it sends is dropped
 
     def eof_received(self) -> bool:
@@ -248,6 +249,7 @@ class _Connection(asyncio.Protocol):
         reply = self.conn.next_reply()
         if reply == NEED_DATA:
             self.state = REQUEST
+            self._transport().resume_reading()
         elif reply == CLOSED or not isinstance(reply, Reply):
             self._transport().close()
         else:
@@ -296,6 +298,8 @@ class _Connection(asyncio.Protocol):
             self.state = HOLD
             if self.eof:
                 self._transport().close()
+            else:
+                self._transport().resume_reading()  # to see the client's EOF
         else:
             self._write(reply.end)
             if not reply.keep_alive or not self.conn.reply_done():
