@@ -2,21 +2,33 @@
 
     python benchmarks/bench_concurrency.py [--streams 1,10,100,1000] [--total MiB]
                                            [--clients asyncio,streamreader,trio,threads,aiodocker]
-                                           [--json FILE]
+                                           [--sinks] [--json FILE]
 
-A stub engine (a subprocess: asyncio on a unix socket) answers every
-``GET /containers/(id)/logs`` with the same body as the test engine would:
-chunked, one chunk per 100-byte log line, multiplexed.  For each client and
-each concurrency N, a fresh subprocess opens N log streams at once and reads
-them to their end, counting payload bytes (each stream is checked complete).
-Reported: aggregate payload MiB/s (wall clock, all streams), and the peak
-RSS of the client process above its RSS before the streams began, per
-stream.  ``--total`` MiB of payload is split over the N streams (at least
-128 KiB each).  Clients: ``asyncio`` (wireproto's BufferedProtocol
-adapter), ``streamreader`` (the same exchange fed from an asyncio
-StreamReader: the copy-per-read path the adapter was measured against),
-``trio``, ``threads`` (the blocking adapter, one thread per stream) and
-``aiodocker`` (``container.log(follow=True)``, when installed), the anchor.
+The project's stub engine (``wireproto.engine.StubEngineProcess``: ``wireproto
+serve`` in a subprocess, on a unix socket) serves a ``bench`` container whose
+logs are what the test engine sends: chunked, one chunk per 100-byte log
+line, multiplexed, 30% of the lines on stderr.  Every contender of one
+concurrency level runs against the same stub process.  For each client and
+each concurrency N, a fresh subprocess opens N streams at once; each stream
+inspects the container (to learn its TTY, as aiodocker's ``log()`` and the
+docker CLI do) and reads its logs to the end, counting payload bytes (every
+stream is checked complete).  Reported:
+
+- ``MiB/s``: aggregate payload (wall clock, all streams);
+- ``KiB/stream``: peak RSS of the client process above its RSS before the
+  streams began (client modules already imported), per stream;
+- ``idle KiB``: the same client opens N ``--follow`` streams on the stub's
+  running container, reads its 4 KiB of output and waits: RSS above the
+  start, per stream, while all N are open and idle.
+
+``--total`` MiB of payload is split over the N streams (at least 128 KiB
+each).  Clients: ``asyncio`` (wireproto's BufferedProtocol adapter),
+``streamreader`` (the same exchange fed from an asyncio StreamReader: the
+copy-per-read path the adapter was measured against), ``trio``,
+``threads`` (the blocking adapter, one thread per stream) and ``aiodocker``
+(``container.log(follow=True)``), the anchor.  wireproto clients consume
+``Output`` events (every payload piece handed to the caller); ``--sinks``
+makes them count through ``.write()`` sinks instead (the feed_into path).
 
 This is a benchmark, not a test.
 """
@@ -25,78 +37,70 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wireproto import calls, mux
+from wireproto import calls
 from wireproto.adapters._common import RECV_SIZE
+from wireproto.engine import StubEngineProcess
 from wireproto.exchange import NEED_DATA, PAUSED, EndOfMessage, Exchange, Output
 
 MIB = 1024 * 1024
-LINE = b"x" * 99 + b"\n"
 MIN_PER_STREAM = 128 * 1024
-VERSION_DOC = b'{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.24"}'
-INSPECT_DOC = b'{"Id":"c1","Config":{"Tty":false}}'
+BENCH = "bench"  # the container `wireproto serve --log-size` adds
+IDLE = "running"  # a running container of the stub's default script: 4 KiB, then silence
+IDLE_SIZE = 4096
 
 
-# --- the stub engine -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """What each stream reads: ``size`` payload bytes of ``container``'s logs.
+
+    ``follow``: the stream stays open after them; each stream then waits at
+    ``idle`` until all are there (the RSS is taken), and closes.
+    """
+
+    container: str
+    size: int
+    follow: bool
+    sinks: bool
 
 
-def log_body(payload: int) -> bytes:
-    frame = mux.encode(1, LINE)
-    chunk = b"%x\r\n%s\r\n" % (len(frame), frame)
-    return chunk * (payload // len(LINE)) + b"0\r\n\r\n"
+class Idle:
+    """Counts streams that reached their idle point; the last one takes the RSS."""
+
+    def __init__(self, n: int, event: Any) -> None:
+        self.n = n
+        self.count = 0
+        self.rss = 0
+        self.event = event
+
+    async def arrive(self) -> None:
+        self.count += 1
+        if self.count == self.n:
+            self.rss = rss_now()
+            self.event.set()
+        await self.event.wait()
 
 
-def reply(status: str, body: bytes, content_type: str = "application/json") -> bytes:
-    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nApi-Version: 1.41\r\n"
-    return head.encode() + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+class Counter:
+    """A ``.write()`` sink that counts what the demuxer hands it (no copy)."""
 
+    def __init__(self) -> None:
+        self.total = 0
 
-class _Engine(asyncio.Protocol):
-    def __init__(self, logs: bytes) -> None:
-        self.logs = logs
-        self.data = b""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: Any = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.data += data
-        while b"\r\n\r\n" in self.data:
-            head, _, self.data = self.data.partition(b"\r\n\r\n")
-            target = head.split(b" ", 2)[1]
-            if b"/logs" in target:
-                head_out = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n"
-                self.transport.write(head_out + b"Transfer-Encoding: chunked\r\n\r\n")
-                self.transport.write(self.logs)
-            elif b"/version" in target:
-                self.transport.write(reply("200 OK", VERSION_DOC))
-            elif b"/_ping" in target:
-                self.transport.write(reply("200 OK", b"OK", "text/plain"))
-            else:
-                self.transport.write(reply("200 OK", INSPECT_DOC))
-
-
-async def serve(path: str, payload: int) -> None:
-    logs = log_body(payload)
-    server = await asyncio.get_running_loop().create_unix_server(
-        lambda: _Engine(logs), path, backlog=2048
-    )
-    print("ready", flush=True)
-    async with server:
-        await server.serve_forever()
-
-
-# --- the clients -------------------------------------------------------------------------------
+    def write(self, data: memoryview) -> None:
+        self.total += len(data)
 
 
 def count_output(event: object) -> int:
@@ -105,25 +109,47 @@ def count_output(event: object) -> int:
     return 0
 
 
-async def run_asyncio(host: str, n: int) -> list[int]:
+def tty_of(document: object) -> bool:
+    assert isinstance(document, dict)
+    return bool(document["Config"]["Tty"])
+
+
+# --- the clients -------------------------------------------------------------------------------
+
+
+async def read_async(client: Any, job: Job, idle: Idle) -> int:
+    """One stream on an async wireproto client (asyncio or trio)."""
+    tty = tty_of((await client.request(calls.inspect_container(job.container))).document)
+    call = calls.logs(job.container, follow=job.follow, tty=tty)
+    counter = Counter()
+    sinks = {1: counter, 2: counter} if job.sinks else None
+    total = 0
+    async with client.stream(call, sinks=sinks) as events:
+        async for event in events:
+            total += count_output(event)
+            if job.follow and total + counter.total >= job.size:
+                await idle.arrive()
+                break
+    return total + counter.total
+
+
+async def run_asyncio(host: str, n: int, job: Job, idle: Idle) -> list[int]:
     from wireproto.adapters.asyncio import Client
 
-    async with Client(host, max_idle=0) as client:
-
-        async def one() -> int:
-            total = 0
-            async with client.stream(calls.logs("c1")) as events:
-                async for event in events:
-                    total += count_output(event)
-            return total
-
-        return list(await asyncio.gather(*(one() for _ in range(n))))
+    async with Client(host) as client:
+        return list(await asyncio.gather(*(read_async(client, job, idle) for _ in range(n))))
 
 
-async def run_streamreader(path: str, n: int) -> list[int]:
+async def run_streamreader(path: str, n: int, job: Job, idle: Idle) -> list[int]:
+    from wireproto.adapters.asyncio import Client
+
+    async with Client(f"unix://{path}") as client:
+        document = (await client.request(calls.inspect_container(job.container))).document
+    tty = tty_of(document)
+
     async def one() -> int:
         reader, writer = await asyncio.open_unix_connection(path, limit=RECV_SIZE)
-        exchange = Exchange(calls.logs("c1"))
+        exchange = Exchange(calls.logs(job.container, follow=job.follow, tty=tty))
         writer.write(exchange.data_to_send())
         total = 0
         while True:
@@ -134,26 +160,25 @@ async def run_streamreader(path: str, n: int) -> list[int]:
                 break
             else:
                 total += count_output(event)
+                if job.follow and total >= job.size:
+                    await idle.arrive()
+                    break
         writer.close()
         return total
 
     return list(await asyncio.gather(*(one() for _ in range(n))))
 
 
-async def run_trio(host: str, n: int) -> list[int]:
+async def run_trio(host: str, n: int, job: Job, idle: Idle) -> list[int]:
     import trio
 
     from wireproto.adapters.trio import Client
 
     results: list[int] = []
-    async with Client(host, max_idle=0) as client:
+    async with Client(host) as client:
 
         async def one() -> None:
-            total = 0
-            async with client.stream(calls.logs("c1")) as events:
-                async for event in events:
-                    total += count_output(event)
-            results.append(total)
+            results.append(await read_async(client, job, idle))
 
         async with trio.open_nursery() as nursery:
             for _ in range(n):
@@ -161,17 +186,25 @@ async def run_trio(host: str, n: int) -> list[int]:
     return results
 
 
-def run_threads(host: str, n: int) -> list[int]:
+def run_threads(host: str, n: int, job: Job, idle_rss: list[int]) -> list[int]:
     from wireproto.adapters.blocking import Client
 
     results: list[int] = []
+    barrier = threading.Barrier(n, action=lambda: idle_rss.append(rss_now()))
 
     def one() -> None:
+        counter = Counter()
+        sinks = {1: counter, 2: counter} if job.sinks else None
         total = 0
         with Client(host) as client:
-            for event in client.stream(calls.logs("c1")):
+            tty = tty_of(client.request(calls.inspect_container(job.container)).document)
+            call = calls.logs(job.container, follow=job.follow, tty=tty)
+            for event in client.stream(call, sinks=sinks):
                 total += count_output(event)
-        results.append(total)
+                if job.follow and total + counter.total >= job.size:
+                    barrier.wait()
+                    break
+        results.append(total + counter.total)
 
     threads = [threading.Thread(target=one) for _ in range(n)]
     for thread in threads:
@@ -181,7 +214,7 @@ def run_threads(host: str, n: int) -> list[int]:
     return results
 
 
-async def run_aiodocker(path: str, n: int) -> list[int]:
+async def run_aiodocker(path: str, n: int, job: Job, idle: Idle) -> list[int]:
     import aiodocker
     import aiohttp
 
@@ -192,9 +225,16 @@ async def run_aiodocker(path: str, n: int) -> list[int]:
 
         async def one() -> int:
             total = 0
-            container = docker.containers.container("c1")
-            async for line in container.log(stdout=True, stderr=True, follow=True):
-                total += len(line)
+            container = docker.containers.container(job.container)
+            lines: Any = container.log(stdout=True, stderr=True, follow=True)
+            try:
+                async for line in lines:
+                    total += len(line)  # ASCII lines: characters == bytes
+                    if job.follow and total >= job.size:
+                        await idle.arrive()
+                        break
+            finally:
+                await lines.aclose()
             return total
 
         return list(await asyncio.gather(*(one() for _ in range(n))))
@@ -202,25 +242,49 @@ async def run_aiodocker(path: str, n: int) -> list[int]:
         await docker.close()
 
 
-def client_main(kind: str, path: str, n: int) -> None:
+CLIENT_MODULES = {
+    "asyncio": ["wireproto.adapters.asyncio"],
+    "streamreader": ["wireproto.adapters.asyncio"],
+    "trio": ["trio", "wireproto.adapters.trio"],
+    "threads": ["wireproto.adapters.blocking"],
+    "aiodocker": ["aiodocker", "aiohttp"],
+}
+
+
+def import_client(kind: str) -> None:
+    """Imports a contender's modules before the baseline RSS is taken."""
+    for name in CLIENT_MODULES[kind]:
+        importlib.import_module(name)
+
+
+def client_main(kind: str, path: str, n: int, job: Job) -> None:
     host = f"unix://{path}"
+    import_client(kind)
     before = rss_now()
     started = time.perf_counter()
-    if kind == "asyncio":
-        results = asyncio.run(run_asyncio(host, n))
-    elif kind == "streamreader":
-        results = asyncio.run(run_streamreader(path, n))
-    elif kind == "trio":
+    idle_rss: list[int] = []
+    if kind == "trio":
         import trio
 
-        results = trio.run(run_trio, host, n)
+        idle = Idle(n, trio.Event())
+        results = trio.run(run_trio, host, n, job, idle)
     elif kind == "threads":
-        results = run_threads(host, n)
+        results = run_threads(host, n, job, idle_rss)
     else:
-        results = asyncio.run(run_aiodocker(path, n))
+        idle = Idle(n, asyncio.Event())  # binds to the loop at its first wait (3.10+)
+        runners: dict[str, Callable[[], Any]] = {
+            "asyncio": lambda: run_asyncio(host, n, job, idle),
+            "streamreader": lambda: run_streamreader(path, n, job, idle),
+            "aiodocker": lambda: run_aiodocker(path, n, job, idle),
+        }
+        results = asyncio.run(runners[kind]())
+    if kind != "threads":
+        idle_rss.append(idle.rss)
     wall = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"results": results, "wall": wall, "before": before, "peak": peak}))
+    out = {"results": results, "wall": wall, "before": before, "peak": peak}
+    out["idle"] = idle_rss[0] if idle_rss else 0
+    print(json.dumps(out))
 
 
 def rss_now() -> int:
@@ -231,76 +295,76 @@ def rss_now() -> int:
 # --- the harness -------------------------------------------------------------------------------
 
 
-def measure(kind: str, path: str, n: int, per_stream: int) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "client", kind, path, str(n)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def run_client(kind: str, path: str, n: int, job: Job) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "client", kind, path, str(n), job.container, str(job.size)]
+    argv += ["follow" if job.follow else "to-end", "sinks" if job.sinks else "events"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        return {"client": kind, "streams": n, "error": proc.stderr.strip().splitlines()[-1:]}
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    expected = per_stream // len(LINE) * len(LINE)
-    complete = len(out["results"]) == n and all(r == expected for r in out["results"])
-    total = sum(out["results"])
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1:])
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def measure(kind: str, path: str, n: int, per_stream: int, sinks: bool) -> dict[str, Any]:
+    try:
+        bulk = run_client(kind, path, n, Job(BENCH, per_stream, False, sinks))
+        # Events even with --sinks: a stream whose sinks take every byte gives the
+        # caller no event while it follows, so it could not tell it has them all.
+        idle = run_client(kind, path, n, Job(IDLE, IDLE_SIZE, True, False))
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return {"client": kind, "streams": n, "error": str(exc)}
+    results = bulk["results"] + idle["results"]
+    expected = [per_stream] * n + [IDLE_SIZE] * n
     return {
         "client": kind,
         "streams": n,
-        "complete": complete,
-        "MiB_per_s": round(total / MIB / out["wall"], 1),
-        "wall_s": round(out["wall"], 3),
-        "rss_per_stream_KiB": round(max(0, out["peak"] - out["before"]) / n / 1024, 1),
+        "complete": sorted(results) == sorted(expected),
+        "MiB_per_s": round(sum(bulk["results"]) / MIB / bulk["wall"], 1),
+        "wall_s": round(bulk["wall"], 3),
+        "rss_per_stream_KiB": round(max(0, bulk["peak"] - bulk["before"]) / n / 1024, 1),
+        "idle_per_stream_KiB": round(max(0, idle["idle"] - idle["before"]) / n / 1024, 1),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--streams", default="1,10,100,1000")
     parser.add_argument("--total", type=int, default=64, help="payload MiB over all streams")
     parser.add_argument("--clients", default="asyncio,streamreader,trio,threads,aiodocker")
+    parser.add_argument("--sinks", action="store_true", help="count through .write() sinks")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = []
     for n in [int(s) for s in args.streams.split(",")]:
         per_stream = max(args.total * MIB // n, MIN_PER_STREAM)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = f"{tmp}/engine.sock"
-            server = subprocess.Popen(
-                [sys.executable, __file__, "serve", path, str(per_stream)],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            try:
-                assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-                for kind in args.clients.split(","):
-                    row = measure(kind, path, n, per_stream)
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
-            finally:
-                server.terminate()
-                server.wait()
+        extra = ["--log-size", str(per_stream), "--mix", "line"]
+        with StubEngineProcess(extra=extra) as engine:
+            for kind in args.clients.split(","):
+                row = measure(kind, engine.socket_path, n, per_stream, args.sinks)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"\n{'client':<14}{'streams':>8}{'MiB/s':>10}{'RSS KiB/stream':>16}  complete")
+    head = f"{'client':<14}{'streams':>8}{'MiB/s':>10}{'KiB/stream':>12}{'idle KiB':>10}"
+    print(f"\n{head}  complete")
     for row in rows:
         if "error" in row:
             print(f"{row['client']:<14}{row['streams']:>8}  error: {row['error']}")
             continue
         print(
             f"{row['client']:<14}{row['streams']:>8}{row['MiB_per_s']:>10}"
-            f"{row['rss_per_stream_KiB']:>16}  {row['complete']}"
+            f"{row['rss_per_stream_KiB']:>12}{row['idle_per_stream_KiB']:>10}  {row['complete']}"
         )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "serve":
-        asyncio.run(serve(sys.argv[2], int(sys.argv[3])))
-    elif len(sys.argv) > 1 and sys.argv[1] == "client":
-        client_main(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    if len(sys.argv) > 1 and sys.argv[1] == "client":
+        kind, path, n, container, size, follow, sinks = sys.argv[2:9]
+        job = Job(container, int(size), follow == "follow", sinks == "sinks")
+        client_main(kind, path, int(n), job)
     else:
         main()

@@ -153,34 +153,55 @@ def is_stale(exc: BaseException) -> bool:
 
 
 # The engine cuts long log lines into 16 KiB messages: a first read that size
-# holds most idle streams' traffic, so a thousand idle streams cost 16 MiB of
-# buffers, not 256 MiB; a busy stream's reads fill it and it doubles up to
-# RECV_SIZE (blocking reads use RECV_SIZE at once).
+# holds most streams' traffic; a busy stream's reads fill it and it doubles up
+# to READ_LIMIT.  32 KiB, not RECV_SIZE: measured at 100 concurrent streams
+# (benchmarks/bench_concurrency.py), 32 KiB reads ran as fast as 64 or 256 KiB
+# ones (the decoders run at GB/s; the loop's per-read cost is what counts),
+# while every read's buffer, its decoded copy and the demuxer's span arrays
+# grow with the read size: 64 KiB cost ~1.7x the memory per stream, 256 KiB
+# ~3x.  Blocking reads use RECV_SIZE at once (one thread per stream anyway).
 INITIAL_READ_SIZE = 16 * 1024
-READ_LIMIT = RECV_SIZE
+READ_LIMIT = 32 * 1024
 
 
 class ReadBuffer:
     """The one buffer a connection reads into: small at first, doubling while reads fill it.
 
-    ``view`` is what the next read may fill.  ``take(count)`` returns the
-    bytes a read put there; ``ready()``, called once the exchange is done with
-    them, applies a pending growth (never while a view of the old buffer may
-    still be in use).
+    ``view`` is what the next read may fill (allocated on first use).
+    ``take(count)`` returns the bytes a read put there; ``ready()``, called
+    once the exchange is done with them, applies a pending growth (never
+    while a view of the old buffer may still be in use).  ``release()``
+    drops the memory while the connection waits: an idle stream holds no
+    buffer, and the next read allocates one of the size reached so far.
     """
 
     def __init__(self, initial: int | None = None, limit: int | None = None) -> None:
         # Looked up at each call, so a test can make every read one byte long.
         self.limit = limit or READ_LIMIT
-        self.view = memoryview(bytearray(min(initial or INITIAL_READ_SIZE, self.limit)))
+        self.size = min(initial or INITIAL_READ_SIZE, self.limit)
+        self._view: memoryview | None = None
         self._grow = False
 
+    @property
+    def view(self) -> memoryview:
+        if self._view is None:
+            self._view = memoryview(bytearray(self.size))
+        return self._view
+
     def take(self, count: int) -> memoryview:
-        self._grow = count == len(self.view) < self.limit
+        self._grow = count == self.size < self.limit
         return self.view[:count]
 
     def ready(self) -> memoryview:
         if self._grow:
             self._grow = False
-            self.view = memoryview(bytearray(min(len(self.view) * 2, self.limit)))
+            self.size = min(self.size * 2, self.limit)
+            self._view = None
         return self.view
+
+    def release(self) -> None:
+        """Forgets the buffer (views handed out keep their bytes alive as long as they need)."""
+        if self._grow:
+            self._grow = False
+            self.size = min(self.size * 2, self.limit)
+        self._view = None

@@ -98,7 +98,10 @@ class _Protocol(asyncio.BufferedProtocol):
         assert self.transport is not None
         if self.count or self.eof or self.lost:
             return
-        self.buffer.ready()
+        # No buffer while waiting: the loop asks for one (get_buffer) only when
+        # bytes arrived, so an idle stream holds none.  Measured: as fast as
+        # reusing one buffer (a read's allocation is cheap next to its decoding).
+        self.buffer.release()
         self._read_waiter = asyncio.get_running_loop().create_future()
         self.transport.resume_reading()
         await self._read_waiter
