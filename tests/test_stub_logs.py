@@ -35,7 +35,8 @@ PACED = Container("5" * 64, "paced", output=LogSpec(size=MIB, mix="line", rate=4
 LIVE_PACED = Container(
     "6" * 64, "live-paced", running=True, output=LogSpec(size=64 * MIB, rate=256 * KIB)
 )
-SCRIPT = Script(containers=(LINES, LONG, TTY, LIVE, PACED, LIVE_PACED))
+TRICKLE = Container("7" * 64, "trickle", running=True, output=LogSpec(size=MIB, rate=20 * KIB))
+SCRIPT = Script(containers=(LINES, LONG, TTY, LIVE, PACED, LIVE_PACED, TRICKLE))
 START = BASE_TIME * 1_000_000_000  # LogSpec's default start_ns; messages 1 ms apart
 MS = 1_000_000
 
@@ -261,13 +262,16 @@ def test_rate_paces_the_body(engine: StubEngine) -> None:
     assert 0.2 <= elapsed < 20, elapsed
 
 
-def test_follow_with_rate_sends_no_faster_than_the_rate(engine: StubEngine) -> None:
-    with open_logs(engine, "live-paced", "stdout=1&stderr=1&follow=1") as sock:
+@pytest.mark.parametrize(("name", "rate"), [("live-paced", 256 * KIB), ("trickle", 20 * KIB)])
+def test_follow_with_rate_sends_no_faster_than_the_rate(
+    engine: StubEngine, name: str, rate: int
+) -> None:
+    with open_logs(engine, name, "stdout=1&stderr=1&follow=1") as sock:
         started = time.monotonic()
         data = read_for(sock, 0.8)
         elapsed = time.monotonic() - started
-    # the pace allows rate * elapsed, plus one 64 KiB piece written ahead and the head
-    assert 32 * KIB < len(data) <= 256 * KIB * elapsed + 64 * KIB + 4 * KIB, (len(data), elapsed)
+    # the pace allows rate * elapsed, plus one write (1/20 s worth) ahead and the head
+    assert rate / 10 < len(data) <= rate * elapsed + rate / 20 + 4 * KIB, (len(data), elapsed)
 
 
 # --- the event loop ------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ MAX_REQUEST_BODY = 1024 * 1024
 # Go's default; requests from real clients are a few hundred bytes).
 MAX_HEAD = 64 * 1024
 
+# Bytes per write of a streamed body (the socket loop writes piece by piece).
+PIECE = 64 * 1024
+
 NEED_DATA = "NEED_DATA"
 CLOSED = "CLOSED"
 
@@ -429,7 +432,10 @@ class ServerConnection:
         )
         following = flag(request, "follow") and container.running and until is None
         return self.streamed(
-            encoded.pieces(first, stop), None, rate=container.output.rate, hold_open=following
+            encoded.pieces(first, stop, paced_piece(container.output.rate)),
+            None,
+            rate=container.output.rate,
+            hold_open=following,
         )
 
     def _log_window(self, request: _Request, container: Container) -> tuple[int, int, int | None]:
@@ -473,7 +479,7 @@ class ServerConnection:
         hijack = Hijack(tty=container.tty, echo_stdin=stdin, early_stdin=self.trailing_data)
         return Reply(
             head=head,
-            body=encoded.pieces(),
+            body=encoded.pieces(size=paced_piece(container.output.rate)),
             rate=container.output.rate,
             delay=container.attach_delay,
             hijack=hijack,
@@ -513,6 +519,15 @@ class ServerConnection:
         ]
         body: Iterator[bytes] = (chunk(jsonstream.encode(e.message(), b"\n")) for e in chosen)
         return self.streamed(body, "application/json", hold_open=not until)
+
+
+def paced_piece(rate: float | None) -> int:
+    """Bytes per write: 64 KiB, or a twentieth of a second's worth when paced.
+
+    The pace allows each write once the bytes before it are due, so a write is a
+    burst: at a low rate a 64 KiB one would arrive seconds ahead of its time.
+    """
+    return PIECE if not rate else max(1, min(PIECE, int(rate / 20)))
 
 
 def flag(request: _Request, name: str) -> bool:
