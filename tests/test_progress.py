@@ -9,7 +9,14 @@ import pytest
 from wireproto import progress
 from wireproto.errors import BuildError, MalformedMessage, PullError, PushError
 from wireproto.jsonstream import JSONStreamDecoder
-from wireproto.progress import Event, JSONMessage, Progress, ProgressDetail, check
+from wireproto.progress import (
+    DictMessage,
+    Event,
+    JSONMessage,
+    Progress,
+    ProgressDetail,
+    check,
+)
 
 LAYER = "a3ed95caeb02"
 PULL: list[dict[str, Any]] = [
@@ -163,7 +170,8 @@ def test_decoder_to_messages_with_engine_framing() -> None:
 
 def test_messages_batch_wraps_objects_and_names_a_non_object() -> None:
     batch = progress.messages(iter([{"status": "a"}, {"status": "b", "extra": 1}]))
-    assert [type(m) for m in batch] == [JSONMessage, JSONMessage]
+    assert [type(m) for m in batch] == [DictMessage, DictMessage]
+    assert all(isinstance(m, JSONMessage) for m in batch)
     assert batch[1].raw == {"status": "b", "extra": 1}  # unknown fields kept, not copied
     assert progress.messages([]) == []
     with pytest.raises(MalformedMessage, match="message"):

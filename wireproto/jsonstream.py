@@ -250,13 +250,18 @@ class JSONStreamDecoder:
     decoded before it (``values``), and any later call raises StreamFailed.
     """
 
-    def __init__(self, *, max_size: int = MAX_SIZE, parser: str | None = None) -> None:
+    def __init__(
+        self, *, max_size: int = MAX_SIZE, parser: str | None = None, bulk: Bulk | None = None
+    ) -> None:
         if max_size < 1:
             raise LocalProtocolError(f"max_size must be at least 1 byte, not {max_size}")
         self.max_size = max_size
         self.parser = choose(parser) if parser else PARSER
         self._load, self._fast = loaders(self.parser)
-        self._bulk = bulk_loader(self.parser)
+        # ``bulk`` replaces the parser's own run decoder (``bulk_loader``): it
+        # may hand back objects standing one for one for the values (typed
+        # messages, see progress.MessageDecoder), or None for the careful path.
+        self._bulk = bulk if bulk is not None else bulk_loader(self.parser)
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
         self._pos = 0  # next unconsumed byte in _buf

@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from wireproto.errors import MalformedMessage, StreamMessageError
+from wireproto import jsonstream
+from wireproto.errors import JSONStreamError, MalformedMessage, StreamMessageError
+from wireproto.jsonstream import Bulk, JSONStreamDecoder
 
 E = TypeVar("E", bound=StreamMessageError)
 _NON_ZERO = re.compile(r"returned a non-zero code: (\d+)")
@@ -64,19 +66,26 @@ class ErrorDetail:
 
 
 class JSONMessage:
-    """One message of a pull, push, build, import or load stream."""
+    """One message of a pull, push, build, import or load stream.
 
-    __slots__ = ("raw",)
+    The common interface of two implementations that answer every accessor
+    alike: :class:`DictMessage` wraps the decoded dict (any fields, read and
+    type-checked on access) and, with msgspec, the struct-backed message that
+    :class:`MessageDecoder` decodes runs of engine-shaped messages into.
+    ``raw`` is every field as sent, unknown ones included.
+    """
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
+    __slots__ = ()
 
     @classmethod
     def from_value(cls, value: object) -> JSONMessage:
         """The message for a decoded JSON value; MalformedMessage unless it is an object."""
         if not isinstance(value, dict):
             raise MalformedMessage("(message)", value)
-        return cls(value)
+        return DictMessage(value)
+
+    # Every field as sent: DictMessage's slot, the struct-backed message's property.
+    raw: dict[str, Any]
 
     def __repr__(self) -> str:
         return f"JSONMessage({self.raw!r})"
@@ -101,10 +110,15 @@ class JSONMessage:
 
     @property
     def progress_detail(self) -> ProgressDetail | None:
+        counts = self.counts()
+        return None if counts is None else ProgressDetail(*counts)
+
+    def counts(self) -> tuple[int | None, int | None] | None:
+        """``progressDetail``'s ``(current, total)``, without a ProgressDetail (Progress's tick)."""
         detail = _dict(self.raw, "progressDetail")
         if detail is None:
             return None
-        return ProgressDetail(_int(detail, "current"), _int(detail, "total"))
+        return _int(detail, "current"), _int(detail, "total")
 
     @property
     def stream(self) -> str | None:
@@ -133,6 +147,15 @@ class JSONMessage:
         return "error" in self.raw or "errorDetail" in self.raw
 
 
+class DictMessage(JSONMessage):
+    """A message backed by its decoded dict (``raw`` is that dict, not a copy)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+
 def check(message: JSONMessage, error: type[E]) -> JSONMessage:
     """``message`` itself, or ``error`` raised if it reports an in-band error.
 
@@ -151,7 +174,7 @@ def check(message: JSONMessage, error: type[E]) -> JSONMessage:
 
 
 def messages(values: Iterable[object]) -> list[JSONMessage]:
-    """Typed messages for decoded JSON values (one decoder feed's, say).
+    """Typed (dict-backed) messages for decoded JSON values (one decoder feed's, say).
 
     The batch is checked once, in C (the types of all its values), and then
     wrapped by ``map``: per message that is one object and no Python-level
@@ -160,11 +183,192 @@ def messages(values: Iterable[object]) -> list[JSONMessage]:
     """
     batch = values if isinstance(values, list) else list(values)
     if set(map(type, batch)) <= _OBJECT:
-        return list(map(JSONMessage, batch))
+        return list(map(DictMessage, batch))
     return [JSONMessage.from_value(value) for value in batch]
 
 
 _OBJECT = frozenset((dict,))
+
+
+# --- struct-backed messages (msgspec) -----------------------------------------------------------
+#
+# Why structs: decoding is not the cost left once a run of lines is parsed in
+# one C call; the objects are.  A dict-backed message is two objects the
+# cyclic GC tracks (the wrapper and the outer dict), and with ~300 000 of them
+# in 50 MB the collector's passes cost as much as the parsing.  A msgspec
+# Struct declared ``gc=False`` is never tracked, and decoding into it skips
+# the dict, so a message is one untracked object.  That is sound here: a
+# struct built from JSON holds only strings, numbers and JSON containers, which
+# cannot refer back to it (a caller who stores a message inside its own ``aux``
+# makes a cycle that is never collected: a leak, not a crash).
+#
+# The struct has exactly Go's jsonmessage.JSONMessage fields, in its order
+# (which is the order dockerd writes them in, so ``raw`` comes out as sent).
+# A field holds None when the message does not have it; a JSON null, an
+# unknown field or a field of another type is refused, which sends the whole
+# run to dict-backed messages (see MessageDecoder): so every struct-backed
+# message answers every accessor exactly as the dict-backed one would.
+
+try:
+    import msgspec
+except ImportError:  # dict-backed messages do everything, only slower
+    HAVE_MSGSPEC = False
+else:
+    HAVE_MSGSPEC = True
+
+# A field's "absent" default: not of the field's type, which is what msgspec
+# checks in the input (a null is refused, so None can only mean absent).
+_ABSENT: Any = None
+_STRUCT = {"gc": False, "frozen": True, "forbid_unknown_fields": True, "omit_defaults": True}
+
+if HAVE_MSGSPEC:
+
+    class _ProgressDetailStruct(msgspec.Struct, **_STRUCT):
+        """``progressDetail``: Go's jsonmessage.JSONProgress."""
+
+        current: int = _ABSENT
+        total: int = _ABSENT
+        start: int = _ABSENT
+        hidecounts: bool = _ABSENT
+        units: str = _ABSENT
+
+    class _ErrorDetailStruct(msgspec.Struct, **_STRUCT):
+        """``errorDetail``: Go's jsonmessage.JSONError."""
+
+        code: int = _ABSENT
+        message: str = _ABSENT
+
+    class _StructMessage(
+        msgspec.Struct,
+        JSONMessage,
+        **_STRUCT,
+        rename={
+            "detail_": "progressDetail",
+            "from_": "from",
+            "time_nano": "timeNano",
+            "error_detail_": "errorDetail",
+        },
+    ):
+        """A message with only the engine's fields, decoded straight from JSON (see above).
+
+        The fields named like accessors (status, id, progress, stream, error,
+        aux) are those accessors, read with no Python code at all.
+        """
+
+        stream: str = _ABSENT
+        status: str = _ABSENT
+        detail_: _ProgressDetailStruct = _ABSENT
+        progress: str = _ABSENT
+        id: str = _ABSENT
+        from_: str = _ABSENT
+        time: int = _ABSENT
+        time_nano: int = _ABSENT
+        error_detail_: _ErrorDetailStruct = _ABSENT
+        error: str = _ABSENT
+        aux: dict[str, Any] | list[Any] | str | int | float | bool = _ABSENT
+
+        # The interface's, not the struct's own (which would compare fields).
+        __repr__ = JSONMessage.__repr__
+        __eq__ = JSONMessage.__eq__
+        __hash__ = None
+
+        # Read-only here (a DictMessage's raw is its own dict, assignable).
+        @property
+        def raw(self) -> dict[str, Any]:  # type: ignore[override]
+            """The message's fields as sent (a new dict: the struct is the message)."""
+            fields: dict[str, Any] = msgspec.to_builtins(self)
+            return fields
+
+        def counts(self) -> tuple[int | None, int | None] | None:
+            detail = self.detail_
+            return None if detail is None else (detail.current, detail.total)
+
+        @property
+        def error_detail(self) -> ErrorDetail | None:
+            detail = self.error_detail_
+            if detail is None:
+                return None
+            return ErrorDetail(detail.message or "", detail.code)
+
+        @property
+        def is_error(self) -> bool:
+            return self.error is not None or self.error_detail_ is not None
+
+
+class _StructRuns:
+    """MessageDecoder's run decoder with msgspec: a run of lines straight into
+    struct-backed messages, or else (any message not of the engine's shape)
+    the parser's dicts, or None: the careful path, as without it."""
+
+    def __init__(self, dicts: Bulk) -> None:
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_StructMessage)
+        self._structs = decoder.decode_lines
+        self._dicts = dicts
+
+    def __call__(self, region: bytes) -> list[object] | None:
+        try:
+            structs: list[object] = self._structs(region)
+        except ValueError:  # msgspec's DecodeError and ValidationError are ValueErrors
+            # Nearly always refused at its first message (a new field shows in
+            # all of them), so the second pass costs little.
+            return self._dicts(region)
+        return structs
+
+
+_TYPED = frozenset((_StructMessage,)) if HAVE_MSGSPEC else frozenset()
+
+
+def _typed(values: list[object]) -> list[JSONMessage]:
+    kinds = set(map(type, values))
+    if kinds <= _TYPED:
+        return cast("list[JSONMessage]", values)  # struct-backed, one C pass to know it
+    if not kinds & _TYPED:
+        return messages(values)
+    return [v if isinstance(v, JSONMessage) else JSONMessage.from_value(v) for v in values]
+
+
+class MessageDecoder:
+    """Typed messages from bytes split anywhere: a JSONStreamDecoder whose values are JSONMessages.
+
+    With msgspec as the parser (the default when installed), each feed's run
+    of complete lines is decoded in one call straight into struct-backed
+    messages when every message in it has only the engine's fields, of the
+    engine's types; a run with anything else (an unknown field, a null, a
+    field of another type) is decoded to dicts and wrapped, and the careful
+    path's values are wrapped too, so nothing is dropped and every accessor
+    answers as for the dict.  Other parsers give dict-backed messages.
+
+    Errors are JSONStreamDecoder's, with their ``values`` typed; a value that
+    is not an object (an engine never sends one) raises MalformedMessage, and
+    the messages of that feed are lost with it.
+    """
+
+    def __init__(self, *, max_size: int = jsonstream.MAX_SIZE, parser: str | None = None) -> None:
+        self.parser = jsonstream.choose(parser) if parser else jsonstream.PARSER
+        dicts = jsonstream.bulk_loader(self.parser)
+        runs = _StructRuns(dicts) if dicts is not None and self.parser == "msgspec" else None
+        self._values = JSONStreamDecoder(max_size=max_size, parser=self.parser, bulk=runs)
+
+    @property
+    def offset(self) -> int:
+        """Stream offset of the first byte not yet part of a delivered message."""
+        return self._values.offset
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[JSONMessage]:
+        """Appends ``data``; returns the messages it completed."""
+        try:
+            return _typed(self._values.feed(data))
+        except JSONStreamError as exc:
+            exc.values[:] = _typed(exc.values)
+            raise
+
+    def close(self) -> list[JSONMessage]:
+        """The stream ended: TruncatedJSON if it ended inside a message."""
+        try:
+            return _typed(self._values.close())
+        except JSONStreamError as exc:
+            exc.values[:] = _typed(exc.values)
+            raise
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -296,14 +500,14 @@ class Progress:
         if layer is None:
             layer = self.layers[layer_id] = Layer(id=layer_id, status=status, phase=phase)
         layer.status, layer.phase = status, phase
-        # The detail's fields are read straight from the dict (typed the same
-        # way): a ProgressDetail per tick costs more than the rest together.
-        detail = _dict(message.raw, "progressDetail") if phase in _MOVING else None
-        if detail is not None and phase == "extracting":
-            layer.extracted = _int(detail, "current")
-        elif detail is not None:
-            layer.current = _int(detail, "current")
-            layer.total = _int(detail, "total") or layer.total
+        # counts(), not progress_detail: a ProgressDetail per tick costs more
+        # than the rest of the update together.
+        counts = message.counts() if phase in _MOVING else None
+        if counts is not None and phase == "extracting":
+            layer.extracted = counts[0]
+        elif counts is not None:
+            layer.current = counts[0]
+            layer.total = counts[1] or layer.total
         elif phase in _TRANSFERRED and layer.total is not None:
             layer.current = layer.total
         return layer
