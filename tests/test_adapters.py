@@ -175,6 +175,26 @@ class BlockingSession:
         self.session.close()
 
 
+class BlockingWSSession:
+    def __init__(self, session: blocking.WSSession) -> None:
+        self.session = session
+        self.response = session.response
+        self.ws = session.ws
+
+    async def send(self, data: bytes) -> None:
+        self.session.send(data)
+
+    async def close_stdin(self) -> None:
+        self.session.close_stdin()
+
+    async def events(self) -> AsyncIterator[Any]:
+        for event in self.session.events():
+            yield event
+
+    async def aclose(self) -> None:
+        self.session.close()
+
+
 class BlockingStream:
     def __init__(self, events: Iterator[Any]) -> None:
         self._events = events
@@ -217,6 +237,9 @@ class BlockingClient:
 
     async def hijack(self, call: Any, *, sinks: Any = None) -> BlockingSession:
         return BlockingSession(self.client.hijack(call, sinks=sinks))
+
+    async def attach_ws(self, call: Any) -> BlockingWSSession:
+        return BlockingWSSession(self.client.attach_ws(call))
 
     async def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         return self.client.negotiate(pinned)

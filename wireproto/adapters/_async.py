@@ -22,7 +22,7 @@ import os
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from wireproto import calls, versions
 from wireproto._sinks import Sinks
@@ -31,6 +31,8 @@ from wireproto.adapters._common import (
     Gather,
     Reply,
     Settings,
+    Wire,
+    WSWire,
     is_stale,
     is_stream,
     settings,
@@ -47,8 +49,10 @@ from wireproto.exchange import (
 )
 from wireproto.http import Call, Response
 from wireproto.versions import ApiVersion
+from wireproto.ws import WSAttach
 
 T = TypeVar("T")
+W = TypeVar("W", bound=Wire)
 MAX_IDLE = 16  # kept-alive connections per client; more concurrent calls open more
 
 
@@ -61,10 +65,10 @@ class Connection(Protocol):
     def dead(self) -> bool:
         """The engine closed (or wrote on) this connection while it was idle."""
 
-    async def fill(self, exchange: Exchange) -> None:
+    async def fill(self, exchange: Wire) -> None:
         """Reads once and feeds the bytes (``b""`` at EOF) to ``exchange``."""
 
-    async def flush(self, exchange: Exchange) -> None:
+    async def flush(self, exchange: Wire) -> None:
         """Writes all that ``exchange.data_to_send()`` gives; ``send_failed()`` on failure."""
 
     async def write_eof(self) -> None:
@@ -92,10 +96,10 @@ class Runtime(Protocol):
     def lock(self) -> Lock: ...
 
 
-class Driver:
-    """Moves bytes between one connection and one exchange."""
+class Driver(Generic[W]):
+    """Moves bytes between one connection and one exchange (or WebSocket)."""
 
-    def __init__(self, conn: Connection, exchange: Exchange) -> None:
+    def __init__(self, conn: Connection, exchange: W) -> None:
         self.conn = conn
         self.exchange = exchange
 
@@ -173,7 +177,7 @@ class Client:
         else:
             await conn.aclose()
 
-    async def _open(self, call: Call, sinks: Sinks | None) -> tuple[Driver, Response]:
+    async def _open(self, call: Call, sinks: Sinks | None) -> tuple[Driver[Exchange], Response]:
         """Sends ``call`` and reads its head, retrying once on a stale kept-alive connection."""
         replayable = not is_stream(call)
         while True:
@@ -196,7 +200,7 @@ class Client:
                 raise
             return driver, head
 
-    async def _head(self, driver: Driver) -> Response:
+    async def _head(self, driver: Driver[W]) -> Response:
         await driver.conn.flush(driver.exchange)
         head = await driver.next()
         assert isinstance(head, Response)
@@ -245,6 +249,21 @@ class Client:
                 await driver.conn.aclose()
         return Session(self, driver, head)
 
+    async def attach_ws(self, call: Call) -> WSSession:
+        """Runs an ``attach_ws`` call: a WSSession over the WebSocket.
+
+        An error reply (no 101) raises its APIError here.
+        """
+        conn = await self.connect()
+        wire = WSWire(WSAttach(call, host=self.address.host_header))
+        driver = Driver(conn, wire)
+        try:
+            head = await self.runtime.within(self.timeout, functools.partial(self._head, driver))
+        except BaseException:
+            await conn.aclose()
+            raise
+        return WSSession(self, driver, head)
+
     async def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.versions`); sets ``api_version``."""
         if pinned is not None:
@@ -275,7 +294,7 @@ class Stream:
         self._client = client
         self._call = call
         self._sinks = sinks
-        self._driver: Driver | None = None
+        self._driver: Driver[Exchange] | None = None
         self._head: Response | None = None
         self._finished = False
 
@@ -339,7 +358,7 @@ class Stream:
 class Pending:
     """A call sent on its own connection, whose reply is read later (``result``)."""
 
-    def __init__(self, client: Client, driver: Driver) -> None:
+    def __init__(self, client: Client, driver: Driver[Exchange]) -> None:
         self._client = client
         self._driver = driver
 
@@ -370,7 +389,7 @@ class Session:
     iterating; writes are serialised by a lock.
     """
 
-    def __init__(self, client: Client, driver: Driver, response: Response) -> None:
+    def __init__(self, client: Client, driver: Driver[Exchange], response: Response) -> None:
         self.response = response
         self._driver = driver
         self._lock = client.runtime.lock()
@@ -435,6 +454,84 @@ class Session:
     def __aiter__(self) -> AsyncIterator[tuple[int, bytes]]:
         """``(stream, bytes)`` output pieces until the engine closes the stream."""
         return _Pieces(self)
+
+    async def aclose(self) -> None:
+        self._finished = True
+        await self._driver.conn.aclose()
+
+
+class WSSession:
+    """A WebSocket attach: ``send`` stdin, ``close_stdin``, iterate the output.
+
+    Stdin ends with a close frame (a WebSocket cannot half-close); output
+    keeps coming until the engine's close frame.  Pongs and the echo of the
+    engine's close go out as soon as the events that asked for them are read.
+    """
+
+    def __init__(self, client: Client, driver: Driver[WSWire], response: Response) -> None:
+        self.response = response
+        self._driver = driver
+        self._lock = client.runtime.lock()
+        self._finished = False
+
+    @property
+    def ws(self) -> WSAttach:
+        return self._driver.exchange.ws
+
+    async def __aenter__(self) -> WSSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def send(self, data: bytes) -> None:
+        async with self._lock:
+            self._driver.exchange.send_stdin(data)
+            await self._flush()
+
+    async def close_stdin(self) -> None:
+        """Sends the close frame that ends stdin."""
+        async with self._lock:
+            self._driver.exchange.end_stdin()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        try:
+            await self._driver.conn.flush(self._driver.exchange)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def next_event(self) -> Event | None:
+        """The next event (Output, then EndOfMessage); None once the stream is over."""
+        if self._finished:
+            return None
+        try:
+            event = await self._driver.next()
+        except BaseException:
+            await self.aclose()
+            raise
+        ended = event is None or isinstance(event, EndOfMessage)
+        try:
+            async with self._lock:
+                await self._driver.conn.flush(self._driver.exchange)
+        except (OSError, ConnectionClosed):
+            await self.aclose()
+            if not ended:
+                raise
+            # At the end the close echo may find the engine gone already: no loss.
+        except BaseException:
+            await self.aclose()
+            raise
+        if ended:
+            self._finished = True
+            await self._driver.conn.aclose()
+        return event
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The stream's events: Output pieces, then EndOfMessage."""
+        while (event := await self.next_event()) is not None:
+            yield event
 
     async def aclose(self) -> None:
         self._finished = True

@@ -15,11 +15,13 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from wireproto.errors import ConnectionClosed
-from wireproto.exchange import Data, Document, Event, Output
+from wireproto.exchange import Data, Document, Event, Output, Sentinel
 from wireproto.http import UNIX_HOST, Call, Response
+from wireproto.ws import WSAttach
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 RECV_SIZE = 256 * 1024  # one read; logs arrive as many small chunks
@@ -102,6 +104,39 @@ def settings(host: str | None, environ: Mapping[str, str], tls: ssl.SSLContext |
     if address.tls and tls is None:
         tls = ssl.create_default_context()
     return Settings(host=host, address=address, tls=tls)
+
+
+class Wire(Protocol):
+    """What an adapter's byte loop drives: an Exchange, or a WebSocket attach (WSWire)."""
+
+    def next_event(self) -> Event | Sentinel: ...
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def data_to_send(self) -> bytes: ...
+
+    def send_failed(self) -> None: ...
+
+
+class WSWire:
+    """A :class:`wireproto.ws.WSAttach` with the loop contract an adapter drives.
+
+    ``send_failed`` has nothing to tell: a WebSocket is never reused, and
+    the adapter closes the connection after a failed write.  Stdin ends with
+    a close frame (``end_stdin``), never a TCP half-close: the engine answers
+    with its own close frame once the output is done.
+    """
+
+    def __init__(self, ws: WSAttach) -> None:
+        self.ws = ws
+        self.next_event = ws.next_event
+        self.receive_data = ws.receive_data
+        self.data_to_send = ws.data_to_send
+        self.send_stdin = ws.send_stdin
+        self.end_stdin = ws.end_stdin
+
+    def send_failed(self) -> None:
+        return None
 
 
 @dataclass

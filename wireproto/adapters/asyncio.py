@@ -25,9 +25,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 from wireproto.adapters import _async
-from wireproto.adapters._common import ReadBuffer, Settings
+from wireproto.adapters._common import ReadBuffer, Settings, Wire
 from wireproto.errors import EngineUnreachable
-from wireproto.exchange import Exchange
 
 __all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
 
@@ -125,7 +124,7 @@ class Connection:
         p = self.protocol
         return p.eof or p.lost or p.count > 0 or self.transport.is_closing()
 
-    async def fill(self, exchange: Exchange) -> None:
+    async def fill(self, exchange: Wire) -> None:
         p = self.protocol
         await p.wait_readable()
         if p.count:
@@ -137,7 +136,7 @@ class Connection:
         else:
             exchange.receive_data(b"")  # EOF; a reset ends the stream too, as in blocking
 
-    async def flush(self, exchange: Exchange) -> None:
+    async def flush(self, exchange: Wire) -> None:
         try:
             while out := exchange.data_to_send():
                 if self.protocol.lost or self.transport.is_closing():

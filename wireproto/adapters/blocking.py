@@ -19,6 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from typing import Generic, TypeVar
 
 from wireproto import calls, versions
 from wireproto._sinks import Sinks
@@ -29,6 +30,8 @@ from wireproto.adapters._common import (
     Address,
     Gather,
     Reply,
+    Wire,
+    WSWire,
     is_stale,
     is_stream,
     parse_host,
@@ -47,6 +50,7 @@ from wireproto.exchange import (
 )
 from wireproto.http import BodyKind, Call, Response
 from wireproto.versions import ApiVersion
+from wireproto.ws import WSAttach
 
 __all__ = [
     "DEFAULT_HOST",
@@ -57,15 +61,19 @@ __all__ = [
     "Pending",
     "Reply",
     "Session",
+    "WSSession",
     "parse_host",
     "tls_context",
 ]
 
 
-class _Driver:
-    """Moves bytes between one socket and one exchange."""
+W = TypeVar("W", bound=Wire)
 
-    def __init__(self, sock: socket.socket, exchange: Exchange, read_delay: float = 0.0) -> None:
+
+class _Driver(Generic[W]):
+    """Moves bytes between one socket and one exchange (or WebSocket)."""
+
+    def __init__(self, sock: socket.socket, exchange: W, read_delay: float = 0.0) -> None:
         self.sock = sock
         self.exchange = exchange
         self.received = 0
@@ -182,7 +190,7 @@ class Client:
 
     def _open(
         self, call: Call, sinks: Sinks | None, read_delay: float
-    ) -> tuple[_Driver, Iterator[Event], Event]:
+    ) -> tuple[_Driver[Exchange], Iterator[Event], Event]:
         """Sends ``call`` and reads its head, retrying once on a stale kept-alive socket."""
         replayable = not is_stream(call)
         while True:
@@ -255,6 +263,25 @@ class Client:
                 driver.sock.close()
         return Session(driver, events, head)
 
+    def attach_ws(self, call: Call) -> WSSession:
+        """Runs an ``attach_ws`` call: a WSSession over the WebSocket.
+
+        An error reply (no 101) raises its APIError here.
+        """
+        sock = self.connect()
+        wire = WSWire(WSAttach(call, host=self.address.host_header))
+        driver = _Driver(sock, wire)
+        events = driver.events()
+        try:
+            driver.flush()
+            head = next(events)
+        except BaseException:
+            sock.close()
+            raise
+        assert isinstance(head, Response)
+        sock.settimeout(None)  # the stream may idle
+        return WSSession(driver, wire, events, head)
+
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.versions`); sets ``api_version``."""
         if pinned is not None:
@@ -305,7 +332,9 @@ class Session:
     one iterating (``forward_stdin`` does exactly that).
     """
 
-    def __init__(self, driver: _Driver, events: Iterator[Event], response: Response) -> None:
+    def __init__(
+        self, driver: _Driver[Exchange], events: Iterator[Event], response: Response
+    ) -> None:
         self.response = response
         self._driver = driver
         self._events = events
@@ -359,6 +388,56 @@ class Session:
             if isinstance(event, Output):
                 for stream, piece in event.pieces:
                     yield stream, bytes(piece)
+
+    def close(self) -> None:
+        self._driver.sock.close()
+
+
+class WSSession:
+    """A WebSocket attach: ``send`` stdin, ``close_stdin`` (a close frame), iterate the output.
+
+    Pongs and the echo of the engine's close frame go out as soon as the
+    events that asked for them are read.
+    """
+
+    def __init__(
+        self, driver: _Driver[WSWire], wire: WSWire, events: Iterator[Event], response: Response
+    ) -> None:
+        self.response = response
+        self.ws = wire.ws
+        self._driver = driver
+        self._wire = wire
+        self._events = events
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> WSSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, data: bytes) -> None:
+        with self._lock:
+            self._wire.send_stdin(data)
+            self._driver.flush()
+
+    def close_stdin(self) -> None:
+        """Sends the close frame that ends stdin (a WebSocket cannot half-close)."""
+        with self._lock:
+            self._wire.end_stdin()
+            self._driver.flush()
+
+    def events(self) -> Iterator[Event]:
+        """Output pieces, then EndOfMessage once the engine closed the WebSocket."""
+        for event in self._events:
+            ended = isinstance(event, EndOfMessage)
+            try:
+                with self._lock:
+                    self._driver.flush()
+            except OSError:
+                if not ended:  # at the end the engine may be gone before our close echo
+                    raise
+            yield event
 
     def close(self) -> None:
         self._driver.sock.close()

@@ -23,9 +23,8 @@ from typing import Any, TypeVar
 import trio  # type: ignore[import-untyped,unused-ignore]
 
 from wireproto.adapters import _async
-from wireproto.adapters._common import ReadBuffer, Settings
+from wireproto.adapters._common import ReadBuffer, Settings, Wire
 from wireproto.errors import EngineUnreachable
-from wireproto.exchange import Exchange
 
 __all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
 
@@ -49,7 +48,7 @@ class Connection:
         # An idle connection has nothing to read: readable means closed (or garbage).
         return self._sock is not None and bool(self._sock.is_readable())
 
-    async def fill(self, exchange: Exchange) -> None:
+    async def fill(self, exchange: Wire) -> None:
         try:
             if self._sock is not None:
                 # The buffer is kept while waiting: releasing it would need a
@@ -67,7 +66,7 @@ class Connection:
         self.received += len(data)
         exchange.receive_data(data)
 
-    async def flush(self, exchange: Exchange) -> None:
+    async def flush(self, exchange: Wire) -> None:
         try:
             while out := exchange.data_to_send():
                 await self.stream.send_all(out)
