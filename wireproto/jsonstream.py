@@ -261,7 +261,11 @@ class JSONStreamDecoder:
         # ``bulk`` replaces the parser's own run decoder (``bulk_loader``): it
         # may hand back objects standing one for one for the values (typed
         # messages, see progress.MessageDecoder), or None for the careful path.
+        # Such a decoder also gets each value the scanner delimits first, so
+        # that every value comes out of it (a read's last line, cut by the
+        # read, is finished by the scanner in the next feed).
         self._bulk = bulk if bulk is not None else bulk_loader(self.parser)
+        self._one = bulk
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
         self._pos = 0  # next unconsumed byte in _buf
@@ -535,6 +539,10 @@ class JSONStreamDecoder:
 
     def _decode(self, start: int, end: int) -> object:
         data = self._buf[start:end]
+        if self._one is not None:
+            values = self._one(bytes(data))
+            if values is not None and len(values) == 1:
+                return values[0]
         try:
             return self._load(data)
         except ValueError as exc:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wireproto import jsonstream
-from wireproto.jsonstream import JSONStreamDecoder
-from wireproto.progress import messages as typed
+from wireproto.progress import MessageDecoder
 
 READ_SIZE = 64 * 1024
 
@@ -71,14 +70,14 @@ def make_stream(size: int) -> tuple[list[bytes], int]:
 
 
 def typed_messages(parser: str) -> Callable[[list[bytes]], int]:
-    """wireproto: 64 KiB reads through the decoder, each feed's values typed as JSONMessages."""
+    """wireproto: 64 KiB reads through MessageDecoder, each feed's messages typed (JSONMessage)."""
 
     def run(reads: list[bytes]) -> int:
-        decoder = JSONStreamDecoder(parser=parser)
+        decoder = MessageDecoder(parser=parser)
         count = 0
         for data in reads:
-            count += len(typed(decoder.feed(data)))
-        return count + len(typed(decoder.close()))
+            count += len(decoder.feed(data))
+        return count + len(decoder.close())
 
     return run
 
