@@ -248,6 +248,8 @@ class JSONStreamDecoder:
     :class:`~wireproto.errors.MalformedJSON`, a value over ``max_size`` bytes
     :class:`~wireproto.errors.ObjectTooLarge`; the error carries the values
     decoded before it (``values``), and any later call raises StreamFailed.
+    ``bulk`` replaces the parser's run decoder (see ``_fast_lines``);
+    progress.MessageDecoder passes one that gives typed messages.
     """
 
     def __init__(

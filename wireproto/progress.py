@@ -1,10 +1,14 @@
 """Typed JSON-stream messages (progress, build output, events) and progress aggregation.
 
-Strategy: a message wraps the decoded JSON object (``raw``, every field as
-sent, unknown ones included) and reads its typed fields on access, so typing
-costs one small object per message, not a copy of its fields.  A known field
-of the wrong JSON type raises :class:`~wireproto.errors.MalformedMessage`
-naming the field, when it is read.
+Strategy: :class:`JSONMessage` is one interface with two implementations
+that answer every accessor alike.  :class:`DictMessage` wraps the decoded
+JSON object (``raw``, every field as sent, unknown ones included) and reads
+its typed fields on access; a known field of the wrong JSON type raises
+:class:`~wireproto.errors.MalformedMessage` naming the field, when it is read.
+With msgspec, :class:`MessageDecoder` decodes a read's messages straight into
+structs the cyclic GC does not track, checked at decode time, whenever they
+have only the engine's fields (see "struct-backed messages" below for why);
+anything else gets dict-backed messages, so no field is ever dropped.
 
 In-band errors (``{"error": ..., "errorDetail": {"code", "message"}}``) are
 messages like the others; :func:`check` turns one into the caller's typed
