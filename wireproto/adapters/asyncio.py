@@ -7,7 +7,9 @@ protocol pauses the transport (``pause_reading``) until the exchange has
 decoded it: the buffer is never overwritten while a view of it is in use,
 and a consumer that stops asking for events stops the reads from the socket
 (the kernel's buffers fill and TCP/unix flow control holds the engine).
-So memory per stream is one buffer, however fast the engine writes.
+So memory per stream is one buffer, however fast the engine writes.  Over
+TLS the loop decrypts into bytes of its own, handed over with the same
+pause after each delivery (see ``_TLSProtocol`` for why not a buffer).
 Writes go through the transport, with ``pause_writing``/``resume_writing``
 flow control.
 
@@ -36,39 +38,27 @@ Pending = _async.Pending
 Session = _async.Session
 
 
-class _Protocol(asyncio.BufferedProtocol):
-    """Receives into a ReadBuffer, one read at a time; tracks EOF and write flow control."""
+def _tcp_under_tls(transport: asyncio.Transport) -> asyncio.Transport | None:
+    """The socket transport an asyncio TLS transport writes its records to."""
+    under = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    return under if isinstance(under, asyncio.Transport) else None
 
-    def __init__(self, tls: bool) -> None:
-        self.buffer = ReadBuffer()
+
+class _Flow:
+    """What both protocols track: a read ready, EOF, loss, write flow control."""
+
+    def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.count = 0  # bytes of the last read, not yet fed to an exchange
+        self.count = 0  # bytes received, not yet fed to an exchange
         self.eof = False
         self.lost = False
         self.error: BaseException | None = None
-        self._tls = tls
         self._read_waiter: asyncio.Future[None] | None = None
         self._write_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.buffer.view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        assert self.transport is not None
-        self.count = nbytes
-        self.transport.pause_reading()  # until the exchange has decoded this read
-        self._wake_reader()
-
-    def eof_received(self) -> bool:
-        self.eof = True
-        self._wake_reader()
-        # Keep our write side open (stdin may still go up), as a socket would;
-        # asyncio's TLS transport cannot, and warns when asked to.
-        return not self._tls
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -87,6 +77,12 @@ class _Protocol(asyncio.BufferedProtocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _received(self, count: int) -> None:
+        assert self.transport is not None
+        self.count += count
+        self.transport.pause_reading()  # until the exchange has decoded this read
+        self._wake_reader()
+
     def _wake_reader(self) -> None:
         waiter, self._read_waiter = self._read_waiter, None
         if waiter is not None and not waiter.done():
@@ -97,13 +93,13 @@ class _Protocol(asyncio.BufferedProtocol):
         assert self.transport is not None
         if self.count or self.eof or self.lost:
             return
-        # No buffer while waiting: the loop asks for one (get_buffer) only when
-        # bytes arrived, so an idle stream holds none.  Measured: as fast as
-        # reusing one buffer (a read's allocation is cheap next to its decoding).
-        self.buffer.release()
+        self._idle()
         self._read_waiter = asyncio.get_running_loop().create_future()
         self.transport.resume_reading()
         await self._read_waiter
+
+    def _idle(self) -> None:
+        """Called before waiting for bytes."""
 
     async def wait_writable(self) -> None:
         if self._write_paused and not self.lost:
@@ -111,10 +107,69 @@ class _Protocol(asyncio.BufferedProtocol):
             await self._write_waiter
 
 
+class _Protocol(_Flow, asyncio.BufferedProtocol):
+    """Receives into a ReadBuffer, one read at a time: sockets without TLS."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = ReadBuffer()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._received(nbytes)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake_reader()
+        return True  # keep our write side open (stdin may still go up), as a socket would
+
+    def take(self) -> memoryview:
+        """The bytes received, for the exchange; valid until the next read."""
+        count, self.count = self.count, 0
+        return self.buffer.take(count)
+
+    def _idle(self) -> None:
+        # No buffer while waiting: the loop asks for one (get_buffer) only when
+        # bytes arrived, so an idle stream holds none.  Measured: as fast as
+        # reusing one buffer (a read's allocation is cheap next to its decoding).
+        self.buffer.release()
+
+
+class _TLSProtocol(_Flow, asyncio.Protocol):
+    """Receives the TLS transport's decrypted bytes as it delivers them.
+
+    Not a BufferedProtocol: asyncio's TLS layer, when the engine's FIN comes
+    while a buffered protocol has paused reading, reads one more buffer on
+    resuming and then shuts the connection, dropping what it had decrypted
+    beyond that buffer (seen: output cut at 48 KiB).  Handed bytes, it drains
+    all it has in one call.  Pausing after each delivery keeps the memory
+    bound: at most what one read of the socket decrypts.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[bytes] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.pending.append(data)
+        self._received(len(data))
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake_reader()
+        return False  # asyncio's TLS transport cannot stay half-open, and warns if asked
+
+    def take(self) -> bytes:
+        pending, self.pending, self.count = self.pending, [], 0
+        return pending[0] if len(pending) == 1 else b"".join(pending)
+
+
 class Connection:
     """One asyncio transport and its protocol, as :class:`._async.Connection`."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol | _TLSProtocol) -> None:
         self.transport = transport
         self.protocol = protocol
         self.received = 0
@@ -128,9 +183,8 @@ class Connection:
         p = self.protocol
         await p.wait_readable()
         if p.count:
-            count, p.count = p.count, 0
-            self.received += count
-            exchange.receive_data(p.buffer.take(count))
+            self.received += p.count
+            exchange.receive_data(p.take())
         elif p.error is not None and not isinstance(p.error, ConnectionResetError):
             raise p.error
         else:
@@ -151,8 +205,15 @@ class Connection:
             raise
 
     async def write_eof(self) -> None:
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
+        transport = self.transport
+        if not transport.can_write_eof():
+            # asyncio's TLS transport cannot half-close; the docker CLI's way
+            # is a TCP FIN under the TLS layer, which the engine reads as the
+            # end of stdin.  The socket transport under it (not public API:
+            # checked by a test) flushes our records first, then shuts.
+            transport = _tcp_under_tls(transport) or transport
+        if transport.can_write_eof():
+            transport.write_eof()
 
     async def aclose(self) -> None:
         self.transport.abort()
@@ -166,7 +227,7 @@ class _Runtime:
     async def connect(self, resolved: Settings, timeout: float | None) -> Connection:
         address = resolved.address
         loop = asyncio.get_running_loop()
-        protocol = _Protocol(tls=resolved.tls is not None)
+        protocol = _Protocol() if resolved.tls is None else _TLSProtocol()
         try:
             if address.unix_path is not None:
                 opening = loop.create_unix_connection(lambda: protocol, address.unix_path)

@@ -325,6 +325,18 @@ class Pending:
         self._sock.close()
 
 
+def shut_write(sock: socket.socket) -> None:
+    """Half-closes ``sock``: a TCP FIN, with any TLS layer kept for reading on.
+
+    Over TLS this is what the docker CLI does (its hijack's CloseWrite on the
+    raw connection, no close_notify), and the engine's Go TLS reads a FIN at
+    a record boundary as the end of stdin.  ``SSLSocket.shutdown`` would drop
+    the TLS layer (CPython clears it), leaving the output unreadable, hence
+    the base class's method.
+    """
+    socket.socket.shutdown(sock, socket.SHUT_WR)
+
+
 class Session:
     """A hijacked stream: ``send`` stdin, ``close_stdin``, iterate the output.
 
@@ -362,7 +374,7 @@ class Session:
             if self._driver.exchange.stdin_closed and not self._shut:
                 self._shut = True
                 with contextlib.suppress(OSError):
-                    self._driver.sock.shutdown(socket.SHUT_WR)
+                    shut_write(self._driver.sock)
 
     def forward_stdin(self, fd: int) -> threading.Thread:
         """Copies ``fd`` to stdin in a daemon thread, then half-closes at its EOF."""

@@ -78,9 +78,15 @@ class Connection:
             raise
 
     async def write_eof(self) -> None:
-        if isinstance(self.stream, trio.abc.HalfCloseableStream):
+        stream: trio.abc.Stream = self.stream
+        if isinstance(stream, trio.SSLStream):
+            # As the docker CLI half-closes a TLS hijack: a TCP FIN under the
+            # TLS layer (SSLStream has no send_eof), which reads on.  Every
+            # record of ours is out: send_all returns only once it is.
+            stream = stream.transport_stream
+        if isinstance(stream, trio.abc.HalfCloseableStream):
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await self.stream.send_eof()
+                await stream.send_eof()
 
     async def aclose(self) -> None:
         await trio.aclose_forcefully(self.stream)
