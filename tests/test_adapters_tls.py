@@ -18,7 +18,9 @@ import ssl
 import threading
 from pathlib import Path
 
-from tests.test_adapters import UPGRADED, Adapter, adapter, collect  # noqa: F401 (fixture)
+import pytest
+
+from tests.test_adapters import ADAPTERS, UPGRADED, Adapter, collect
 from tests.test_blocking import make_certificates, read_head
 from wireproto import calls, mux
 
@@ -61,6 +63,11 @@ class TLSEngine:
     def close(self) -> None:
         self.thread.join(10)
         self.listener.close()
+
+
+@pytest.fixture(params=ADAPTERS)
+def adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
+    return Adapter(request.param, backend)
 
 
 def test_close_stdin_over_tls_ends_stdin_and_reads_on(tmp_path: Path, adapter: Adapter) -> None:
