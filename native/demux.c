@@ -128,13 +128,14 @@ void wp_pieces_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
     size_t n = out->n;
     while (next_segment(d, input, to, base, &pos, &s, &start, &seg_len) == SEGMENT) {
         int small = seg_len < WP_COALESCE_BELOW;
-        if (small && out->previous_small && (out->streams[n - 1] & 3) == s) {
-            if (!(out->streams[n - 1] & WP_IN_SCRATCH)) {
-                size_t first = out->ends[n - 1] - out->starts[n - 1];
-                memcpy(out->scratch + out->used, input + out->starts[n - 1], first);
-                out->starts[n - 1] = out->used;
-                out->used += first;
-                out->streams[n - 1] |= WP_IN_SCRATCH;
+        if (small) {
+            /* Short segments go to scratch, adjacent ones of a stream into
+             * one piece, so a chunk of log lines is all scratch pieces laid
+             * out in order: Python makes them in one call (wp_pieces_format). */
+            if (!(out->previous_small && (out->streams[n - 1] & 3) == s)) {
+                out->streams[n] = s | WP_IN_SCRATCH;
+                out->starts[n] = out->used;
+                n++;
             }
             memcpy(out->scratch + out->used, input + start, seg_len);
             out->used += seg_len;
@@ -223,4 +224,23 @@ int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                    uint8_t *scratch, size_t *counts, int64_t *direct)
 {
     return wp_demux_gather(d, input, len, scratch, len, NULL, counts, direct);
+}
+
+size_t wp_pieces_format(const size_t *starts, const size_t *ends, size_t n,
+                        char *out)
+{
+    char *p = out;
+    *p++ = '<';
+    for (size_t i = 0; i < n; i++) {
+        char digits[20];
+        size_t len = ends[i] - starts[i], k = 0;
+        do {
+            digits[k++] = (char)('0' + len % 10);
+            len /= 10;
+        } while (len);
+        while (k)
+            *p++ = digits[--k];
+        *p++ = 's';
+    }
+    return (size_t)(p - out);
 }

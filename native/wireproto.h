@@ -17,9 +17,10 @@
 
 #define WP_STREAMS 4
 #define WP_HEADER_SIZE 8
-/* Adjacent payload segments of one stream shorter than this are merged into
- * one piece by wp_demux_pieces (copied into scratch); longer ones are always
- * handed out as views of the input.  The Python backend uses the same rule. */
+/* Payload segments shorter than this are copied into scratch by
+ * wp_demux_pieces, adjacent ones of one stream merged into one piece; longer
+ * ones are always handed out as views of the input.  The Python backend makes
+ * the same pieces. */
 #define WP_COALESCE_BELOW 1024
 /* Flag on a piece's stream byte: its bytes are in scratch, not in the input. */
 #define WP_IN_SCRATCH 0x80
@@ -64,6 +65,13 @@ int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
 int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
                     uint8_t *scratch, size_t stride, uint8_t *const *dest,
                     size_t *counts, int64_t *direct);
+
+/* The struct module format ("<" then "<length>s" per piece) that cuts
+ * pieces 0..n-1 out of scratch in one call, when all of them lie there (in
+ * order, end to end, as wp_demux_pieces lays out short pieces).  `out` holds
+ * 1 + 21 * n bytes.  Returns the format's length. */
+size_t wp_pieces_format(const size_t *starts, const size_t *ends, size_t n,
+                        char *out);
 
 /* ---- HTTP/1.1 chunked transfer coding (RFC 9112 section 7.1) ---------- */
 

@@ -9,6 +9,7 @@ allocated here and grown as chunks grow, so the hot loop allocates nothing;
 from __future__ import annotations
 
 import ctypes
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ lib: Any = _native.lib
 
 HEADER_SIZE = 8
 IN_SCRATCH: int = lib.WP_IN_SCRATCH
+_WITHOUT_FLAG = bytes(b & 3 for b in range(256))  # stream bytes without IN_SCRATCH
 # An input with at least this many frames is "small frames": see SpanBuffers.gather.
 GROW_FROM_FRAMES = 8
 # Scratch memory is written before it is read: no need to zero it.
@@ -84,6 +86,8 @@ class SpanBuffers:
         # Streams gather() grows the sinks of first (see there).
         self.expected: list[int] = []
         self.consumed = ffi.new("size_t *")
+        self.format: Any = None  # struct formats C writes: see _short_pieces
+        self.format_size = 0
 
     def reserve(self, size: int) -> None:
         """Grows the arrays and scratch to take an input of ``size`` bytes."""
@@ -101,22 +105,38 @@ class SpanBuffers:
         self.capacity = capacity
 
     def pieces(self, view: memoryview, count: int) -> list[Piece]:
-        """The pieces C described: views of ``view``, or of merged bytes."""
+        """The pieces C described: views of ``view``, or bytes of short ones."""
         if count == 0:
             return []
         streams = ffi.buffer(self.streams, count)[:]
+        used = self.scratch_used[0]
+        if used and min(streams) & IN_SCRATCH:
+            return self._short_pieces(streams, count, used)
         starts = ffi.unpack(self.starts, count)
         ends = ffi.unpack(self.ends, count)
-        used = self.scratch_used[0]
         if not used:
             return [(s, view[a:b]) for s, a, b in zip(streams, starts, ends)]
-        # Merged pieces live in scratch, reused by the next call: copy them out once.
+        # Short pieces live in scratch, reused by the next call: copy them out once.
         merged = memoryview(ffi.buffer(self.scratch, used)[:])
-        flag = lib.WP_IN_SCRATCH
         return [
-            (s & 3, merged[a:b]) if s & flag else (s, view[a:b])
+            (s & 3, merged[a:b]) if s & IN_SCRATCH else (s, view[a:b])
             for s, a, b in zip(streams, starts, ends)
         ]
+
+    def _short_pieces(self, streams: bytes, count: int, used: int) -> list[Piece]:
+        """All pieces short (log lines), end to end in scratch: cut in one call.
+
+        A struct format of their lengths (written by C) makes every piece's
+        bytes object in one ``unpack_from``, with no Python bytecode per piece:
+        about half the cost of a slice per piece, which dominates ``feed``.
+        """
+        if 1 + 21 * count > self.format_size:
+            self.format_size = 1 + 21 * count
+            self.format = _alloc_uncleared("char[]", self.format_size)
+        size = lib.wp_pieces_format(self.starts, self.ends, count, self.format)
+        cut = struct.Struct(ffi.buffer(self.format, size)[:])
+        parts: tuple[bytes, ...] = cut.unpack_from(ffi.buffer(self.scratch, used))
+        return list(zip(streams.translate(_WITHOUT_FLAG), parts))
 
     def gather(
         self,

@@ -28,7 +28,7 @@ _HEADER = struct.Struct(">II")
 _INVALID_WORD_BITS = 0xFCFFFFFF
 
 Segment = tuple[int, int, int]
-Piece = tuple[int, memoryview]
+Piece = tuple[int, bytes | memoryview]
 
 
 def header_byte_error(index: int, value: int) -> bool:
@@ -88,9 +88,11 @@ class Demuxer:
         """Demuxes ``data``; returns ``(stream, payload)`` pieces in order.
 
         Concatenating the payloads of one stream's pieces gives that stream.
-        A piece may hold several adjacent short frames of one stream.  Pieces
-        are read-only views: of ``data`` itself when it is ``bytes`` (they
-        keep it alive), else of a private copy; they stay valid for good.
+        A piece may hold several adjacent short frames of one stream.  A
+        payload is ``bytes`` or a read-only view (this backend gives views;
+        the native one gives ``bytes`` for pieces under 1 KiB): views are of
+        ``data`` itself when it is ``bytes`` (they keep it alive), else of a
+        private copy; all stay valid for good.
         """
         view = immutable(data)
         segments, error = self.walk(view)

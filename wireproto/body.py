@@ -24,7 +24,7 @@ from wireproto._sinks import Sinks
 from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, InvalidResponse
 from wireproto.framing import Framing
 
-Piece = tuple[int, memoryview]
+Piece = tuple[int, bytes | memoryview]
 StreamDecoder = mux.AnyDemuxer | mux.RawStream
 
 

@@ -39,7 +39,7 @@ class FrameError(RemoteProtocolError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
-        self.pieces: list[tuple[int, memoryview]] = []
+        self.pieces: list[tuple[int, bytes | memoryview]] = []
 
 
 class InvalidFrameHeader(FrameError):

@@ -73,7 +73,7 @@ PAUSED = Sentinel("PAUSED")  # the exchange is over: no more events
 class Output:
     """Container output: ``(stream, payload)`` pieces in order (STDIO calls)."""
 
-    pieces: list[tuple[int, memoryview]]
+    pieces: list[tuple[int, bytes | memoryview]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

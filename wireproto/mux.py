@@ -92,7 +92,7 @@ class RawStream:
     def offset(self) -> int:
         return self._offset
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, memoryview]]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, bytes | memoryview]]:
         self._check_open()
         view = immutable(data)
         self._offset += len(view)

@@ -205,7 +205,7 @@ class WSAttach:
         raise api_error(self.response, received, self.call.request.target)
 
     def _step_frames(self) -> Event | Sentinel:
-        pieces: list[tuple[int, memoryview]] = []
+        pieces: list[tuple[int, bytes | memoryview]] = []
         while True:
             try:
                 frame = self._frames.process_buffer()

@@ -471,13 +471,15 @@ static void check_pieces(const expected *e, const uint8_t *scratch, size_t used,
         CHECK((streams[piece] & ~(unsigned)WP_IN_SCRATCH) == e->segs[i].stream);
         size_t a = starts[piece], b = ends[piece];
         CHECK(a < b);
-        if (j == i + 1) {
+        if (e->segs[i].end - e->segs[i].start >= WP_COALESCE_BELOW) {
+            CHECK(j == i + 1);
             CHECK(!(streams[piece] & WP_IN_SCRATCH));
             CHECK(a == e->segs[i].start && b == e->segs[i].end);
             CHECK(b <= e->fused_consumed);
         } else {
             CHECK(streams[piece] & WP_IN_SCRATCH);
             CHECK(b <= used);
+            CHECK(a == scratch_expected); /* scratch pieces lie end to end, in order */
             for (size_t k = i; k < j; k++) {
                 size_t seg_len = e->segs[k].end - e->segs[k].start;
                 CHECK(a + seg_len <= b);

@@ -266,12 +266,14 @@ static void check_pieces(const expected *e, const uint8_t *scratch, size_t used,
         CHECK((streams[piece] & ~(unsigned)WP_IN_SCRATCH) == e->segs[i].stream);
         size_t a = starts[piece], b = ends[piece];
         CHECK(a < b);
-        if (j == i + 1) {
+        if (e->segs[i].end - e->segs[i].start >= WP_COALESCE_BELOW) {
+            CHECK(j == i + 1);
             CHECK(!(streams[piece] & WP_IN_SCRATCH));
             CHECK(a == e->segs[i].start && b == e->segs[i].end);
         } else {
             CHECK(streams[piece] & WP_IN_SCRATCH);
             CHECK(b <= used);
+            CHECK(a == scratch_expected); /* scratch pieces lie end to end, in order */
             for (size_t k = i; k < j; k++) {
                 size_t seg_len = e->segs[k].end - e->segs[k].start;
                 CHECK(a + seg_len <= b);
@@ -339,6 +341,27 @@ static void check_split(const expected *e, const uint8_t *scratch, size_t stride
 /* ---- the demuxers under test -------------------------------------------- */
 
 /* Calls wp_demux_pieces with exact-size buffers; checks and collects. */
+/* wp_pieces_format into an exact-size buffer (ASan catches a write past
+ * it): "<" then each piece's length in decimal and "s". */
+static void check_format(const size_t *starts, const size_t *ends, size_t n)
+{
+    size_t size = 1 + 21 * n;
+    char *format = block_get(size);
+    size_t len = wp_pieces_format(starts, ends, n, format);
+    CHECK(len <= size && len >= 1 + 2 * n && format[0] == '<');
+    const char *p = format + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t value = 0;
+        CHECK(*p >= '1' && *p <= '9'); /* pieces are never empty; no leading zero */
+        while (*p >= '0' && *p <= '9')
+            value = value * 10 + (size_t)(*p++ - '0');
+        CHECK(*p++ == 's');
+        CHECK(value == ends[i] - starts[i]);
+    }
+    CHECK(p == format + len);
+    block_put(format, size);
+}
+
 static void run_pieces(wp_demux *d, const expected *e, bytes_t *out)
 {
     size_t capacity = e->len / 8 + 2;
@@ -358,6 +381,7 @@ static void run_pieces(wp_demux *d, const expected *e, bytes_t *out)
         const uint8_t *from = streams[i] & WP_IN_SCRATCH ? scratch : input;
         bytes_append(&out[streams[i] & 3], from + starts[i], ends[i] - starts[i]);
     }
+    check_format(starts, ends, n);
     CHECK(memcmp(input, e->chunk, e->len) == 0); /* input is const */
     block_put(input, e->len);
     block_put(scratch, e->len);

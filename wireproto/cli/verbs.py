@@ -138,7 +138,7 @@ def write_pieces(events: Iterator[object], systemerr: Collector) -> None:
     for event in events:
         if isinstance(event, Output):
             for stream, piece in event.pieces:
-                writers[stream].write(piece)
+                writers[stream].write(memoryview(piece))
 
 
 def logs(client: Client, args: argparse.Namespace) -> int:
