@@ -92,15 +92,19 @@ start_bg() {  # PIDFILE LOG CMD...: start CMD detached in its own session, recor
     # or a CI runner's process-group kill from reaching the daemon; `down` stops it instead.
     # 9>&-: the daemon must not inherit (and hold forever) our lock on DIR/.lock.
     setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
-    local pid=$! i
-    echo "$pid" >"$pidfile"
-    # Until the fork has exec'd, /proc/PID/cmdline is this script's: a caller's alive() check
-    # made in that window would report the daemon dead (CI hit this once). Wait for the exec.
-    for ((i = 0; i < 500; i++)); do
-        [ -r "/proc/$pid/cmdline" ] || return 0
-        case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in "" | "$1 "*) return 0 ;; esac  # "": exited
-        sleep 0.01
-    done
+    echo $! >"$pidfile"
+}
+
+running() {  # PID: the process exists and is not a zombie
+    # For a daemon this script has just started, not alive(): until its exec
+    # chain (this shell's fork -> setsid -> the daemon) is done, its cmdline is
+    # this script's, setsid's, or empty mid-exec, and no match would hold (CI
+    # hit this twice: "containerd did not start" while it had booted). Our own
+    # child's pid cannot be another process's while we run.
+    local state
+    [ -n "$1" ] || return 1
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
 }
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -238,11 +242,11 @@ start_registry() {  # NAME AUTH(0|1)
         pid=$(read_pid "$rdir/pid")
         for ((i = 0; i < 300; i++)); do
             if registry_answers "$port" "$auth"; then
-                alive "$pid" "$rdir/config.yml" || break  # somebody else answers on that port
+                running "$pid" || break  # somebody else answers on that port
                 say "registry $name listening on 127.0.0.1:$port (pid $pid)"
                 return 0
             fi
-            alive "$pid" "$rdir/config.yml" || break
+            running "$pid" || break
             sleep 0.1
         done
         stop_pid "$pid" "$rdir/config.yml" "registry $name" 5 || true
@@ -287,7 +291,7 @@ EOF
     pid=$(read_pid "$cdir/pid")
     for ((i = 0; i < 300; i++)); do
         [ -S "$cdir/ctd.sock" ] && { say "containerd running (pid $pid)"; return 0; }
-        alive "$pid" "$cdir/config.toml" || break
+        running "$pid" || break
         sleep 0.1
     done
     tail -n 30 "$cdir/containerd.log" >&2 || true
@@ -325,7 +329,7 @@ start_dockerd() {
     fi
     for ((i = 0; i < 600; i++)); do
         ping_engine && { say "dockerd answers on unix://$DIR/docker.sock (pid $pid)"; return 0; }
-        alive "$pid" "--data-root $DIR/data" || break
+        running "$pid" || break
         sleep 0.1
     done
     say "dockerd did not answer GET /_ping; last lines of $DIR/dockerd.log:"
