@@ -122,14 +122,14 @@ class ChunkedDemuxer:
         buffers = self._buffers
         buffers.reserve(len(view))
         source = ffi.from_buffer(view)
-        state = self._demuxer.state
         try:
-            if buffers.expected:  # many small frames: see SpanBuffers.gather
-                buffers.gather(view, sinks, state, lambda dest: self._gather(source, view, dest))
-            else:  # few large frames: see SpanBuffers.scatter
-                frames = state.frames
-                count = self._pieces(source, view)
-                buffers.scatter(view, sinks, count, state.frames - frames)
+            buffers.deliver(
+                view,
+                sinks,
+                self._demuxer.state,
+                lambda dest: self._gather(source, view, dest),
+                lambda: self._pieces(source, view),
+            )
         except Exception as exc:
             self._demuxer.fail(exc)  # payload consumed but not delivered
             raise

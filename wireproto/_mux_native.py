@@ -175,6 +175,23 @@ class SpanBuffers:
             direct = ffi.unpack(self.direct, STREAMS)
             self._deliver_late(view, sinks, late, counts, direct, grown)
 
+    def deliver(
+        self,
+        view: memoryview,
+        sinks: Sinks,
+        state: Any,
+        run_gather: Callable[[Any], None],
+        run_pieces: Callable[[], int],
+    ) -> None:
+        """``feed_into``'s C pass and delivery: :meth:`gather` after an input of
+        many small frames (``expected``), else :meth:`scatter` of the pieces."""
+        if self.expected:
+            self.gather(view, sinks, state, run_gather)
+            return
+        frames = state.frames
+        count = run_pieces()
+        self.scatter(view, sinks, count, state.frames - frames)
+
     def _room(self, size: int) -> list[tuple[int, int]]:
         """(stream, bytes) to grow sinks by before a gather: see gather()."""
         if _resize is None:
@@ -286,17 +303,7 @@ class Demuxer:
         size = len(view)
         buffers = self._buffers
         buffers.reserve(size)
-        count = lib.wp_demux_pieces(
-            self.state,
-            ffi.from_buffer(view),
-            size,
-            buffers.scratch,
-            buffers.streams,
-            buffers.starts,
-            buffers.ends,
-            buffers.scratch_used,
-        )
-        pieces = buffers.pieces(view, count)
+        pieces = buffers.pieces(view, self._pieces(ffi.from_buffer(view), size))
         if self.state.error:
             error = self.frame_error()
             error.pieces = pieces
@@ -310,30 +317,38 @@ class Demuxer:
         buffers = self._buffers
         buffers.reserve(size)
         source = ffi.from_buffer(view)
-        state = self.state
         try:
-            if buffers.expected:
-                buffers.gather(view, sinks, state, lambda dest: self._gather(source, size, dest))
-            else:
-                frames = state.frames
-                count = lib.wp_demux_pieces(
-                    state,
-                    source,
-                    size,
-                    buffers.scratch,
-                    buffers.streams,
-                    buffers.starts,
-                    buffers.ends,
-                    buffers.scratch_used,
-                )
-                buffers.scatter(view, sinks, count, state.frames - frames)
+            buffers.deliver(
+                view,
+                sinks,
+                self.state,
+                lambda dest: self._gather(source, size, dest),
+                lambda: self._pieces(source, size),
+            )
         except Exception as exc:
             self.fail(exc)  # payload of this chunk was consumed but not delivered
             raise
         if self.state.error:
             raise self.frame_error()
 
+    def _pieces(self, source: Any, size: int) -> int:
+        """Runs the C walk that lists pieces; returns how many."""
+        buffers = self._buffers
+        return int(
+            lib.wp_demux_pieces(
+                self.state,
+                source,
+                size,
+                buffers.scratch,
+                buffers.streams,
+                buffers.starts,
+                buffers.ends,
+                buffers.scratch_used,
+            )
+        )
+
     def _gather(self, source: Any, size: int, dest: Any) -> None:
+        """Runs the C walk that gathers each stream's payload."""
         buffers = self._buffers
         lib.wp_demux_gather(
             self.state,
