@@ -249,14 +249,16 @@ static size_t chunked_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
     return pos;
 }
 
-void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                             size_t len, uint8_t *scratch, size_t stride,
-                             uint8_t *const *dest, size_t *counts,
-                             int64_t *direct, size_t *consumed)
+unsigned wp_chunked_demux_gather(wp_chunked *c, wp_demux *d,
+                                 const uint8_t *input, size_t len,
+                                 uint8_t *scratch, size_t stride,
+                                 uint8_t *const *dest, size_t *counts,
+                                 int64_t *direct, size_t *consumed)
 {
     wp_split_out out;
     wp_split_reset(&out, scratch, stride, dest, counts, direct);
     *consumed = chunked_split(c, d, input, len, &out);
+    return wp_split_fed(&out);
 }
 
 void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,

@@ -209,21 +209,22 @@ size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
     return out.n;
 }
 
-int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
-                    uint8_t *scratch, size_t stride, uint8_t *const *dest,
-                    size_t *counts, int64_t *direct)
+unsigned wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
+                         uint8_t *scratch, size_t stride, uint8_t *const *dest,
+                         size_t *counts, int64_t *direct)
 {
     wp_split_out out;
     wp_split_reset(&out, scratch, stride, dest, counts, direct);
     if (d->error == WP_OK)
         wp_split_span(d, input, 0, len, &out);
-    return d->error;
+    return wp_split_fed(&out);
 }
 
 int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                    uint8_t *scratch, size_t *counts, int64_t *direct)
 {
-    return wp_demux_gather(d, input, len, scratch, len, NULL, counts, direct);
+    wp_demux_gather(d, input, len, scratch, len, NULL, counts, direct);
+    return d->error;
 }
 
 size_t wp_pieces_format(const size_t *starts, const size_t *ends, size_t n,

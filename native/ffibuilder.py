@@ -68,15 +68,15 @@ ffibuilder.cdef(
                            size_t *ends, size_t *scratch_used);
     int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
                        uint8_t *scratch, size_t *counts, int64_t *direct);
-    int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
-                        uint8_t *scratch, size_t stride, uint8_t *const *dest,
-                        size_t *counts, int64_t *direct);
+    unsigned wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
+                             uint8_t *scratch, size_t stride, uint8_t *const *dest,
+                             size_t *counts, int64_t *direct);
     size_t wp_pieces_format(const size_t *starts, const size_t *ends, size_t n,
                             char *out);
-    void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                                 size_t len, uint8_t *scratch, size_t stride,
-                                 uint8_t *const *dest, size_t *counts,
-                                 int64_t *direct, size_t *consumed);
+    unsigned wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
+                                     size_t len, uint8_t *scratch, size_t stride,
+                                     uint8_t *const *dest, size_t *counts,
+                                     int64_t *direct, size_t *consumed);
     """
 )
 ffibuilder.set_source(

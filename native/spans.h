@@ -28,6 +28,15 @@ void wp_pieces_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
                     wp_piece_out *out);
 void wp_split_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
                    wp_split_out *out);
+/* The streams that got payload since wp_split_reset, bit s for stream s. */
+static inline unsigned wp_split_fed(const wp_split_out *out)
+{
+    unsigned fed = 0;
+    for (unsigned s = 0; s < WP_STREAMS; s++)
+        fed |= (unsigned)(out->counts[s] != 0) << s;
+    return fed;
+}
+
 void wp_split_reset(wp_split_out *out, uint8_t *scratch, size_t stride,
                     uint8_t *const *dest, size_t *counts, int64_t *direct);
 

@@ -61,10 +61,13 @@ int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
  * (stride >= len), except that when dest and dest[s] are non-NULL its payload
  * is copied straight to dest[s], which must have room for len bytes (or at
  * least for that stream's payload in this input), and direct[s] stays -1.
- * This is how payload lands in the caller's buffers with a single copy. */
-int wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
-                    uint8_t *scratch, size_t stride, uint8_t *const *dest,
-                    size_t *counts, int64_t *direct);
+ * This is how payload lands in the caller's buffers with a single copy.
+ * Returns the streams that got payload, bit s for stream s (so the caller
+ * learns which sinks to prepare next time without reading counts); errors
+ * are in d->error. */
+unsigned wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
+                         uint8_t *scratch, size_t stride, uint8_t *const *dest,
+                         size_t *counts, int64_t *direct);
 
 /* The struct module format ("<" then "<length>s" per piece) that cuts
  * pieces 0..n-1 out of scratch in one call, when all of them lie there (in
@@ -120,11 +123,12 @@ size_t wp_chunked_demux_pieces(wp_chunked *c, wp_demux *d, const uint8_t *input,
 void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
                             size_t len, uint8_t *scratch, size_t *counts,
                             int64_t *direct, size_t *consumed);
-/* As wp_demux_gather, for a chunked body. */
-void wp_chunked_demux_gather(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                             size_t len, uint8_t *scratch, size_t stride,
-                             uint8_t *const *dest, size_t *counts,
-                             int64_t *direct, size_t *consumed);
+/* As wp_demux_gather, for a chunked body (the same return value). */
+unsigned wp_chunked_demux_gather(wp_chunked *c, wp_demux *d,
+                                 const uint8_t *input, size_t len,
+                                 uint8_t *scratch, size_t stride,
+                                 uint8_t *const *dest, size_t *counts,
+                                 int64_t *direct, size_t *consumed);
 
 
 #endif

@@ -108,7 +108,7 @@ class ChunkedDemuxer:
             return []
         buffers = self._buffers
         buffers.reserve(len(view))
-        pieces = buffers.pieces(view, self._pieces(ffi.from_buffer(view), view))
+        pieces = buffers.pieces(view, self.walk_pieces(ffi.from_buffer(view), view))
         error = self._error(view)
         if error is not None:
             error.pieces = pieces
@@ -121,15 +121,8 @@ class ChunkedDemuxer:
             return
         buffers = self._buffers
         buffers.reserve(len(view))
-        source = ffi.from_buffer(view)
         try:
-            buffers.deliver(
-                view,
-                sinks,
-                self._demuxer.state,
-                lambda dest: self._gather(source, view, dest),
-                lambda: self._pieces(source, view),
-            )
+            buffers.deliver(view, ffi.from_buffer(view), sinks, self)
         except Exception as exc:
             self._demuxer.fail(exc)  # payload consumed but not delivered
             raise
@@ -137,8 +130,13 @@ class ChunkedDemuxer:
         if error is not None:
             raise error
 
-    def _pieces(self, source: Any, view: memoryview) -> int:
-        """Runs the fused C walk that lists pieces; returns how many."""
+    @property
+    def state(self) -> Any:
+        """The demuxer's state (see Walker)."""
+        return self._demuxer.state
+
+    def walk_pieces(self, source: Any, view: memoryview) -> int:
+        """Runs the fused C walk that lists pieces; returns how many (see Walker)."""
         buffers = self._buffers
         return int(
             lib.wp_chunked_demux_pieces(
@@ -155,20 +153,22 @@ class ChunkedDemuxer:
             )
         )
 
-    def _gather(self, source: Any, view: memoryview, dest: Any) -> None:
-        """Runs the fused C walk that gathers each stream's payload."""
+    def walk_gather(self, source: Any, view: memoryview, dest: Any) -> int:
+        """Runs the fused C walk that gathers each stream's payload (see Walker)."""
         buffers = self._buffers
-        lib.wp_chunked_demux_gather(
-            self._chunks.state,
-            self._demuxer.state,
-            source,
-            len(view),
-            buffers.scratch,
-            buffers.capacity,
-            dest,
-            buffers.counts,
-            buffers.direct,
-            buffers.consumed,
+        return int(
+            lib.wp_chunked_demux_gather(
+                self._chunks.state,
+                self._demuxer.state,
+                source,
+                len(view),
+                buffers.scratch,
+                buffers.capacity,
+                dest,
+                buffers.counts,
+                buffers.direct,
+                buffers.consumed,
+            )
         )
 
     def close(self) -> None:

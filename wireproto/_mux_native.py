@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from wireproto._backend import require_native
 from wireproto._mux_python import STREAMS, Piece, byte_view, immutable
@@ -64,8 +64,26 @@ def _bytearray_resizer() -> Callable[[bytearray, int], int] | None:
 
 _resize = _bytearray_resizer()
 # A sink grown for a gather: (stream, sink, its old length, the cffi buffer
-# C writes through, the bytes it was grown by).
-Grown = tuple[int, bytearray, int, Any, int]
+# C writes through).
+Grown = tuple[int, bytearray, int, Any]
+_STREAM_IDS = range(STREAMS)
+
+
+class Walker(Protocol):
+    """A demuxer's C walks over one input, as :meth:`SpanBuffers.deliver` runs them."""
+
+    @property
+    def state(self) -> Any:
+        """The wp_demux, whose frame count picks the next input's path."""
+        ...
+
+    def walk_pieces(self, source: Any, view: memoryview) -> int:
+        """Lists the input's pieces; returns how many."""
+        ...
+
+    def walk_gather(self, source: Any, view: memoryview, dest: Any) -> int:
+        """Gathers each stream's payload; returns the streams fed, as a mask."""
+        ...
 
 
 class SpanBuffers:
@@ -83,8 +101,9 @@ class SpanBuffers:
         self.dest = ffi.new("uint8_t *[4]")
         self.direct = ffi.new("int64_t[4]")
         self.scratch_used = ffi.new("size_t *")
-        # Streams gather() grows the sinks of first (see there).
+        # Streams gather() grows the sinks of first (see there), and as a mask.
         self.expected: list[int] = []
+        self.expected_mask = 0
         self.consumed = ffi.new("size_t *")
         self.format: Any = None  # struct formats C writes: see _short_pieces
         self.format_size = 0
@@ -138,14 +157,19 @@ class SpanBuffers:
         parts: tuple[bytes, ...] = cut.unpack_from(ffi.buffer(self.scratch, used))
         return list(zip(streams.translate(_WITHOUT_FLAG), parts))
 
-    def gather(
-        self,
-        view: memoryview,
-        sinks: Sinks,
-        state: Any,
-        run: Callable[[Any], None],
-    ) -> None:
-        """Runs a C gather, ``run(dest)``, and hands each stream's payload to its sink.
+    def deliver(self, view: memoryview, source: Any, sinks: Sinks, walker: Walker) -> None:
+        """``feed_into``'s C pass and delivery: :meth:`gather` after an input of
+        many small frames (``expected``), else :meth:`scatter` of the pieces."""
+        if self.expected:
+            self.gather(view, source, sinks, walker)
+            return
+        state = walker.state
+        frames = state.frames
+        count = walker.walk_pieces(source, view)
+        self.scatter(view, sinks, count, state.frames - frames)
+
+    def gather(self, view: memoryview, source: Any, sinks: Sinks, walker: Walker) -> None:
+        """Runs the C gather and hands each stream's payload to its sink.
 
         The path for inputs of many small frames (see ``expected``): the
         bytearray sinks of the streams the last input fed are grown by this
@@ -155,48 +179,26 @@ class SpanBuffers:
         one span in the input, and is appended afterwards.  On any failure
         the sinks are left as the Python backend leaves them: filled in
         stream order up to the failing one.
+
+        This runs once per read of log lines, beside a C walk of about 10 us,
+        so it is kept to a few calls per stream: C says which streams it fed
+        (a bit mask), trimming is a ``del``, and ``expected`` is rebuilt only
+        when it changes.
         """
-        grown = self._grow(sinks, self._room(len(view)))
+        grown, grown_mask = self._grow(sinks, len(view))
+        state = walker.state
         frames_before = state.frames
-        run(self.dest)
-        counts = ffi.unpack(self.counts, STREAMS)
-        for stream, sink, old, buffer, room in grown:
+        fed = walker.walk_gather(source, view, self.dest)
+        counts, dest = self.counts, self.dest
+        for stream, sink, old, buffer in grown:
             ffi.release(buffer)  # so the sink can be resized again
-            if counts[stream] != room:
-                _resize(sink, old + counts[stream])  # type: ignore[misc]
-            self.dest[stream] = ffi.NULL
-        if state.frames - frames_before >= GROW_FROM_FRAMES:
-            self.expected = [s for s in range(STREAMS) if counts[s]]
-        elif self.expected:
-            self.expected = []
-        done = [stream for stream, *_ in grown]
-        late = [s for s in range(STREAMS) if counts[s] and s not in done]
-        if late:
-            direct = ffi.unpack(self.direct, STREAMS)
-            self._deliver_late(view, sinks, late, counts, direct, grown)
-
-    def deliver(
-        self,
-        view: memoryview,
-        sinks: Sinks,
-        state: Any,
-        run_gather: Callable[[Any], None],
-        run_pieces: Callable[[], int],
-    ) -> None:
-        """``feed_into``'s C pass and delivery: :meth:`gather` after an input of
-        many small frames (``expected``), else :meth:`scatter` of the pieces."""
-        if self.expected:
-            self.gather(view, sinks, state, run_gather)
-            return
-        frames = state.frames
-        count = run_pieces()
-        self.scatter(view, sinks, count, state.frames - frames)
-
-    def _room(self, size: int) -> list[tuple[int, int]]:
-        """(stream, bytes) to grow sinks by before a gather: see gather()."""
-        if _resize is None:
-            return []
-        return [(stream, size) for stream in self.expected]
+            dest[stream] = ffi.NULL
+            del sink[old + counts[stream] :]
+        plan = fed if state.frames - frames_before >= GROW_FROM_FRAMES else 0
+        if plan != self.expected_mask:
+            self._expect(plan)
+        if fed != grown_mask:
+            self._deliver_late(view, sinks, fed & ~grown_mask, grown)
 
     def scatter(self, view: memoryview, sinks: Sinks, count: int, frames: int) -> None:
         """Appends the ``count`` pieces C listed to their sinks, stream by stream.
@@ -212,7 +214,7 @@ class SpanBuffers:
         merged = self.scratch_views[0] if self.scratch_used[0] else None
         order = sorted({s & 3 for s in streams})
         if frames >= GROW_FROM_FRAMES:
-            self.expected = order
+            self._expect(sum(1 << stream for stream in order))
         # Every sink is looked up before any is written: a missing one loses nothing.
         targets = [(stream, sink_for(sinks, stream)) for stream in order]
         for stream, sink in targets:
@@ -227,38 +229,47 @@ class SpanBuffers:
             else:  # one write per stream per call, as documented
                 deliver(sink, parts[0] if len(parts) == 1 else memoryview(b"".join(parts)))
 
-    def _grow(self, sinks: Sinks, room: list[tuple[int, int]]) -> list[Grown]:
-        """Grows bytearray sinks by ``room`` and points ``dest`` at the new space.
+    def _expect(self, mask: int) -> None:
+        """Sets the streams the next input's gather grows sinks for (bit s: stream s)."""
+        self.expected_mask = mask
+        self.expected = [s for s in _STREAM_IDS if mask >> s & 1]
+
+    def _grow(self, sinks: Sinks, size: int) -> tuple[list[Grown], int]:
+        """Grows the ``expected`` streams' bytearray sinks by ``size`` and points
+        ``dest`` at the new space (nothing without ``ctypes.pythonapi``).
+        Returns them, and their streams as a bit mask.
 
         A sink that cannot grow (a view of it is alive, or it serves two
         streams) undoes the others: this call then takes the scratch path,
         where ``+=`` fails at the same sink as in the Python backend.
         """
         grown: list[Grown] = []
-        for stream, size in room:
+        mask = 0
+        if _resize is None:
+            return grown, mask
+        for stream in self.expected:
             sink = _lookup(sinks, stream)
             if type(sink) is bytearray:
                 old = len(sink)
                 try:
-                    _resize(sink, old + size)  # type: ignore[misc]
+                    _resize(sink, old + size)
                 except BufferError:
                     self._undo(grown)
-                    return []
+                    return [], 0
                 buffer = ffi.from_buffer(sink)
-                grown.append((stream, sink, old, buffer, size))
+                grown.append((stream, sink, old, buffer))
+                mask |= 1 << stream
                 self.dest[stream] = buffer + old
-        return grown
+        return grown, mask
 
     def _deliver_late(
-        self,
-        view: memoryview,
-        sinks: Sinks,
-        late: list[int],
-        counts: list[int],
-        direct: list[int],
-        grown: list[Grown],
+        self, view: memoryview, sinks: Sinks, late_mask: int, grown: list[Grown]
     ) -> None:
-        """Appends the payload C left in scratch or in place; undoes on failure."""
+        """Appends the payload C left in scratch or in place (streams in
+        ``late_mask``); undoes on failure."""
+        late = [s for s in _STREAM_IDS if late_mask >> s & 1]
+        counts = ffi.unpack(self.counts, STREAMS)
+        direct = ffi.unpack(self.direct, STREAMS)
         try:
             # Every sink is looked up before any is written: a missing one loses nothing.
             targets = [(s, sink_for(sinks, s)) for s in late]
@@ -274,7 +285,7 @@ class SpanBuffers:
 
     def _undo(self, grown: list[Grown]) -> None:
         """Takes grown sinks back to their old length."""
-        for stream, sink, old, buffer, _room in grown:
+        for stream, sink, old, buffer in grown:
             ffi.release(buffer)
             del sink[old:]
             self.dest[stream] = ffi.NULL
@@ -300,10 +311,9 @@ class Demuxer:
     def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
         self.check_usable()
         view = immutable(data)
-        size = len(view)
         buffers = self._buffers
-        buffers.reserve(size)
-        pieces = buffers.pieces(view, self._pieces(ffi.from_buffer(view), size))
+        buffers.reserve(len(view))
+        pieces = buffers.pieces(view, self.walk_pieces(ffi.from_buffer(view), view))
         if self.state.error:
             error = self.frame_error()
             error.pieces = pieces
@@ -313,32 +323,24 @@ class Demuxer:
     def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
         self.check_usable()
         view = byte_view(data)
-        size = len(view)
         buffers = self._buffers
-        buffers.reserve(size)
-        source = ffi.from_buffer(view)
+        buffers.reserve(len(view))
         try:
-            buffers.deliver(
-                view,
-                sinks,
-                self.state,
-                lambda dest: self._gather(source, size, dest),
-                lambda: self._pieces(source, size),
-            )
+            buffers.deliver(view, ffi.from_buffer(view), sinks, self)
         except Exception as exc:
             self.fail(exc)  # payload of this chunk was consumed but not delivered
             raise
         if self.state.error:
             raise self.frame_error()
 
-    def _pieces(self, source: Any, size: int) -> int:
-        """Runs the C walk that lists pieces; returns how many."""
+    def walk_pieces(self, source: Any, view: memoryview) -> int:
+        """Runs the C walk that lists pieces; returns how many (see Walker)."""
         buffers = self._buffers
         return int(
             lib.wp_demux_pieces(
                 self.state,
                 source,
-                size,
+                len(view),
                 buffers.scratch,
                 buffers.streams,
                 buffers.starts,
@@ -347,18 +349,20 @@ class Demuxer:
             )
         )
 
-    def _gather(self, source: Any, size: int, dest: Any) -> None:
-        """Runs the C walk that gathers each stream's payload."""
+    def walk_gather(self, source: Any, view: memoryview, dest: Any) -> int:
+        """Runs the C walk that gathers each stream's payload (see Walker)."""
         buffers = self._buffers
-        lib.wp_demux_gather(
-            self.state,
-            source,
-            size,
-            buffers.scratch,
-            buffers.capacity,
-            dest,
-            buffers.counts,
-            buffers.direct,
+        return int(
+            lib.wp_demux_gather(
+                self.state,
+                source,
+                len(view),
+                buffers.scratch,
+                buffers.capacity,
+                dest,
+                buffers.counts,
+                buffers.direct,
+            )
         )
 
     def close(self) -> None:

@@ -643,9 +643,13 @@ static void run_split(contender *c, const uint8_t *input, const expected *e, int
     if (dest_mask < 0)
         wp_chunked_demux_split(&c->chunks, &c->demux, input, e->len, scratch, counts, direct,
                                &consumed);
-    else
-        wp_chunked_demux_gather(&c->chunks, &c->demux, input, e->len, scratch, stride, dest,
-                                counts, direct, &consumed);
+    else {
+        unsigned fed = wp_chunked_demux_gather(&c->chunks, &c->demux, input, e->len, scratch,
+                                               stride, dest, counts, direct, &consumed);
+        for (unsigned s = 0; s < WP_STREAMS; s++)
+            CHECK((fed >> s & 1) == (counts[s] != 0));
+        CHECK(fed >> WP_STREAMS == 0);
+    }
     CHECK(consumed == e->fused_consumed);
     check_split(e, scratch, stride, dest, counts, direct);
     for (unsigned s = 0; s < WP_STREAMS; s++) {

@@ -432,9 +432,11 @@ static void run_gather(wp_demux *d, const expected *e, unsigned dest_mask, bytes
     }
     uint8_t *scratch = block_get(WP_STREAMS * e->len);
     int64_t *direct = block_get(WP_STREAMS * sizeof *direct);
-    int rc = wp_demux_gather(d, input, e->len, scratch, e->len, dest, counts, direct);
-    CHECK(rc == d->error);
+    unsigned fed = wp_demux_gather(d, input, e->len, scratch, e->len, dest, counts, direct);
     check_split(e, scratch, e->len, dest, counts, direct);
+    for (unsigned s = 0; s < WP_STREAMS; s++)
+        CHECK((fed >> s & 1) == (counts[s] != 0));
+    CHECK(fed >> WP_STREAMS == 0);
     for (unsigned s = 0; s < WP_STREAMS; s++) {
         CHECK(counts[s] == room[s]);
         const uint8_t *from = dest[s] != NULL ? dest[s]
