@@ -17,7 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from wireproto._mux_python import Demuxer, Group, Piece, byte_view, gather, immutable, pieces_of
+from wireproto._mux_python import (
+    Collector,
+    Demuxer,
+    Piece,
+    Pieces,
+    StreamSpans,
+    byte_view,
+    immutable,
+)
 from wireproto._sinks import Sinks
 from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
 
@@ -254,8 +262,9 @@ class ChunkedDemuxer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
         view = immutable(data)
-        groups, error = self._walk(view)
-        pieces = pieces_of(groups)
+        collector = Pieces()
+        error = self._walk(view, collector)
+        pieces = collector.finish()
         if error is not None:
             error.pieces = pieces
             raise error
@@ -263,9 +272,10 @@ class ChunkedDemuxer:
 
     def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
         view = byte_view(data)
-        groups, error = self._walk(view)
+        collector = StreamSpans()
+        error = self._walk(view, collector)
         try:
-            gather(groups, sinks)
+            collector.deliver(sinks)
         except Exception as exc:
             self._demuxer.fail(exc)  # payload consumed but not delivered
             raise
@@ -277,13 +287,11 @@ class ChunkedDemuxer:
         self._chunks.close()
         self._demuxer.close()
 
-    def _walk(self, view: memoryview) -> tuple[list[Group], FrameError | InvalidChunk | None]:
-        self._demuxer.walk(view[:0])  # raises StreamFailed if the stream failed
-        groups: list[Group] = []
+    def _walk(self, view: memoryview, out: Collector) -> FrameError | InvalidChunk | None:
+        """Demuxes the chunk data of ``view`` into ``out``; the error that stopped it."""
+        self._demuxer.walk(view[:0], out)  # raises StreamFailed if the stream failed
         for start, stop in self._chunks.spans(view):
-            span = view[start:stop]
-            segments, error = self._demuxer.walk(span)
-            groups.append((span, segments))
+            error = self._demuxer.walk(view[start:stop], out)
             if error is not None:
-                return groups, error
-        return groups, self._chunks.error
+                return error
+        return self._chunks.error

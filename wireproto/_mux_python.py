@@ -3,16 +3,20 @@
 Strategy: ``walk`` turns an input chunk into payload *segments* (stream,
 start, end) as soon as their bytes are present, consuming the headers between
 them; a header split across chunks is gathered in ``_header``, each byte
-checked as it arrives so a raw TTY stream fails on its first byte.  ``feed``
-turns segments into ordered pieces (adjacent short segments of one stream
-merged), ``feed_into`` gathers each stream's segments for its sink.  The C
-backend (native/demux.c) does exactly the same walk and the same merging, so
-both hand out identical pieces for identical inputs.
+checked as it arrives so a raw TTY stream fails on its first byte.  The
+segments go to a collector: ``Pieces`` makes ``feed``'s ordered pieces
+(adjacent short segments of one stream merged), ``StreamSpans`` gathers each
+stream's segments for ``feed_into``'s sinks.  Each collector has its own loop
+over the frames whose header is whole in the input (where nearly all the time
+goes on log lines), so no segment tuple is made on the way.  The C backend
+(native/demux.c) does exactly the same walk and the same merging, so both
+hand out identical pieces for identical inputs.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import Protocol
 
 from wireproto._sinks import Sinks, deliver, sink_for
 from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
@@ -27,8 +31,11 @@ _HEADER = struct.Struct(">II")
 # A valid first header word is 0x0s000000 with s in 0..3.
 _INVALID_WORD_BITS = 0xFCFFFFFF
 
-Segment = tuple[int, int, int]
 Piece = tuple[int, bytes | memoryview]
+# What a collector's loop over whole frames returns: where it stopped, the
+# stream and payload still due of the last frame (its payload runs past the
+# input), and the position of a bad header, or -1.
+FramesEnd = tuple[int, int, int, int]
 
 
 def header_byte_error(index: int, value: int) -> bool:
@@ -89,14 +96,15 @@ class Demuxer:
 
         Concatenating the payloads of one stream's pieces gives that stream.
         A piece may hold several adjacent short frames of one stream.  A
-        payload is ``bytes`` or a read-only view (this backend gives views;
-        the native one gives ``bytes`` for pieces under 1 KiB): views are of
-        ``data`` itself when it is ``bytes`` (they keep it alive), else of a
-        private copy; all stay valid for good.
+        payload is ``bytes`` (pieces under 1 KiB, as on the native backend)
+        or a read-only view: views are of ``data`` itself when it is
+        ``bytes`` (they keep it alive), else of a private copy; all stay
+        valid for good.
         """
         view = immutable(data)
-        segments, error = self.walk(view)
-        pieces = pieces_of([(view, segments)])
+        collector = Pieces()
+        error = self.walk(view, collector)
+        pieces = collector.finish()
         if error is not None:
             error.pieces = pieces
             raise error
@@ -110,9 +118,10 @@ class Demuxer:
         during the call.  Each stream's sink gets at most one append per call.
         """
         view = byte_view(data)
-        segments, error = self.walk(view)
+        collector = StreamSpans()
+        error = self.walk(view, collector)
         try:
-            gather([(view, segments)], sinks)
+            collector.deliver(sinks)
         except Exception as exc:
             self.fail(exc)  # payload of this chunk was consumed but not delivered
             raise
@@ -140,10 +149,10 @@ class Demuxer:
         """Marks the demuxer failed by ``error`` (a layer above lost payload)."""
         self._error = self._error or error
 
-    def walk(self, data: memoryview) -> tuple[list[Segment], FrameError | None]:
-        """Consumes ``data``: its payload segments, and the error that stopped it."""
+    def walk(self, data: memoryview, out: Collector) -> FrameError | None:
+        """Consumes ``data``, handing its payload segments to ``out``; returns
+        the error that stopped it."""
         self._check_usable()
-        segments: list[Segment] = []
         end = len(data)
         pos = 0
         remaining = self._remaining
@@ -154,14 +163,15 @@ class Demuxer:
                 if pos == end:
                     break
                 stop = min(pos + remaining, end)
-                segments.append((stream, pos, stop))
+                out.segment(data, stream, pos, stop)
                 remaining -= stop - pos
                 pos = stop
             elif pos == end:
                 break
             elif not self._header and end - pos >= HEADER_SIZE:
-                pos, stream, remaining, error = self._whole_frames(data, pos, segments)
-                if error is not None:
+                pos, stream, remaining, bad = out.whole_frames(data, pos)
+                if bad >= 0:
+                    error = self._bad_header(data, bad)
                     break
             else:
                 value = data[pos]
@@ -178,77 +188,140 @@ class Demuxer:
         self._stream = stream
         self._offset += pos
         self._error = error
-        return segments, error
-
-    def _whole_frames(
-        self, data: memoryview, pos: int, segments: list[Segment]
-    ) -> tuple[int, int, int, InvalidFrameHeader | None]:
-        """The hot loop: frames whose header is whole in ``data``, one unpack each.
-
-        Returns where it stopped, the stream and payload still due of the last
-        frame (its payload runs past the data), and the error if a header is bad.
-        """
-        end = len(data)
-        unpack_from = _HEADER.unpack_from
-        append = segments.append
-        stream = 0
-        while end - pos >= HEADER_SIZE:
-            word, size = unpack_from(data, pos)
-            if word & _INVALID_WORD_BITS:
-                return pos, stream, 0, self._bad_header(data, pos)
-            stream = word >> 24
-            pos += HEADER_SIZE
-            stop = pos + size
-            if stop > end:
-                return pos, stream, size, None
-            if size:
-                append((stream, pos, stop))
-            pos = stop
-        return pos, stream, 0, None
+        return error
 
     def _bad_header(self, data: memoryview, pos: int) -> InvalidFrameHeader:
         index = next(i for i in range(4) if header_byte_error(i, data[pos + i]))
         return InvalidFrameHeader(self._offset + pos + index, index, data[pos + index])
 
 
-Group = tuple[memoryview, list[Segment]]
+class Collector(Protocol):
+    """Where :meth:`Demuxer.walk` hands the payload segments of an input."""
+
+    def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
+        """One segment, ``data[start:stop]`` of ``stream``."""
+
+    def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
+        """Takes the frames from ``pos`` on whose header is whole in ``data``."""
+        ...
 
 
-def pieces_of(groups: list[Group]) -> list[Piece]:
-    """The ordered pieces of the segments in ``groups``.
+class Pieces:
+    """``feed``'s collector: ordered pieces, adjacent short segments of one
+    stream merged (also across the inputs of a chunked body's spans).
 
-    ``groups`` pairs each input view with its segments: one group for a plain
-    stream, one per chunk for a chunked body.  Adjacent short segments of one
-    stream merge into one piece, across groups too.
+    A short piece is ``bytes`` (cut from a ``bytes`` copy of the input, made
+    once, when the first short segment comes: slicing and joining ``bytes``
+    is cheaper than views), a long one a view of the input.
     """
-    pieces: list[Piece] = []
-    run: list[memoryview] = []  # the views the last piece is made of
-    last_stream = -1
-    previous_small = False
-    for view, segments in groups:
-        for stream, start, stop in segments:
-            small = stop - start < COALESCE_BELOW
-            if small and previous_small and stream == last_stream:
-                run.append(view[start:stop])
-                continue
-            if len(run) > 1:
-                pieces[-1] = (last_stream, memoryview(b"".join(run)))
-            run = [view[start:stop]]
-            pieces.append((stream, run[0]))
-            last_stream = stream
-            previous_small = small
-    if len(run) > 1:
-        pieces[-1] = (last_stream, memoryview(b"".join(run)))
-    return pieces
+
+    def __init__(self) -> None:
+        self.pieces: list[Piece] = []
+        self._run: list[bytes] = []  # the short segments of the open piece
+        self._word = -1  # its stream's header word (stream << 24), or -1: no open piece
+
+    def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
+        if stop - start >= COALESCE_BELOW:
+            self._close_run()
+            self.pieces.append((stream, data[start:stop]))
+        elif stream << 24 == self._word:
+            self._run.append(bytes(data[start:stop]))
+        else:
+            self._close_run()
+            self._run = [bytes(data[start:stop])]
+            self._word = stream << 24
+
+    def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
+        """The hot loop of ``feed``: one unpack per frame, short payloads cut
+        from ``bytes`` and merged by stream as they come (the open piece is
+        kept in locals: a method call per piece costs a third more)."""
+        end = len(data)
+        unpack_from = _HEADER.unpack_from
+        add_piece = self.pieces.append
+        join = b"".join
+        raw: bytes | None = None
+        run, word_of_run = self._run, self._word
+        try:
+            while end - pos >= HEADER_SIZE:
+                word, size = unpack_from(data, pos)
+                if word & _INVALID_WORD_BITS:
+                    return pos, 0, 0, pos
+                start = pos + HEADER_SIZE
+                pos = start + size
+                if pos > end:  # the payload runs past the input: walk() takes it
+                    return start, word >> 24, size, -1
+                if size < COALESCE_BELOW:
+                    if raw is None:
+                        raw = _bytes_of(data)
+                    piece = raw[start:pos]
+                    if word == word_of_run:
+                        run.append(piece)
+                    elif size:  # an empty frame neither opens nor closes a piece
+                        if run:  # (inline: a call per piece costs more than the join)
+                            add_piece((word_of_run >> 24, run[0] if len(run) == 1 else join(run)))
+                        run, word_of_run = [piece], word
+                else:
+                    if run:
+                        add_piece((word_of_run >> 24, run[0] if len(run) == 1 else join(run)))
+                    run, word_of_run = [], -1
+                    add_piece((word >> 24, data[start:pos]))
+            return pos, 0, 0, -1
+        finally:
+            self._run, self._word = run, word_of_run
+
+    def finish(self) -> list[Piece]:
+        """The pieces, the open one closed."""
+        self._close_run()
+        return self.pieces
+
+    def _close_run(self) -> None:
+        if self._run:
+            self.pieces.append((self._word >> 24, _joined(self._run)))
+            self._run = []
+        self._word = -1
 
 
-def gather(groups: list[Group], sinks: Sinks) -> None:
-    """Appends each stream's segments to its sink, one append per stream."""
-    spans: list[list[memoryview]] = [[] for _ in range(STREAMS)]
-    for view, segments in groups:
-        for stream, start, stop in segments:
-            spans[stream].append(view[start:stop])
-    # Every sink is looked up before any is written, so a missing one loses nothing.
-    targets = [(sink_for(sinks, s), views) for s, views in enumerate(spans) if views]
-    for sink, views in targets:
-        deliver(sink, views[0] if len(views) == 1 else memoryview(b"".join(views)))
+def _joined(run: list[bytes]) -> bytes:
+    return run[0] if len(run) == 1 else b"".join(run)
+
+
+def _bytes_of(data: memoryview) -> bytes:
+    """``data`` as ``bytes``: the object it views when that is exactly it."""
+    whole = data.obj
+    if type(whole) is bytes and len(whole) == data.nbytes:
+        return whole
+    return data.tobytes()
+
+
+class StreamSpans:
+    """``feed_into``'s collector: each stream's segments, as views."""
+
+    def __init__(self) -> None:
+        self.spans: list[list[memoryview]] = [[] for _ in range(STREAMS)]
+
+    def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
+        self.spans[stream].append(data[start:stop])
+
+    def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
+        """The hot loop of ``feed_into``: one unpack per frame."""
+        end = len(data)
+        unpack_from = _HEADER.unpack_from
+        spans = self.spans
+        while end - pos >= HEADER_SIZE:
+            word, size = unpack_from(data, pos)
+            if word & _INVALID_WORD_BITS:
+                return pos, 0, 0, pos
+            start = pos + HEADER_SIZE
+            pos = start + size
+            if pos > end:  # the payload runs past the input: walk() takes it
+                return start, word >> 24, size, -1
+            if size:
+                spans[word >> 24].append(data[start:pos])
+        return pos, 0, 0, -1
+
+    def deliver(self, sinks: Sinks) -> None:
+        """Appends each stream's segments to its sink, one append per stream."""
+        # Every sink is looked up before any is written, so a missing one loses nothing.
+        targets = [(sink_for(sinks, s), views) for s, views in enumerate(self.spans) if views]
+        for sink, views in targets:
+            deliver(sink, views[0] if len(views) == 1 else memoryview(b"".join(views)))
