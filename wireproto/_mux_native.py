@@ -207,22 +207,31 @@ class SpanBuffers:
         where it lies, so a stream arriving in two spans (the end of one
         frame, the start of the next) costs one copy, not a gather in scratch
         and an append.  ``frames`` (headers read) picks the next input's path.
+        Streams are served in stream order, as the Python backend does.
+        Plain loops over the few pieces, no comprehensions or array unpacks:
+        each of those costs about a microsecond here, beside a 64 KiB copy
+        of about ten.
         """
-        streams = ffi.buffer(self.streams, count)[:]
-        starts = ffi.unpack(self.starts, count)
-        ends = ffi.unpack(self.ends, count)
-        merged = self.scratch_views[0] if self.scratch_used[0] else None
-        order = sorted({s & 3 for s in streams})
-        if frames >= GROW_FROM_FRAMES:
-            self._expect(sum(1 << stream for stream in order))
+        flags, starts, ends = self.streams, self.starts, self.ends
+        scratch = self.scratch_views[0]
+        by_stream: dict[int, list[memoryview]] = {}
+        for i in range(count):
+            flag = flags[i]
+            part = (scratch if flag & IN_SCRATCH else view)[starts[i] : ends[i]]
+            parts = by_stream.get(flag & 3)
+            if parts is None:
+                by_stream[flag & 3] = [part]
+            else:
+                parts.append(part)
         # Every sink is looked up before any is written: a missing one loses nothing.
-        targets = [(stream, sink_for(sinks, stream)) for stream in order]
-        for stream, sink in targets:
-            parts = [
-                merged[a:b] if merged is not None and s & IN_SCRATCH else view[a:b]
-                for s, a, b in zip(streams, starts, ends)
-                if s & 3 == stream
-            ]
+        targets = []
+        mask = 0
+        for stream in by_stream if len(by_stream) == 1 else sorted(by_stream):
+            targets.append((sink_for(sinks, stream), by_stream[stream]))
+            mask |= 1 << stream
+        if frames >= GROW_FROM_FRAMES:
+            self._expect(mask)
+        for sink, parts in targets:
             if type(sink) is bytearray:
                 for part in parts:  # on a plain bytearray N appends are one, observably
                     sink += part
@@ -321,7 +330,8 @@ class Demuxer:
         return pieces
 
     def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
-        self.check_usable()
+        if self._error is not None:
+            raise StreamFailed(self._error)
         view = byte_view(data)
         buffers = self._buffers
         buffers.reserve(len(view))

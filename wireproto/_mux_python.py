@@ -60,8 +60,10 @@ def immutable(data: bytes | bytearray | memoryview) -> memoryview:
 
 
 def byte_view(data: bytes | bytearray | memoryview) -> memoryview:
-    """``data`` as a flat view of unsigned bytes, without a copy."""
-    view = memoryview(data)
+    """``data`` as a flat view of unsigned bytes, without a copy (``data``
+    itself when it is one already: a new view costs as much as a small
+    frame's worth of demuxing, once per read)."""
+    view = data if type(data) is memoryview else memoryview(data)
     return view if view.format == "B" else view.cast("B")
 
 
