@@ -261,10 +261,3 @@ unsigned wp_chunked_demux_gather(wp_chunked *c, wp_demux *d,
     return wp_split_fed(&out);
 }
 
-void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                            size_t len, uint8_t *scratch, size_t *counts,
-                            int64_t *direct, size_t *consumed)
-{
-    wp_chunked_demux_gather(c, d, input, len, scratch, len, NULL, counts,
-                            direct, consumed);
-}

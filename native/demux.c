@@ -8,7 +8,7 @@
  * it arrives, so a raw TTY stream fails on its first byte instead of waiting
  * for a bogus multi-gigabyte payload.  The two entry points differ only in
  * where the segments go: ordered pieces (wp_demux_pieces) or one buffer per
- * stream (wp_demux_split).
+ * stream (wp_demux_gather).
  */
 #include <string.h>
 
@@ -218,13 +218,6 @@ unsigned wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
     if (d->error == WP_OK)
         wp_split_span(d, input, 0, len, &out);
     return wp_split_fed(&out);
-}
-
-int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
-                   uint8_t *scratch, size_t *counts, int64_t *direct)
-{
-    wp_demux_gather(d, input, len, scratch, len, NULL, counts, direct);
-    return d->error;
 }
 
 size_t wp_pieces_format(const size_t *starts, const size_t *ends, size_t n,

@@ -59,15 +59,10 @@ ffibuilder.cdef(
                                    size_t len, uint8_t *scratch, uint8_t *streams,
                                    size_t *starts, size_t *ends,
                                    size_t *scratch_used, size_t *consumed);
-    void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                                size_t len, uint8_t *scratch, size_t *counts,
-                                int64_t *direct, size_t *consumed);
 
     size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
                            uint8_t *scratch, uint8_t *streams, size_t *starts,
                            size_t *ends, size_t *scratch_used);
-    int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
-                       uint8_t *scratch, size_t *counts, int64_t *direct);
     unsigned wp_demux_gather(wp_demux *d, const uint8_t *input, size_t len,
                              uint8_t *scratch, size_t stride, uint8_t *const *dest,
                              size_t *counts, int64_t *direct);

@@ -49,19 +49,15 @@ size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
                        uint8_t *scratch, uint8_t *streams, size_t *starts,
                        size_t *ends, size_t *scratch_used);
 
-/* Demux `len` bytes, gathering each stream's payload.  For each stream s:
- * when its payload in this input is one contiguous span, direct[s] is the
- * span's start in the input and nothing is copied; otherwise direct[s] is -1
- * and the payload was copied to scratch + s * len.  counts[s] is its length.
- * `scratch` holds 4 * len bytes.  Returns d->error. */
-int wp_demux_split(wp_demux *d, const uint8_t *input, size_t len,
-                   uint8_t *scratch, size_t *counts, int64_t *direct);
-
-/* wp_demux_split, generalised: stream s gathers at scratch + s * stride
- * (stride >= len), except that when dest and dest[s] are non-NULL its payload
- * is copied straight to dest[s], which must have room for len bytes (or at
- * least for that stream's payload in this input), and direct[s] stays -1.
- * This is how payload lands in the caller's buffers with a single copy.
+/* Demux `len` bytes, gathering each stream's payload; counts[s] is stream
+ * s's length in this input.  When dest and dest[s] are non-NULL, stream s's
+ * payload is copied straight to dest[s], which must have room for len bytes
+ * (or at least for that stream's payload in this input), and direct[s] is
+ * -1: this is how payload lands in the caller's buffers with a single copy.
+ * Otherwise, when the payload is one contiguous span of the input, direct[s]
+ * is its start and nothing is copied; else direct[s] is -1 and the payload
+ * was copied to scratch + s * stride (stride >= len; scratch holds
+ * 3 * stride + len bytes).
  * Returns the streams that got payload, bit s for stream s (so the caller
  * learns which sinks to prepare next time without reading counts); errors
  * are in d->error. */
@@ -113,16 +109,13 @@ size_t wp_chunked_spans(wp_chunked *c, const uint8_t *input, size_t len,
                         size_t *starts, size_t *ends, size_t *consumed);
 
 /* The fused paths: a chunked body carrying a multiplexed stream, decoded in
- * one pass.  Same outputs as wp_demux_pieces / wp_demux_split, with room for
+ * one pass.  Same outputs as wp_demux_pieces / wp_demux_gather, with room for
  * len / 4 + 2 pieces.  Framing errors are in c->error, stream errors in
  * d->error; decoding stops at the first of either. */
 size_t wp_chunked_demux_pieces(wp_chunked *c, wp_demux *d, const uint8_t *input,
                                size_t len, uint8_t *scratch, uint8_t *streams,
                                size_t *starts, size_t *ends,
                                size_t *scratch_used, size_t *consumed);
-void wp_chunked_demux_split(wp_chunked *c, wp_demux *d, const uint8_t *input,
-                            size_t len, uint8_t *scratch, size_t *counts,
-                            int64_t *direct, size_t *consumed);
 /* As wp_demux_gather, for a chunked body (the same return value). */
 unsigned wp_chunked_demux_gather(wp_chunked *c, wp_demux *d,
                                  const uint8_t *input, size_t len,

@@ -305,7 +305,11 @@ class StreamSpans:
         self.spans[stream].append(data[start:stop])
 
     def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
-        """The hot loop of ``feed_into``: one unpack per frame."""
+        """The hot loop of ``feed_into``: one unpack per frame.
+
+        Its header lines repeat those of :meth:`Pieces.whole_frames` on
+        purpose: one frame generator shared by both cost 28% more per frame
+        (log lines, same-process A/B)."""
         end = len(data)
         unpack_from = _HEADER.unpack_from
         spans = self.spans

@@ -8,7 +8,8 @@
  *   PLAIN    a wp_demux fed CHUNKS' data spans, one wp_demux_pieces call per
  *            span: what the fused paths must be equivalent to;
  *   PIECES   wp_chunked_demux_pieces;
- *   SPLIT    wp_chunked_demux_split;
+ *   SPLIT    wp_chunked_demux_gather with no destinations (each stream in
+ *            place or in scratch at a stride of len);
  *   GATHER   wp_chunked_demux_gather, the streams in a mask straight into
  *            caller buffers, the others via scratch at a stride >= len.
  * A byte-at-a-time reference chunked decoder written here (RFC 9112 section
@@ -640,16 +641,11 @@ static void run_split(contender *c, const uint8_t *input, const expected *e, int
         }
     }
     size_t consumed = (size_t)-1;
-    if (dest_mask < 0)
-        wp_chunked_demux_split(&c->chunks, &c->demux, input, e->len, scratch, counts, direct,
-                               &consumed);
-    else {
-        unsigned fed = wp_chunked_demux_gather(&c->chunks, &c->demux, input, e->len, scratch,
-                                               stride, dest, counts, direct, &consumed);
-        for (unsigned s = 0; s < WP_STREAMS; s++)
-            CHECK((fed >> s & 1) == (counts[s] != 0));
-        CHECK(fed >> WP_STREAMS == 0);
-    }
+    unsigned fed = wp_chunked_demux_gather(&c->chunks, &c->demux, input, e->len, scratch,
+                                           stride, dest, counts, direct, &consumed);
+    for (unsigned s = 0; s < WP_STREAMS; s++)
+        CHECK((fed >> s & 1) == (counts[s] != 0));
+    CHECK(fed >> WP_STREAMS == 0);
     CHECK(consumed == e->fused_consumed);
     check_split(e, scratch, stride, dest, counts, direct);
     for (unsigned s = 0; s < WP_STREAMS; s++) {

@@ -2,7 +2,8 @@
  *
  * Strategy: the first bytes of the fuzz input choose the chunk sizes; the
  * rest is a multiplexed stream, fed chunk by chunk into four wp_demux
- * states: one through wp_demux_pieces only, one through wp_demux_split only,
+ * states: one through wp_demux_pieces only, one through wp_demux_gather with
+ * no destinations only (the split: each stream in place or in scratch),
  * one through wp_demux_gather only (as the native feed_into does: some
  * streams straight into caller buffers, the others via scratch),
  * and one taking turns among the three.  A byte-at-a-time reference decoder
@@ -390,7 +391,8 @@ static void run_pieces(wp_demux *d, const expected *e, bytes_t *out)
     block_put(ends, capacity * sizeof *ends);
 }
 
-/* Calls wp_demux_split with exact-size buffers; checks and collects. */
+/* Calls wp_demux_gather with no destinations (each stream in place or in
+ * scratch) and exact-size buffers; checks and collects. */
 static void run_split(wp_demux *d, const expected *e, bytes_t *out)
 {
     uint8_t *input = block_get(e->len);
@@ -399,8 +401,7 @@ static void run_split(wp_demux *d, const expected *e, bytes_t *out)
     uint8_t *scratch = block_get(WP_STREAMS * e->len);
     size_t *counts = block_get(WP_STREAMS * sizeof *counts);
     int64_t *direct = block_get(WP_STREAMS * sizeof *direct);
-    int rc = wp_demux_split(d, input, e->len, scratch, counts, direct);
-    CHECK(rc == d->error);
+    wp_demux_gather(d, input, e->len, scratch, e->len, NULL, counts, direct);
     check_split(e, scratch, e->len, NULL, counts, direct);
     for (unsigned s = 0; s < WP_STREAMS; s++) {
         const uint8_t *from = direct[s] >= 0 ? input + direct[s] : scratch + s * e->len;
