@@ -382,30 +382,25 @@ class Pending:
         await self._driver.conn.aclose()
 
 
-class Session:
-    """A hijacked stream: ``send`` stdin, ``close_stdin``, iterate the output.
+class StdinWire(Wire, Protocol):
+    """A wire a session writes stdin to: an Exchange after a hijack, or a WSWire."""
 
-    ``send`` and ``close_stdin`` may run in another task than the one
-    iterating; writes are serialised by a lock.
-    """
+    def send_stdin(self, data: bytes) -> None: ...
 
-    def __init__(self, client: Client, driver: Driver[Exchange], response: Response) -> None:
+
+S = TypeVar("S", bound=StdinWire)
+
+
+class _StdinSession(Generic[S]):
+    """What a hijacked and a WebSocket session share: stdin writes serialised
+    by a lock (``send`` may run in another task than the one iterating), and
+    a connection closed on any failure."""
+
+    def __init__(self, client: Client, driver: Driver[S], response: Response) -> None:
         self.response = response
         self._driver = driver
         self._lock = client.runtime.lock()
-        self._shut = False
         self._finished = False
-
-    async def __aenter__(self) -> Session:
-        return self
-
-    @property
-    def exchange(self) -> Exchange:
-        return self._driver.exchange
-
-    @property
-    def connection(self) -> Connection:
-        return self._driver.conn
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
@@ -422,6 +417,41 @@ class Session:
         except BaseException:  # the exchange is dead (send_failed): so is the connection
             await self.aclose()
             raise
+
+    async def next_event(self) -> Event | None:
+        raise NotImplementedError
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The stream's events: Output pieces (unless sinks took them), then EndOfMessage."""
+        while (event := await self.next_event()) is not None:
+            yield event
+
+    async def aclose(self) -> None:
+        self._finished = True
+        await self._driver.conn.aclose()
+
+
+class Session(_StdinSession[Exchange]):
+    """A hijacked stream: ``send`` stdin, ``close_stdin``, iterate the output.
+
+    ``send`` and ``close_stdin`` may run in another task than the one
+    iterating; writes are serialised by a lock.
+    """
+
+    def __init__(self, client: Client, driver: Driver[Exchange], response: Response) -> None:
+        super().__init__(client, driver, response)
+        self._shut = False
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    @property
+    def exchange(self) -> Exchange:
+        return self._driver.exchange
+
+    @property
+    def connection(self) -> Connection:
+        return self._driver.conn
 
     async def close_stdin(self) -> None:
         """Ends stdin: half-closes the connection once every byte is out."""
@@ -446,33 +476,18 @@ class Session:
             self._finished = True
         return event
 
-    async def events(self) -> AsyncIterator[Event]:
-        """The stream's events: Output pieces (unless sinks took them), then EndOfMessage."""
-        while (event := await self.next_event()) is not None:
-            yield event
-
     def __aiter__(self) -> AsyncIterator[tuple[int, bytes]]:
         """``(stream, bytes)`` output pieces until the engine closes the stream."""
         return _Pieces(self)
 
-    async def aclose(self) -> None:
-        self._finished = True
-        await self._driver.conn.aclose()
 
-
-class WSSession:
+class WSSession(_StdinSession[WSWire]):
     """A WebSocket attach: ``send`` stdin, ``close_stdin``, iterate the output.
 
     Stdin ends with a close frame (a WebSocket cannot half-close); output
     keeps coming until the engine's close frame.  Pongs and the echo of the
     engine's close go out as soon as the events that asked for them are read.
     """
-
-    def __init__(self, client: Client, driver: Driver[WSWire], response: Response) -> None:
-        self.response = response
-        self._driver = driver
-        self._lock = client.runtime.lock()
-        self._finished = False
 
     @property
     def ws(self) -> WSAttach:
@@ -481,29 +496,15 @@ class WSSession:
     async def __aenter__(self) -> WSSession:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def send(self, data: bytes) -> None:
-        async with self._lock:
-            self._driver.exchange.send_stdin(data)
-            await self._flush()
-
     async def close_stdin(self) -> None:
         """Sends the close frame that ends stdin."""
         async with self._lock:
             self._driver.exchange.end_stdin()
             await self._flush()
 
-    async def _flush(self) -> None:
-        try:
-            await self._driver.conn.flush(self._driver.exchange)
-        except BaseException:
-            await self.aclose()
-            raise
-
     async def next_event(self) -> Event | None:
-        """The next event (Output, then EndOfMessage); None once the stream is over."""
+        """The next event (Output, then EndOfMessage); None once the stream is over.
+        Pongs and the close echo the event asked for are flushed first."""
         if self._finished:
             return None
         try:
@@ -527,15 +528,6 @@ class WSSession:
             self._finished = True
             await self._driver.conn.aclose()
         return event
-
-    async def events(self) -> AsyncIterator[Event]:
-        """The stream's events: Output pieces, then EndOfMessage."""
-        while (event := await self.next_event()) is not None:
-            yield event
-
-    async def aclose(self) -> None:
-        self._finished = True
-        await self._driver.conn.aclose()
 
 
 class _Pieces:
