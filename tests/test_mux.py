@@ -399,3 +399,50 @@ def test_streams_may_come_and_go_and_share_a_sink(demuxer_class: type) -> None:
     # One append per stream per call, in stream order.
     assert both == b"1" * 8 + b"2" * 8 + b"5" * 8 + b"4" * 8
     assert sinks[3] == b"3" * 8
+
+
+# A read of large frames usually holds two pieces: the end of one frame and the
+# start of the next (the native backend has a path of its own for it).
+LONG = 3000  # a long piece: a view in place, not merged in scratch
+
+
+def end_and_start(first: int, second: int) -> tuple[bytes, bytes]:
+    """Two reads: the first 100 bytes of a long frame of ``first``, then its end
+    and the start of a long frame of ``second``."""
+    data = mux.encode(first, b"a" * LONG) + mux.encode(second, b"b" * LONG)
+    return data[:100], data[100 : 2 * mux.HEADER_SIZE + LONG + 1000]
+
+
+def test_end_and_start_of_one_stream_is_one_write(demuxer_class: type) -> None:
+    head, read = end_and_start(mux.STDOUT, mux.STDOUT)
+    demuxer = demuxer_class()
+    demuxer.feed_into(head, {1: CountingRecorder()})
+    recorder = CountingRecorder()
+    demuxer.feed_into(read, {1: recorder})
+    assert (recorder.writes, recorder.data) == (1, b"a" * (LONG - 92) + b"b" * 1000)
+
+
+def test_end_and_start_of_two_streams_go_in_stream_order(demuxer_class: type) -> None:
+    head, read = end_and_start(mux.STDERR, mux.STDOUT)
+    sinks: dict[int, object] = {1: bytearray(), 2: bytearray()}
+    demuxer = demuxer_class()
+    demuxer.feed_into(head, sinks)
+    demuxer.feed_into(read, sinks)
+    assert sinks == {1: b"b" * 1000, 2: b"a" * LONG}
+    head, read = end_and_start(mux.STDERR, mux.STDOUT)
+    sinks = {1: Failing(), 2: bytearray()}
+    demuxer = demuxer_class()
+    demuxer.feed_into(head, sinks)
+    with pytest.raises(BrokenPipeError):
+        demuxer.feed_into(read, sinks)
+    assert sinks[2] == b"a" * 92  # stdout failed first: stderr was not reached
+
+
+def test_end_and_start_with_a_missing_sink_writes_nothing(demuxer_class: type) -> None:
+    head, read = end_and_start(mux.STDOUT, mux.SYSTEMERR)
+    sinks = {1: bytearray()}
+    demuxer = demuxer_class()
+    demuxer.feed_into(head, sinks)
+    with pytest.raises(MissingSink):
+        demuxer.feed_into(read, sinks)
+    assert sinks[1] == b"a" * 92

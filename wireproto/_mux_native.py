@@ -212,6 +212,9 @@ class SpanBuffers:
         each of those costs about a microsecond here, beside a 64 KiB copy
         of about ten.
         """
+        if count == 2:
+            self._scatter_two(view, sinks, frames)
+            return
         flags, starts, ends = self.streams, self.starts, self.ends
         scratch = self.scratch_views[0]
         by_stream: dict[int, list[memoryview]] = {}
@@ -237,6 +240,35 @@ class SpanBuffers:
                     sink += part
             else:  # one write per stream per call, as documented
                 deliver(sink, parts[0] if len(parts) == 1 else memoryview(b"".join(parts)))
+
+    def _scatter_two(self, view: memoryview, sinks: Sinks, frames: int) -> None:
+        """:meth:`scatter` of two pieces, written out: the shape of nearly every
+        read of large frames (the end of one frame, the start of the next),
+        where the general loop's bookkeeping cost 2.5 us of a 17 us read."""
+        flags, starts, ends = self.streams, self.starts, self.ends
+        first, second = flags[0], flags[1]
+        scratch = self.scratch_views[0]
+        part = (scratch if first & IN_SCRATCH else view)[starts[0] : ends[0]]
+        other = (scratch if second & IN_SCRATCH else view)[starts[1] : ends[1]]
+        stream, other_stream = first & 3, second & 3
+        if stream == other_stream:
+            sink = sink_for(sinks, stream)
+            if frames >= GROW_FROM_FRAMES:
+                self._expect(1 << stream)
+            if type(sink) is bytearray:
+                sink += part
+                sink += other
+            else:  # one write per stream per call
+                deliver(sink, memoryview(b"".join((part, other))))
+            return
+        if other_stream < stream:  # streams are served in stream order
+            stream, other_stream, part, other = other_stream, stream, other, part
+        # Both sinks are looked up before either is written: a missing one loses nothing.
+        sink, other_sink = sink_for(sinks, stream), sink_for(sinks, other_stream)
+        if frames >= GROW_FROM_FRAMES:
+            self._expect(1 << stream | 1 << other_stream)
+        deliver(sink, part)
+        deliver(other_sink, other)
 
     def _expect(self, mask: int) -> None:
         """Sets the streams the next input's gather grows sinks for (bit s: stream s)."""
