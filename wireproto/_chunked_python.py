@@ -289,9 +289,9 @@ class ChunkedDemuxer:
 
     def _walk(self, view: memoryview, out: Collector) -> FrameError | InvalidChunk | None:
         """Demuxes the chunk data of ``view`` into ``out``; the error that stopped it."""
-        self._demuxer.walk(view[:0], out)  # raises StreamFailed if the stream failed
+        self._demuxer.walk(view, out, 0, 0)  # raises StreamFailed if the stream failed
         for start, stop in self._chunks.spans(view):
-            error = self._demuxer.walk(view[start:stop], out)
+            error = self._demuxer.walk(view, out, start, stop)
             if error is not None:
                 return error
         return self._chunks.error

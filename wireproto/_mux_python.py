@@ -151,12 +151,16 @@ class Demuxer:
         """Marks the demuxer failed by ``error`` (a layer above lost payload)."""
         self._error = self._error or error
 
-    def walk(self, data: memoryview, out: Collector) -> FrameError | None:
-        """Consumes ``data``, handing its payload segments to ``out``; returns
-        the error that stopped it."""
+    def walk(
+        self, data: memoryview, out: Collector, start: int = 0, end: int | None = None
+    ) -> FrameError | None:
+        """Consumes ``data[start:end]`` (stream bytes), handing its payload
+        segments to ``out``; returns the error that stopped it.  Positions stay
+        those of ``data``: a chunked body's spans are walked in place."""
         self._check_usable()
-        end = len(data)
-        pos = 0
+        end = len(data) if end is None else end
+        pos = start
+        base = self._offset - start  # the stream offset of data[0]
         remaining = self._remaining
         stream = self._stream
         error = None
@@ -171,14 +175,14 @@ class Demuxer:
             elif pos == end:
                 break
             elif not self._header and end - pos >= HEADER_SIZE:
-                pos, stream, remaining, bad = out.whole_frames(data, pos)
+                pos, stream, remaining, bad = out.whole_frames(data, pos, end)
                 if bad >= 0:
-                    error = self._bad_header(data, bad)
+                    error = self._bad_header(data, bad, base)
                     break
             else:
                 value = data[pos]
                 if header_byte_error(len(self._header), value):
-                    error = InvalidFrameHeader(self._offset + pos, len(self._header), value)
+                    error = InvalidFrameHeader(base + pos, len(self._header), value)
                     break
                 self._header.append(value)
                 pos += 1
@@ -188,13 +192,14 @@ class Demuxer:
                     self._header.clear()
         self._remaining = remaining
         self._stream = stream
-        self._offset += pos
+        self._offset = base + pos
         self._error = error
         return error
 
-    def _bad_header(self, data: memoryview, pos: int) -> InvalidFrameHeader:
+    @staticmethod
+    def _bad_header(data: memoryview, pos: int, base: int) -> InvalidFrameHeader:
         index = next(i for i in range(4) if header_byte_error(i, data[pos + i]))
-        return InvalidFrameHeader(self._offset + pos + index, index, data[pos + index])
+        return InvalidFrameHeader(base + pos + index, index, data[pos + index])
 
 
 class Collector(Protocol):
@@ -203,8 +208,8 @@ class Collector(Protocol):
     def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
         """One segment, ``data[start:stop]`` of ``stream``."""
 
-    def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
-        """Takes the frames from ``pos`` on whose header is whole in ``data``."""
+    def whole_frames(self, data: memoryview, pos: int, end: int) -> FramesEnd:
+        """Takes the frames from ``pos`` on whose header is whole in ``data[:end]``."""
         ...
 
 
@@ -221,6 +226,7 @@ class Pieces:
         self.pieces: list[Piece] = []
         self._run: list[bytes] = []  # the short segments of the open piece
         self._word = -1  # its stream's header word (stream << 24), or -1: no open piece
+        self._raw: tuple[memoryview, bytes] | None = None  # an input and its bytes
 
     def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
         if stop - start >= COALESCE_BELOW:
@@ -233,11 +239,10 @@ class Pieces:
             self._run = [bytes(data[start:stop])]
             self._word = stream << 24
 
-    def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
+    def whole_frames(self, data: memoryview, pos: int, end: int) -> FramesEnd:
         """The hot loop of ``feed``: one unpack per frame, short payloads cut
         from ``bytes`` and merged by stream as they come (the open piece is
         kept in locals: a method call per piece costs a third more)."""
-        end = len(data)
         unpack_from = _HEADER.unpack_from
         add_piece = self.pieces.append
         join = b"".join
@@ -254,7 +259,7 @@ class Pieces:
                     return start, word >> 24, size, -1
                 if size < COALESCE_BELOW:
                     if raw is None:
-                        raw = _bytes_of(data)
+                        raw = self._bytes_of(data)
                     piece = raw[start:pos]
                     if word == word_of_run:
                         run.append(piece)
@@ -270,6 +275,17 @@ class Pieces:
             return pos, 0, 0, -1
         finally:
             self._run, self._word = run, word_of_run
+
+    def _bytes_of(self, data: memoryview) -> bytes:
+        """``data`` as ``bytes``, made once per input (a chunked body's spans
+        are all walked in the one input): the object it views when that is
+        exactly it, else a copy."""
+        if self._raw is not None and self._raw[0] is data:
+            return self._raw[1]
+        whole = data.obj
+        raw = whole if type(whole) is bytes and len(whole) == data.nbytes else data.tobytes()
+        self._raw = data, raw
+        return raw
 
     def finish(self) -> list[Piece]:
         """The pieces, the open one closed."""
@@ -287,14 +303,6 @@ def _joined(run: list[bytes]) -> bytes:
     return run[0] if len(run) == 1 else b"".join(run)
 
 
-def _bytes_of(data: memoryview) -> bytes:
-    """``data`` as ``bytes``: the object it views when that is exactly it."""
-    whole = data.obj
-    if type(whole) is bytes and len(whole) == data.nbytes:
-        return whole
-    return data.tobytes()
-
-
 class StreamSpans:
     """``feed_into``'s collector: each stream's segments, as views."""
 
@@ -304,13 +312,12 @@ class StreamSpans:
     def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
         self.spans[stream].append(data[start:stop])
 
-    def whole_frames(self, data: memoryview, pos: int) -> FramesEnd:
+    def whole_frames(self, data: memoryview, pos: int, end: int) -> FramesEnd:
         """The hot loop of ``feed_into``: one unpack per frame.
 
         Its header lines repeat those of :meth:`Pieces.whole_frames` on
         purpose: one frame generator shared by both cost 28% more per frame
         (log lines, same-process A/B)."""
-        end = len(data)
         unpack_from = _HEADER.unpack_from
         spans = self.spans
         while end - pos >= HEADER_SIZE:
