@@ -379,7 +379,7 @@ def write_json(path: str, args: argparse.Namespace, results: dict[str, Any]) -> 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256, help="MiB per mix (default 256)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed passes (default 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed passes (default 7)")
     parser.add_argument("--json", metavar="FILE", help="write all figures to FILE")
     parser.add_argument(
         "--clock",
