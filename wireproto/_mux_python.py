@@ -246,7 +246,8 @@ class Pieces:
         unpack_from = _HEADER.unpack_from
         add_piece = self.pieces.append
         join = b"".join
-        invalid, header, short = _INVALID_WORD_BITS, HEADER_SIZE, COALESCE_BELOW  # as locals: 4-6% faster
+        # The constants as locals: 4-6% faster per frame.
+        invalid, header, short = _INVALID_WORD_BITS, HEADER_SIZE, COALESCE_BELOW
         last_header = end - header
         raw: bytes | None = None
         run, word_of_run = self._run, self._word
