@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,16 @@ class Engine:
                 f"stdout: {logs.stdout[-2000:]!r}\nstderr: {logs.stderr[-2000:]!r}"
             )
         return cid
+
+    def container_lifetime(self) -> tuple[str, str, str]:
+        """Runs and removes a container between two times a second apart or more:
+        (its id, since, until) as ``docker events`` takes them, for an event window."""
+        since = f"{time.time() - 1:.3f}"
+        cid = self.run_container(["true"])
+        self.docker("rm", cid)
+        self.containers.remove(cid)
+        time.sleep(1.1)
+        return cid, since, f"{time.time():.3f}"
 
     def remove_containers(self) -> None:
         if self.containers:

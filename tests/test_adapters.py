@@ -157,7 +157,7 @@ def chunked(*chunks: bytes) -> bytes:
 
 
 class BlockingSession:
-    def __init__(self, session: blocking.Session) -> None:
+    def __init__(self, session: blocking.Session | blocking.WSSession) -> None:
         self.session = session
         self.response = session.response
 
@@ -175,24 +175,10 @@ class BlockingSession:
         self.session.close()
 
 
-class BlockingWSSession:
+class BlockingWSSession(BlockingSession):
     def __init__(self, session: blocking.WSSession) -> None:
-        self.session = session
-        self.response = session.response
+        super().__init__(session)
         self.ws = session.ws
-
-    async def send(self, data: bytes) -> None:
-        self.session.send(data)
-
-    async def close_stdin(self) -> None:
-        self.session.close_stdin()
-
-    async def events(self) -> AsyncIterator[Any]:
-        for event in self.session.events():
-            yield event
-
-    async def aclose(self) -> None:
-        self.session.close()
 
 
 class BlockingStream:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -288,12 +287,7 @@ def test_build_failure_raises_build_error_with_its_code(
 
 
 def test_events_window_as_docker_events(adapter: Adapter, engine: Engine) -> None:
-    since = f"{time.time() - 1:.3f}"
-    cid = engine.run_container(["true"])
-    engine.docker("rm", cid)
-    engine.containers.remove(cid)
-    time.sleep(1.1)
-    until = f"{time.time():.3f}"
+    cid, since, until = engine.container_lifetime()
     filters = {"container": [cid]}
 
     async def scenario() -> list[Any]:

@@ -269,12 +269,7 @@ def test_without_forcerm_the_failed_container_stays(engine: Engine, tmp_path: Pa
 
 
 def test_events_window_matches_docker_events(engine: Engine) -> None:
-    since = f"{time.time() - 1:.3f}"
-    cid = engine.run_container(["true"])
-    engine.docker("rm", cid)
-    engine.containers.remove(cid)
-    time.sleep(1.1)
-    until = f"{time.time():.3f}"
+    cid, since, until = engine.container_lifetime()
     window = ["--since", since, "--until", until, "--filter", f"container={cid}"]
     ours = wireproto(engine, "events", *window)
     assert ours.returncode == 0, ours.stderr

@@ -137,37 +137,19 @@ class ChunkedDemuxer:
 
     def walk_pieces(self, source: Any, view: memoryview) -> int:
         """Runs the fused C walk that lists pieces; returns how many (see Walker)."""
-        buffers = self._buffers
+        buffers, states = self._buffers, (self._chunks.state, self._demuxer.state)
         return int(
             lib.wp_chunked_demux_pieces(
-                self._chunks.state,
-                self._demuxer.state,
-                source,
-                len(view),
-                buffers.scratch,
-                buffers.streams,
-                buffers.starts,
-                buffers.ends,
-                buffers.scratch_used,
-                buffers.consumed,
+                *states, source, len(view), *buffers.piece_outputs, buffers.consumed
             )
         )
 
-    def walk_gather(self, source: Any, view: memoryview, dest: Any) -> int:
+    def walk_gather(self, source: Any, view: memoryview) -> int:
         """Runs the fused C walk that gathers each stream's payload (see Walker)."""
-        buffers = self._buffers
+        buffers, states = self._buffers, (self._chunks.state, self._demuxer.state)
         return int(
             lib.wp_chunked_demux_gather(
-                self._chunks.state,
-                self._demuxer.state,
-                source,
-                len(view),
-                buffers.scratch,
-                buffers.capacity,
-                dest,
-                buffers.counts,
-                buffers.direct,
-                buffers.consumed,
+                *states, source, len(view), *buffers.gather_outputs, buffers.consumed
             )
         )
 

@@ -81,8 +81,9 @@ class Walker(Protocol):
         """Lists the input's pieces; returns how many."""
         ...
 
-    def walk_gather(self, source: Any, view: memoryview, dest: Any) -> int:
-        """Gathers each stream's payload; returns the streams fed, as a mask."""
+    def walk_gather(self, source: Any, view: memoryview) -> int:
+        """Gathers each stream's payload (into ``dest`` where set); returns the
+        streams fed, as a mask."""
         ...
 
 
@@ -107,6 +108,8 @@ class SpanBuffers:
         self.consumed = ffi.new("size_t *")
         self.format: Any = None  # struct formats C writes: see _short_pieces
         self.format_size = 0
+        self.piece_outputs: tuple[Any, ...] = ()  # set by reserve()
+        self.gather_outputs: tuple[Any, ...] = ()
 
     def reserve(self, size: int) -> None:
         """Grows the arrays and scratch to take an input of ``size`` bytes."""
@@ -122,6 +125,10 @@ class SpanBuffers:
             memoryview(ffi.buffer(self.scratch + s * capacity, capacity)) for s in range(STREAMS)
         ]
         self.capacity = capacity
+        # The output arguments of the C walks, in their order (wireproto.h):
+        # the pieces walks', and the gather walks' (scratch at a stride of capacity).
+        self.piece_outputs = (self.scratch, self.streams, self.starts, self.ends, self.scratch_used)
+        self.gather_outputs = (self.scratch, capacity, self.dest, self.counts, self.direct)
 
     def pieces(self, view: memoryview, count: int) -> list[Piece]:
         """The pieces C described: views of ``view``, or bytes of short ones."""
@@ -188,7 +195,7 @@ class SpanBuffers:
         grown, grown_mask = self._grow(sinks, len(view))
         state = walker.state
         frames_before = state.frames
-        fed = walker.walk_gather(source, view, self.dest)
+        fed = walker.walk_gather(source, view)
         counts, dest = self.counts, self.dest
         for stream, sink, old, buffer in grown:
             ffi.release(buffer)  # so the sink can be resized again
@@ -377,35 +384,13 @@ class Demuxer:
 
     def walk_pieces(self, source: Any, view: memoryview) -> int:
         """Runs the C walk that lists pieces; returns how many (see Walker)."""
-        buffers = self._buffers
-        return int(
-            lib.wp_demux_pieces(
-                self.state,
-                source,
-                len(view),
-                buffers.scratch,
-                buffers.streams,
-                buffers.starts,
-                buffers.ends,
-                buffers.scratch_used,
-            )
-        )
+        outputs = self._buffers.piece_outputs
+        return int(lib.wp_demux_pieces(self.state, source, len(view), *outputs))
 
-    def walk_gather(self, source: Any, view: memoryview, dest: Any) -> int:
+    def walk_gather(self, source: Any, view: memoryview) -> int:
         """Runs the C walk that gathers each stream's payload (see Walker)."""
-        buffers = self._buffers
-        return int(
-            lib.wp_demux_gather(
-                self.state,
-                source,
-                len(view),
-                buffers.scratch,
-                buffers.capacity,
-                dest,
-                buffers.counts,
-                buffers.direct,
-            )
-        )
+        outputs = self._buffers.gather_outputs
+        return int(lib.wp_demux_gather(self.state, source, len(view), *outputs))
 
     def close(self) -> None:
         self.check_usable()

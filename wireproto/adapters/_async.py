@@ -31,6 +31,7 @@ from wireproto.adapters._common import (
     Gather,
     Reply,
     Settings,
+    StdinWire,
     Wire,
     WSWire,
     is_stale,
@@ -382,12 +383,6 @@ class Pending:
         await self._driver.conn.aclose()
 
 
-class StdinWire(Wire, Protocol):
-    """A wire a session writes stdin to: an Exchange after a hijack, or a WSWire."""
-
-    def send_stdin(self, data: bytes) -> None: ...
-
-
 S = TypeVar("S", bound=StdinWire)
 
 
@@ -420,6 +415,14 @@ class _StdinSession(Generic[S]):
 
     async def next_event(self) -> Event | None:
         raise NotImplementedError
+
+    async def _next(self) -> Event | None:
+        """The driver's next event; the connection is closed if that fails."""
+        try:
+            return await self._driver.next()
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def events(self) -> AsyncIterator[Event]:
         """The stream's events: Output pieces (unless sinks took them), then EndOfMessage."""
@@ -467,11 +470,7 @@ class Session(_StdinSession[Exchange]):
         """The next event (Output, then EndOfMessage); None once the stream is over."""
         if self._finished:
             return None
-        try:
-            event = await self._driver.next()
-        except BaseException:
-            await self.aclose()
-            raise
+        event = await self._next()
         if event is None or isinstance(event, EndOfMessage):
             self._finished = True
         return event
@@ -507,11 +506,7 @@ class WSSession(_StdinSession[WSWire]):
         Pongs and the close echo the event asked for are flushed first."""
         if self._finished:
             return None
-        try:
-            event = await self._driver.next()
-        except BaseException:
-            await self.aclose()
-            raise
+        event = await self._next()
         ended = event is None or isinstance(event, EndOfMessage)
         try:
             async with self._lock:

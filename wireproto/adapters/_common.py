@@ -118,6 +118,12 @@ class Wire(Protocol):
     def send_failed(self) -> None: ...
 
 
+class StdinWire(Wire, Protocol):
+    """A wire a session writes stdin to: an Exchange after a hijack, or a WSWire."""
+
+    def send_stdin(self, data: bytes) -> None: ...
+
+
 class WSWire:
     """A :class:`wireproto.ws.WSAttach` with the loop contract an adapter drives.
 

@@ -30,6 +30,7 @@ from wireproto.adapters._common import (
     Address,
     Gather,
     Reply,
+    StdinWire,
     Wire,
     WSWire,
     is_stale,
@@ -68,6 +69,7 @@ __all__ = [
 
 
 W = TypeVar("W", bound=Wire)
+S = TypeVar("S", bound=StdinWire)
 
 
 class _Driver(Generic[W]):
@@ -280,7 +282,7 @@ class Client:
             raise
         assert isinstance(head, Response)
         sock.settimeout(None)  # the stream may idle
-        return WSSession(driver, wire, events, head)
+        return WSSession(driver, events, head)
 
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.versions`); sets ``api_version``."""
@@ -337,25 +339,16 @@ def shut_write(sock: socket.socket) -> None:
     socket.socket.shutdown(sock, socket.SHUT_WR)
 
 
-class Session:
-    """A hijacked stream: ``send`` stdin, ``close_stdin``, iterate the output.
+class _StdinSession(Generic[S]):
+    """What a hijacked and a WebSocket session share: stdin writes serialised
+    by a lock (``send`` may run in another thread than the one iterating),
+    and a socket closed at the end."""
 
-    ``send`` and ``close_stdin`` may be called from another thread than the
-    one iterating (``forward_stdin`` does exactly that).
-    """
-
-    def __init__(
-        self, driver: _Driver[Exchange], events: Iterator[Event], response: Response
-    ) -> None:
+    def __init__(self, driver: _Driver[S], events: Iterator[Event], response: Response) -> None:
         self.response = response
         self._driver = driver
         self._events = events
         self._lock = threading.Lock()
-        self._shut = False
-        self.stdin_error: OSError | None = None
-
-    def __enter__(self) -> Session:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -365,6 +358,27 @@ class Session:
         with self._lock:
             self._driver.exchange.send_stdin(data)
             self._driver.flush()
+
+    def close(self) -> None:
+        self._driver.sock.close()
+
+
+class Session(_StdinSession[Exchange]):
+    """A hijacked stream: ``send`` stdin, ``close_stdin``, iterate the output.
+
+    ``send`` and ``close_stdin`` may be called from another thread than the
+    one iterating (``forward_stdin`` does exactly that).
+    """
+
+    def __init__(
+        self, driver: _Driver[Exchange], events: Iterator[Event], response: Response
+    ) -> None:
+        super().__init__(driver, events, response)
+        self._shut = False
+        self.stdin_error: OSError | None = None
+
+    def __enter__(self) -> Session:
+        return self
 
     def close_stdin(self) -> None:
         """Ends stdin: shuts the socket's write side once every byte is out."""
@@ -401,11 +415,8 @@ class Session:
                 for stream, piece in event.pieces:
                     yield stream, bytes(piece)
 
-    def close(self) -> None:
-        self._driver.sock.close()
 
-
-class WSSession:
+class WSSession(_StdinSession[WSWire]):
     """A WebSocket attach: ``send`` stdin, ``close_stdin`` (a close frame), iterate the output.
 
     Pongs and the echo of the engine's close frame go out as soon as the
@@ -413,30 +424,18 @@ class WSSession:
     """
 
     def __init__(
-        self, driver: _Driver[WSWire], wire: WSWire, events: Iterator[Event], response: Response
+        self, driver: _Driver[WSWire], events: Iterator[Event], response: Response
     ) -> None:
-        self.response = response
-        self.ws = wire.ws
-        self._driver = driver
-        self._wire = wire
-        self._events = events
-        self._lock = threading.Lock()
+        super().__init__(driver, events, response)
+        self.ws = driver.exchange.ws
 
     def __enter__(self) -> WSSession:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def send(self, data: bytes) -> None:
-        with self._lock:
-            self._wire.send_stdin(data)
-            self._driver.flush()
-
     def close_stdin(self) -> None:
         """Sends the close frame that ends stdin (a WebSocket cannot half-close)."""
         with self._lock:
-            self._wire.end_stdin()
+            self._driver.exchange.end_stdin()
             self._driver.flush()
 
     def events(self) -> Iterator[Event]:
@@ -450,6 +449,3 @@ class WSSession:
                 if not ended:  # at the end the engine may be gone before our close echo
                     raise
             yield event
-
-    def close(self) -> None:
-        self._driver.sock.close()
