@@ -167,9 +167,7 @@ def dot_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [".", "", "/nonexistent-dir::/usr/bin", ".:/usr/bin", "rel", "/usr/bin:rel", "./rel"],
     ids=["dot", "empty", "empty-between", "dot-first", "relative-dir", "relative-after", "dot-rel"],
 )
-def test_helper_through_relative_path_entry_is_refused(
-    dot_helper: Path, path_value: str
-) -> None:
+def test_helper_through_relative_path_entry_is_refused(dot_helper: Path, path_value: str) -> None:
     creds = Credentials({"credHelpers": {"reg.example": "dot"}}, environ={"PATH": path_value})
     with pytest.raises(RelativeHelperPath, match="relative PATH entry") as caught:
         creds.get("reg.example")
