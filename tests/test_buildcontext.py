@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
+import shutil
+import stat
+import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
+from tests.docker_cli_recorder import Recorder
 from wireproto.api import buildcontext
-from wireproto.api.buildcontext import BuildContextError, tar_context
+from wireproto.api.buildcontext import BLOCK, BuildContextError, tar_context
 
 
 def make_tree(root: Path) -> None:
@@ -114,3 +119,70 @@ def test_errors(tmp_path: Path) -> None:
     if os.geteuid() != 0:  # root reads anything
         with pytest.raises(BuildContextError, match="cannot read"):
             b"".join(tar_context(tmp_path))
+
+
+# --- hard links, special files, files that change size: as the docker CLI sends them -----------
+
+
+def special_tree(root: Path) -> None:
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / "a").write_text("hi\n")
+    os.link(root / "a", root / "b")
+    os.mkfifo(root / "fifo")
+    os.symlink("a", root / "sym")
+    with contextlib.suppress(PermissionError):
+        os.mknod(root / "chr", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+
+
+def member_shapes(stream: bytes) -> list[tuple[str, bytes, str, int, int, int]]:
+    with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
+        return [
+            (m.name.rstrip("/"), m.type, m.linkname, m.size, m.devmajor, m.devminor) for m in tar
+        ]
+
+
+def test_hard_links_fifos_devices_symlinks_as_docker_sends(tmp_path: Path) -> None:
+    special_tree(tmp_path)
+    shapes = {s[0]: s[1:] for s in member_shapes(b"".join(tar_context(tmp_path)))}
+    assert shapes["a"] == (tarfile.REGTYPE, "", 3, 0, 0)
+    assert shapes["b"] == (tarfile.LNKTYPE, "a", 0, 0, 0)
+    assert shapes["fifo"] == (tarfile.FIFOTYPE, "", 0, 0, 0)
+    assert shapes["sym"] == (tarfile.SYMTYPE, "a", 0, 0, 0)
+    if (tmp_path / "chr").exists():
+        assert shapes["chr"] == (tarfile.CHRTYPE, "", 0, 1, 3)
+
+
+def test_members_match_what_the_docker_cli_sends(tmp_path: Path) -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI")
+    context = tmp_path / "ctx"
+    context.mkdir()
+    special_tree(context)
+    recorder = Recorder(tmp_path / "rec.sock")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER")}
+    env.update(DOCKER_BUILDKIT="0", DOCKER_CONFIG=str(tmp_path / "cfg"))
+    host = f"unix://{tmp_path / 'rec.sock'}"
+    done = subprocess.run(
+        [docker, "-H", host, "build", str(context)], capture_output=True, env=env, timeout=60
+    )
+    recorder.close()
+    assert done.returncode == 0, done.stderr
+    assert member_shapes(recorder.bodies[0]) == member_shapes(b"".join(tar_context(context)))
+
+
+def test_a_file_that_grows_or_shrinks_while_sent_is_an_error(tmp_path: Path) -> None:
+    for change in ("grow", "shrink"):
+        root = tmp_path / change
+        root.mkdir()
+        big = root / "big"
+        big.write_bytes(b"x" * (4 * BLOCK))
+        stream = tar_context(root)
+        next(stream)  # the header and the first block are out: the size is promised
+        with open(big, "ab") as handle:
+            if change == "grow":
+                handle.write(b"more")
+            else:
+                handle.truncate(BLOCK)
+        with pytest.raises(BuildContextError, match=f"{big}.*(grew|shrank)"):
+            b"".join(stream)

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from wireproto.api.auth import AuthConfig
-from wireproto.api.credentials import Credentials, config_path, load_config
+from wireproto.api.credentials import (
+    Credentials,
+    RelativeHelperPath,
+    config_path,
+    load_config,
+)
 from wireproto.errors import CredentialsError
 
 PASSWORD = "wp-??????-~~~~~~-Pass"
@@ -134,3 +139,66 @@ def test_helper_failures_are_typed_and_secret_free(helper_env: dict[str, str]) -
     with pytest.raises(CredentialsError, match="docker-credential-gone is not on PATH"):
         creds.get("gone.example")
     assert "config.json" in repr(creds)
+
+
+MARKER_HELPER = """#!/bin/sh
+# Writes a marker if it runs at all, then answers like a helper.
+echo ran > "{marker}"
+printf '{{"ServerURL":"x","Username":"dot-user","Secret":"{secret}"}}'
+"""
+
+
+@pytest.fixture
+def dot_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """docker-credential-dot in the current directory (and in ./rel); returns the marker path."""
+    work = tmp_path / "work"
+    (work / "rel").mkdir(parents=True)
+    marker = tmp_path / "helper-ran"
+    for where in (work, work / "rel"):
+        script = where / "docker-credential-dot"
+        script.write_text(MARKER_HELPER.format(marker=marker, secret=PASSWORD))
+        script.chmod(0o755)
+    monkeypatch.chdir(work)
+    return marker
+
+
+@pytest.mark.parametrize(
+    "path_value",
+    [".", "", "/nonexistent-dir::/usr/bin", ".:/usr/bin", "rel", "/usr/bin:rel", "./rel"],
+    ids=["dot", "empty", "empty-between", "dot-first", "relative-dir", "relative-after", "dot-rel"],
+)
+def test_helper_through_relative_path_entry_is_refused(dot_helper: Path, path_value: str) -> None:
+    creds = Credentials({"credHelpers": {"reg.example": "dot"}}, environ={"PATH": path_value})
+    with pytest.raises(RelativeHelperPath, match="relative PATH entry") as caught:
+        creds.get("reg.example")
+    assert isinstance(caught.value, CredentialsError)
+    assert "docker-credential-dot" in str(caught.value)
+    assert not dot_helper.exists(), "the helper found through a relative PATH entry ran"
+
+
+def test_helper_through_absolute_path_entry_runs(dot_helper: Path) -> None:
+    absolute = str(Path.cwd() / "rel")
+    creds = Credentials({"credsStore": "dot"}, environ={"PATH": f"/nonexistent-dir:{absolute}"})
+    found = creds.get("reg.example")
+    assert found is not None and found.username == "dot-user"
+    assert dot_helper.read_text() == "ran\n"
+
+
+def test_first_match_decides_as_go_lookpath(dot_helper: Path) -> None:
+    # An absolute entry before "." wins; "." before an absolute one is refused
+    # even though the absolute one has the helper too (Go returns ErrDot).
+    absolute = str(Path.cwd() / "rel")
+    creds = Credentials({"credsStore": "dot"}, environ={"PATH": f"{absolute}:."})
+    assert creds.get("reg.example") is not None
+    dot_helper.unlink()
+    creds = Credentials({"credsStore": "dot"}, environ={"PATH": f".:{absolute}"})
+    with pytest.raises(RelativeHelperPath):
+        creds.get("reg.example")
+    assert not dot_helper.exists()
+
+
+def test_helper_name_with_a_slash_is_refused(dot_helper: Path) -> None:
+    creds = Credentials({"credsStore": "x/../../dot"}, environ={"PATH": "/usr/bin"})
+    with pytest.raises(CredentialsError, match="holds a '/'"):
+        creds.get("reg.example")
+    assert not dot_helper.exists()

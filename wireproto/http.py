@@ -60,9 +60,24 @@ class BodyKind(enum.Enum):
     TAR = "tar"  # a tar stream (export, copy, image get) -> Data, framed as BYTES
 
 
+# Headers whose values are credentials (lowercased): a repr or error shows them as <hidden>.
+SECRET_HEADERS = frozenset(
+    {"x-registry-auth", "x-registry-config", "authorization", "proxy-authorization"}
+)
+
+
+def shown_header(name: str, value: str) -> str:
+    """``value`` as a repr or an error message may show it: hidden for a credential header."""
+    return "'<hidden>'" if name.lower() in SECRET_HEADERS else repr(value)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request:
-    """One HTTP request; ``body`` is bytes (Content-Length) or an iterable (chunked)."""
+    """One HTTP request; ``body`` is bytes (Content-Length) or an iterable (chunked).
+
+    Its repr and str hide credential headers and show a bytes body by its
+    length only (a body may hold a password: push before 1.5, login).
+    """
 
     method: str
     target: str
@@ -74,6 +89,21 @@ class Request:
         check_target(self.target)
         for name, value in self.headers:
             check_header(name, value)
+
+    def __repr__(self) -> str:
+        headers = ", ".join(f"({name!r}, {shown_header(name, v)})" for name, v in self.headers)
+        if isinstance(self.body, bytes):
+            body = f"<{len(self.body)} bytes>"
+        elif self.body is None:
+            body = "None"
+        else:
+            body = f"<streamed {type(self.body).__name__}>"
+        return (
+            f"Request(method={self.method!r}, target={self.target!r}, "
+            f"headers=({headers}{',' if len(self.headers) == 1 else ''}), body={body})"
+        )
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,7 +184,8 @@ def check_header(name: str, value: str) -> None:
     """Refuses header injection: control characters (CR, LF, NUL, ...) in a value."""
     check_token("header name", name)
     if _FORBIDDEN.search(value.replace("\t", " ")):
-        raise LocalProtocolError(f"header {name} value {value!r} contains a control character")
+        shown = shown_header(name, value)
+        raise LocalProtocolError(f"header {name} value {shown} contains a control character")
 
 
 def check_target(target: str) -> None:

@@ -7,8 +7,11 @@ silently ignores a value it cannot decode, so standard base64 (``+`` and
 push took the auth config as its JSON body.  ``X-Registry-Config`` (build,
 API 1.9+) is the URL-safe base64 of a JSON map from registry to auth config.
 
-Secrets (password, identity token, registry token) never appear in a repr or
-an error message.
+Secrets (password, identity token, registry token) never appear in a repr, a
+``str`` or an error message.  What holds them is a :class:`SecretText` (the
+header values, AuthConfig's secret fields) or :class:`SecretBytes` (a JSON
+body holding a config: push before 1.5, login): a ``str``/``bytes`` on the
+wire and in comparisons, ``<hidden>`` when printed, formatted or logged.
 """
 
 from __future__ import annotations
@@ -22,8 +25,54 @@ from typing import Any
 from wireproto.errors import LocalProtocolError
 
 DOCKER_HUB = "docker.io"
+HIDDEN = "<hidden>"
+
 # The key the docker CLI stores Docker Hub credentials under, in config.json.
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+
+
+class SecretText(str):
+    """A ``str`` that holds a secret: its repr, str and format say ``<hidden>``.
+
+    Sent as is (h11 encodes the characters, not ``str()``); compares as its
+    text.  :meth:`reveal` gives the plain ``str`` where one is truly needed.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{HIDDEN}'"
+
+    def __str__(self) -> str:
+        return HIDDEN
+
+    def __format__(self, spec: str) -> str:
+        return HIDDEN
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+class SecretBytes(bytes):
+    """A ``bytes`` body that holds a secret: its repr and str give only its length."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<hidden: {len(self)} bytes>"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+
+def secret_json(document: Any) -> SecretBytes:
+    """A JSON body that holds credentials (compact, as the engine reads it)."""
+    return SecretBytes(json.dumps(document, separators=(",", ":")).encode())
+
+
+_SECRET_FIELDS = ("password", "identitytoken", "registrytoken")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,10 +86,15 @@ class AuthConfig:
     identitytoken: str = field(default="", repr=False)
     registrytoken: str = field(default="", repr=False)
 
+    def __post_init__(self) -> None:
+        # The fields themselves hide: an attribute printed or logged alone shows nothing.
+        for name in _SECRET_FIELDS:
+            value = getattr(self, name)
+            if value and not isinstance(value, SecretText):
+                object.__setattr__(self, name, SecretText(value))
+
     def __repr__(self) -> str:
-        secrets = [
-            name for name in ("password", "identitytoken", "registrytoken") if getattr(self, name)
-        ]
+        secrets = [name for name in _SECRET_FIELDS if getattr(self, name)]
         hidden = "".join(f", {name}=<hidden>" for name in secrets)
         return (
             f"AuthConfig(username={self.username!r}, serveraddress={self.serveraddress!r}{hidden})"
@@ -61,17 +115,17 @@ class AuthConfig:
         return {key: value for key, value in fields.items() if value}
 
 
-def _urlsafe(document: Any) -> str:
+def _urlsafe(document: Any) -> SecretText:
     data = json.dumps(document, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(data).decode("ascii")
+    return SecretText(base64.urlsafe_b64encode(data).decode("ascii"))
 
 
-def encode_auth(config: AuthConfig) -> str:
+def encode_auth(config: AuthConfig) -> SecretText:
     """The ``X-Registry-Auth`` value: URL-safe base64 (padded) of the JSON config."""
     return _urlsafe(config.to_json())
 
 
-def encode_config(configs: Mapping[str, AuthConfig]) -> str:
+def encode_config(configs: Mapping[str, AuthConfig]) -> SecretText:
     """The ``X-Registry-Config`` value: URL-safe base64 of ``{registry: config}``."""
     return _urlsafe({registry: config.to_json() for registry, config in configs.items()})
 

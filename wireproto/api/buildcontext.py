@@ -38,6 +38,8 @@ def _header(name: str, st: os.stat_result, kind: bytes, size: int = 0, link: str
     info.mtime = int(st.st_mtime)
     info.size = size
     info.linkname = link
+    if kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
@@ -54,6 +56,10 @@ def _file_blocks(path: Path, size: int) -> Iterator[bytes]:
                     raise BuildContextError(f"{path} shrank while it was sent")
                 remaining -= len(block)
                 yield block
+            if handle.read(1):
+                # The header already promised ``size`` bytes: a cut copy would be a
+                # silently wrong image (the docker CLI fails here too).
+                raise BuildContextError(f"{path} grew while it was sent (past {size} bytes)")
     except OSError as exc:
         raise BuildContextError(f"cannot read {path}: {exc.strerror}") from None
     pad = -size % TAR_BLOCK
@@ -93,8 +99,21 @@ class ContextWalker:
                 yield relative, path, st
 
 
+_SPECIAL = {
+    stat.S_IFIFO: tarfile.FIFOTYPE,
+    stat.S_IFCHR: tarfile.CHRTYPE,
+    stat.S_IFBLK: tarfile.BLKTYPE,
+}
+
+
 def tar_entries(walker: ContextWalker) -> Iterator[bytes]:
-    """The uncompressed tar stream, piece by piece (not yet batched)."""
+    """The uncompressed tar stream, piece by piece (not yet batched).
+
+    As the docker CLI's archive: a file seen again through another hard link
+    is a LNKTYPE member naming the first; FIFOs and devices are members of
+    their type (never opened); sockets are left out.
+    """
+    first_names: dict[tuple[int, int], str] = {}
     for relative, path, st in walker.entries():
         mode = st.st_mode
         if stat.S_ISDIR(mode):
@@ -102,9 +121,16 @@ def tar_entries(walker: ContextWalker) -> Iterator[bytes]:
         elif stat.S_ISLNK(mode):
             yield _header(relative, st, tarfile.SYMTYPE, link=os.readlink(path))
         elif stat.S_ISREG(mode):
+            inode = (st.st_dev, st.st_ino)
+            if st.st_nlink > 1 and inode in first_names:
+                yield _header(relative, st, tarfile.LNKTYPE, link=first_names[inode])
+                continue
+            if st.st_nlink > 1:
+                first_names[inode] = relative
             yield _header(relative, st, tarfile.REGTYPE, size=st.st_size)
             yield from _file_blocks(path, st.st_size)
-        # Sockets, FIFOs and devices are not sent (docker build skips them too).
+        elif stat.S_IFMT(mode) in _SPECIAL:
+            yield _header(relative, st, _SPECIAL[stat.S_IFMT(mode)])
     yield b"\0" * (2 * TAR_BLOCK)  # end of archive
 
 

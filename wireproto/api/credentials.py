@@ -12,6 +12,12 @@ address on stdin; it prints ``{"ServerURL", "Username", "Secret"}`` (a
 ``Username`` of ``<token>`` means the secret is an identity token), or exits
 non-zero saying ``credentials not found``.  This module runs a subprocess:
 it lives in ``wireproto.api``, outside the sans-IO core.
+
+The helper is looked up on ``PATH`` as Go's ``exec.LookPath`` (1.19+) does
+for the docker CLI: the first executable match wins, and a match found
+through a relative entry (``.``, an empty entry, ``bin``) is refused with
+:class:`RelativeHelperPath`, never run: whoever controls the current
+directory would otherwise choose the program that receives the secrets.
 """
 
 from __future__ import annotations
@@ -66,6 +72,47 @@ def server_keys(registry: str) -> list[str]:
     if registry in (DOCKER_HUB, "index.docker.io", "registry-1.docker.io", DOCKER_HUB_KEY):
         return [DOCKER_HUB_KEY, "index.docker.io", DOCKER_HUB]
     return [registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/"]
+
+
+class RelativeHelperPath(CredentialsError):
+    """A credential helper was found only through a relative ``PATH`` entry: not run.
+
+    ``program`` is the helper's name, ``entry`` the PATH entry (``""`` for an
+    empty one) and ``path`` where it was found.
+    """
+
+    def __init__(self, program: str, entry: str, path: str) -> None:
+        shown = repr(entry) if entry else "an empty entry (the current directory)"
+        super().__init__(
+            f"credential helper {program} was found at {path} through the relative PATH "
+            f"entry {shown}; refusing to run it (as the docker CLI does): "
+            "put its directory on PATH as an absolute path"
+        )
+        self.program = program
+        self.entry = entry
+        self.path = path
+
+
+def _is_executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_helper(program: str, environ: Mapping[str, str] | None = None) -> str:
+    """The absolute path of ``program`` on ``environ``'s PATH (as Go's LookPath finds it).
+
+    Raises CredentialsError when it is nowhere, RelativeHelperPath when the
+    first match comes through a relative entry.
+    """
+    environ = os.environ if environ is None else environ
+    search = environ.get("PATH", os.defpath)
+    for entry in search.split(os.pathsep):
+        candidate = os.path.join(entry or ".", program)
+        if not _is_executable(candidate):
+            continue
+        if not os.path.isabs(candidate):
+            raise RelativeHelperPath(program, entry, candidate)
+        return candidate
+    raise CredentialsError(f"credential helper {program} is not on PATH")
 
 
 class Credentials:
@@ -146,10 +193,13 @@ class Credentials:
     def from_helper(self, name: str, server: str) -> AuthConfig | None:
         """``docker-credential-NAME get``; None when it has no credentials for ``server``."""
         program = HELPER_PREFIX + name
+        if "/" in name:
+            raise CredentialsError(f"credential helper name {name!r} holds a '/'")
+        executable = find_helper(program, self.environ)
         env = dict(self.environ) if self.environ is not None else None
         try:
             proc = self._run(
-                [program, "get"],
+                [executable, "get"],
                 input=server.encode(),
                 capture_output=True,
                 timeout=HELPER_TIMEOUT,

@@ -20,79 +20,252 @@ exceptions for both; the builder needs them).
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_ESCAPE = set(".+()|{}$^")
+from wireproto.errors import BuildContextError
+
+# Token kinds of a compiled pattern (one token per pattern element).
+LIT, ANY, STAR, CLASS, DIRS, REST = range(6)
+_WILD = frozenset("*?[]\\")
+
+
+class InvalidPattern(BuildContextError):
+    """A ``.dockerignore`` pattern is not valid (Go's filepath.Match syntax).
+
+    ``pattern`` is the pattern, ``line`` its line in the file (0: not from a file).
+    """
+
+    def __init__(self, pattern: str, reason: str, line: int = 0) -> None:
+        where = f"line {line}: " if line else ""
+        super().__init__(f".dockerignore {where}pattern {pattern!r} is invalid: {reason}")
+        self.pattern = pattern
+        self.reason = reason
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: int
+    char: str = ""  # LIT
+    negated: bool = False  # CLASS
+    ranges: tuple[tuple[str, str], ...] = ()  # CLASS: inclusive (low, high) pairs
+
+    def takes(self, char: str) -> bool:
+        """Whether this token consumes ``char`` (LIT, ANY, CLASS; STAR/DIRS/REST loop)."""
+        if self.kind == LIT:
+            return char == self.char
+        if self.kind == CLASS:
+            inside = any(low <= char <= high for low, high in self.ranges)
+            return inside != self.negated
+        return char != "/"  # ANY, and STAR's loop
+
+
+def _class_char(text: str, i: int, pattern: str) -> tuple[str, int]:
+    """One (possibly escaped) character of a class at ``text[i]``, and the index after it."""
+    if i >= len(text):
+        raise InvalidPattern(pattern, "unclosed character class '['")
+    char = text[i]
+    if char in "-]":
+        raise InvalidPattern(pattern, f"{char!r} where a class character is expected")
+    if char == "\\":
+        if i + 1 >= len(text):
+            raise InvalidPattern(pattern, "a '\\' ends the pattern")
+        return text[i + 1], i + 2
+    return char, i + 1
+
+
+def _compile_class(text: str, i: int, pattern: str) -> tuple[Token, int]:
+    """The class starting after the ``[`` at ``text[i - 1]``, as Go's filepath.Match reads it."""
+    negated = i < len(text) and text[i] == "^"
+    i += negated
+    ranges: list[tuple[str, str]] = []
+    while True:
+        low, i = _class_char(text, i, pattern)
+        high = low
+        if i < len(text) and text[i] == "-":
+            high, i = _class_char(text, i + 1, pattern)
+            if high < low:
+                raise InvalidPattern(pattern, f"the range {low}-{high} is reversed")
+        ranges.append((low, high))
+        if i < len(text) and text[i] == "]":
+            return Token(CLASS, negated=negated, ranges=tuple(ranges)), i + 1
+
+
+def compile_tokens(text: str) -> tuple[Token, ...]:
+    """The tokens of a cleaned pattern: ``*`` ``?`` ``[...]`` ``\\x`` and moby's ``**``.
+
+    ``**/`` (or ``**`` before more pattern) is any run of whole directories,
+    none included (DIRS); a trailing ``**`` is anything at all (REST).
+    """
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        i += 1
+        if char == "*" and i < n and text[i] == "*":
+            i += 1
+            if i < n and text[i] == "/":
+                i += 1
+            tokens.append(Token(REST if i >= n else DIRS))
+        elif char == "*":
+            tokens.append(Token(STAR))
+        elif char == "?":
+            tokens.append(Token(ANY))
+        elif char == "[":
+            token, i = _compile_class(text, i, text)
+            tokens.append(token)
+        elif char == "\\":
+            if i >= n:
+                raise InvalidPattern(text, "a '\\' ends the pattern")
+            tokens.append(Token(LIT, text[i]))
+            i += 1
+        else:
+            tokens.append(Token(LIT, char))
+    return tuple(tokens)
+
+
+class Automaton:
+    """Matches a whole path against tokens by simulating the NFA: O(len(path) * len(tokens)).
+
+    State ``k`` waits before token ``k``; state ``n + 1 + k`` is inside DIRS
+    token ``k`` (any characters, leaving after a ``/``).  No backtracking:
+    each character moves the whole set of states at once.
+    """
+
+    def __init__(self, tokens: tuple[Token, ...]) -> None:
+        self.tokens = tokens
+        self.size = len(tokens)
+
+    def _close(self, states: set[int]) -> frozenset[int]:
+        todo = list(states)
+        seen = set(states)
+        while todo:
+            state = todo.pop()
+            if state >= self.size:
+                continue
+            kind = self.tokens[state].kind
+            if kind in (STAR, DIRS):
+                for nxt in (state + 1, self.size + 1 + state if kind == DIRS else state + 1):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        todo.append(nxt)
+        return frozenset(seen)
+
+    def _step(self, states: frozenset[int], char: str) -> set[int]:
+        out: set[int] = set()
+        for state in states:
+            if state > self.size:  # inside DIRS token k
+                k = state - self.size - 1
+                out.add(state)
+                if char == "/":
+                    out.add(k + 1)
+                continue
+            if state == self.size:
+                continue
+            token = self.tokens[state]
+            if token.kind == REST:
+                out.add(state)
+            elif token.kind == STAR:
+                if char != "/":
+                    out.add(state)
+            elif token.kind != DIRS and token.takes(char):
+                out.add(state + 1)
+        return out
+
+    def _accepts(self, states: frozenset[int]) -> bool:
+        return any(
+            s == self.size or (s < self.size and self.tokens[s].kind == REST) for s in states
+        )
+
+    def match(self, path: str) -> bool:
+        states = self._close({0})
+        for char in path:
+            if not states:
+                return False
+            states = self._close(self._step(states, char))
+        return self._accepts(states)
 
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
     text: str  # the cleaned pattern, without "!"
     exclusion: bool  # a "!" exception
-    regex: re.Pattern[str]
+    automaton: Automaton
+
+    @classmethod
+    def compile(cls, text: str, exclusion: bool) -> Pattern:
+        return cls(text, exclusion, Automaton(compile_tokens(text)))
+
+    def match(self, path: str) -> bool:
+        """Whether the whole ``path`` matches, as moby's patternmatcher decides.
+
+        A pattern that starts with ``**`` and has no other wildcard is a
+        plain suffix test there (``**.log`` leaves out ``a.log``), so here too.
+        """
+        rest = self.text[2:]
+        if self.text.startswith("**") and not _WILD & set(rest):
+            return path.endswith(rest) or (rest.startswith("/") and path == rest[1:])
+        return self.automaton.match(path)
 
     @property
     def literal_prefix(self) -> str:
         """The directories at its start that hold no wildcard."""
         parts = []
         for part in self.text.split("/"):
-            if any(c in part for c in "*?[\\"):
+            if _WILD & set(part):
                 break
             parts.append(part)
         return "/".join(parts)
 
 
-def compile_pattern(text: str) -> re.Pattern[str]:
-    """The regular expression for one (cleaned) pattern, as patternmatcher builds it."""
-    out = ["^"]
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        i += 1
-        if ch == "*":
-            if i < n and text[i] == "*":
-                i += 1
-                if i < n and text[i] == "/":
-                    i += 1
-                out.append(".*" if i >= n else "(.*/)?")
-            else:
-                out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\":
-            if i < n:
-                out.append(re.escape(text[i]))
-                i += 1
-            else:
-                out.append(r"\\")
-        elif ch in _ESCAPE:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    out.append("$")
-    try:
-        return re.compile("".join(out), re.DOTALL)
-    except re.error as exc:
-        raise ValueError(f".dockerignore pattern {text!r} is invalid: {exc}") from None
+def go_clean(path: str) -> str:
+    """Go's ``filepath.Clean`` (Unix): one slash, no ``.``, ``..`` resolved lexically."""
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(part)
+    cleaned = "/".join(parts)
+    return ("/" + cleaned) if rooted else (cleaned or ".")
 
 
 def parse(text: str) -> list[str]:
-    """The patterns of a ``.dockerignore`` file, cleaned (``!`` kept in front)."""
+    """The patterns of a ``.dockerignore`` file, cleaned (``!`` kept in front), as the
+    docker CLI reads them; an invalid one raises InvalidPattern naming its line."""
+    return [pattern for _, pattern in parse_lines(text)]
+
+
+def parse_lines(text: str) -> list[tuple[int, str]]:
+    """``(line number, pattern)`` for each pattern of a ``.dockerignore`` file."""
     patterns = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        if raw.startswith("#"):  # the CLI tests for a comment before trimming
+            continue
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line:
             continue
         invert = line.startswith("!")
         if invert:
             line = line[1:].strip()
-        if line:
-            line = posixpath.normpath(line)
-            if len(line) > 1 and line.startswith("/"):
-                line = line.lstrip("/") or "/"
-        patterns.append(("!" if invert else "") + line)
+            if not line:
+                raise InvalidPattern("!", 'an exception "!" with no pattern', number)
+        line = go_clean(line)
+        if len(line) > 1 and line.startswith("/"):
+            line = line[1:]
+        pattern = ("!" if invert else "") + line
+        try:
+            compile_tokens(line)
+        except InvalidPattern as exc:
+            raise InvalidPattern(pattern, exc.reason, number) from None
+        patterns.append((number, pattern))
     return patterns
 
 
@@ -105,7 +278,7 @@ class Matcher:
             exclusion = text.startswith("!")
             body = text[1:] if exclusion else text
             if body:
-                self.patterns.append(Pattern(body, exclusion, compile_pattern(body)))
+                self.patterns.append(Pattern.compile(body, exclusion))
         self.has_exceptions = any(p.exclusion for p in self.patterns)
 
     def excluded(self, path: str) -> bool:
@@ -116,12 +289,9 @@ class Matcher:
         for pattern in self.patterns:
             if pattern.exclusion != matched:
                 continue
-            hit = pattern.regex.match(path) is not None
-            if not hit:
-                for i in range(len(parents)):
-                    if pattern.regex.match("/".join(parents[: i + 1])):
-                        hit = True
-                        break
+            hit = pattern.match(path) or any(
+                pattern.match("/".join(parents[: i + 1])) for i in range(len(parents))
+            )
             if hit:
                 matched = not pattern.exclusion
         return matched
@@ -145,5 +315,5 @@ class Matcher:
 def for_build(text: str, dockerfile: str = "Dockerfile") -> Matcher:
     """The matcher for a context whose ``.dockerignore`` says ``text``: the Dockerfile
     and .dockerignore itself are always kept, as the docker CLI does."""
-    keep = ["!.dockerignore", "!" + posixpath.normpath(dockerfile)]
+    keep = ["!.dockerignore", "!" + go_clean(dockerfile)]
     return Matcher([*parse(text), *keep])

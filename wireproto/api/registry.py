@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from wireproto.api import gates
 from wireproto.api._common import make
-from wireproto.api.auth import AuthConfig, Reference, encode_auth
+from wireproto.api.auth import AuthConfig, Reference, encode_auth, secret_json
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
@@ -62,10 +62,11 @@ def push(
     config = auth or AuthConfig()
     query = {"tag": image.tag}
     if gates.has("registry_auth", version):
-        headers = [(AUTH_HEADER, encode_auth(config))]
-        json_body = None
+        headers: list[tuple[str, str]] = [(AUTH_HEADER, encode_auth(config))]
+        body = None
     else:
-        headers, json_body = [], config.to_json()
+        headers = [("Content-Type", "application/json")]
+        body = secret_json(config.to_json())
     # The name keeps its slashes (registry/namespace/repo), as the docker CLI
     # sends it: the engine's route takes the rest of the path as the name.
     path = "/images/" + quote(image.repository, safe=":@/") + "/push"
@@ -75,7 +76,7 @@ def push(
         version=version,
         query=query,
         headers=headers,
-        json_body=json_body,
+        body=body,
         kind=BodyKind.JSONSTREAM,
         statuses=(200,),
     )

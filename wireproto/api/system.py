@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from wireproto.api import gates
 from wireproto.api._common import make
+from wireproto.api.auth import AuthConfig, secret_json
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
@@ -30,15 +31,17 @@ def info(version: ApiVersion | None = None) -> Call:
     return make("GET", "/info", version=version, kind=BodyKind.DOCUMENT, statuses=(200,))
 
 
-def login(config: Mapping[str, str], version: ApiVersion | None = None) -> Call:
+def login(config: AuthConfig | Mapping[str, str], version: ApiVersion | None = None) -> Call:
     """``POST /auth``: checks registry credentials (``username``, ``password``,
     ``email``, ``serveraddress``); 200 (modern engines: ``{"Status", "IdentityToken"}``)
-    or 204."""
+    or 204.  The body holds the password: it prints as ``<hidden N bytes>``."""
+    document = config.to_json() if isinstance(config, AuthConfig) else dict(config)
     return make(
         "POST",
         "/auth",
         version=version,
-        json_body=dict(config),
+        headers=(("Content-Type", "application/json"),),
+        body=secret_json(document),
         kind=BodyKind.DOCUMENT,
         statuses=(200, 204),
     )
