@@ -303,7 +303,7 @@ class ServerConnection:
     def _bad_request(self, status: int, reason: str) -> Reply:
         # The request never parsed: the engine's Go server answers a bare 400 (505 for an
         # unknown version) and closes; h11 is left behind, the connection ends here.
-        title = HTTP_VERSION_NOT_SUPPORTED if status == 505 else b"Bad Request"
+        title = REFUSAL_REASONS.get(status, b"Bad Request")
         body = b"%d %s: %s" % (status, title, reason.encode("latin-1", "replace"))
         head = (
             b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -533,7 +533,12 @@ class ServerConnection:
         return self.streamed(body, "application/json", hold_open=not until_text)
 
 
-HTTP_VERSION_NOT_SUPPORTED = b"HTTP Version Not Supported"
+# Reason phrases of the statuses a request is refused with before it parses.
+REFUSAL_REASONS = {
+    400: b"Bad Request",
+    431: b"Request Header Fields Too Large",
+    505: b"HTTP Version Not Supported",
+}
 
 
 def _refused_framing(event: h11.Request) -> tuple[int, str] | None:

@@ -103,6 +103,7 @@ class StubEngine:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._done = threading.Event()
+        self._stop_asked = False  # stop_soon came before the loop was running
         self._loop_thread: int | None = None
         self._connections: set[_Connection] = set()
 
@@ -180,6 +181,7 @@ class StubEngine:
 
     def stop_soon(self) -> None:
         """Asks the event loop to stop (safe from a signal handler); serve_forever returns."""
+        self._stop_asked = True
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
@@ -199,6 +201,8 @@ class StubEngine:
         loop = asyncio.get_running_loop()
         self._loop, self._stop = loop, asyncio.Event()
         self._loop_thread = threading.get_ident()
+        if self._stop_asked:
+            self._stop.set()
         factory = lambda: _Connection(self)  # noqa: E731
         if listener.family == socket.AF_UNIX:
             server = await loop.create_unix_server(factory, sock=listener, backlog=1024)
