@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.test_sans_io import IO_MODULES, PACKAGE, PROBE
+from tests.test_sans_io import IO_MODULES, imported_by
 
 SANS_IO = ["wireproto.engine.protocol", "wireproto.engine.script", "wireproto.engine"]
 
 
 def test_engine_protocol_imports_no_io_modules() -> None:
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, str(PACKAGE.parent), json.dumps(SANS_IO)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    imported = set(json.loads(result.stdout))
+    imported = imported_by(SANS_IO)
     assert "wireproto.engine.protocol" in imported and "h11" in imported
     assert not {m.split(".")[0] for m in imported} & IO_MODULES, sorted(imported)
 

@@ -94,6 +94,11 @@ def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
     except LocalProtocolError as exc:
         report(str(exc))
         return USAGE
+    except BrokenPipeError as exc:
+        if stdout_closed():
+            raise  # our reader left (`| head`): the entry point ends quietly, as shell tools do
+        report(str(exc) or type(exc).__name__)
+        return ERROR
     except (WireprotoError, OSError) as exc:
         report(str(exc) or type(exc).__name__)
         return ERROR
@@ -104,3 +109,18 @@ def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
 def report(message: str) -> None:
     sys.stderr.write(f"wireproto: {message}\n")
     sys.stderr.flush()
+
+
+def stdout_closed() -> bool:
+    """True when our stdout is a pipe or socket whose reader has gone (writes give EPIPE)."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    try:
+        poller.register(1, select.POLLOUT)
+        events = poller.poll(0)
+    except (OSError, ValueError):
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)

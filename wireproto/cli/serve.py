@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
 
 from wireproto.engine import LogSpec, Script, StubEngine
@@ -27,6 +29,13 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         action="store_true",
         help="the bench container is running (logs --follow stays open, attach works)",
     )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection whose request head has not arrived in full by then",
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -44,6 +53,7 @@ def script_from(args: argparse.Namespace) -> Script:
 
 def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     from wireproto.cli.verbs import UsageError
+    from wireproto.engine.server import SocketPathTaken  # asyncio: only when serving
 
     tcp = None
     if args.tcp:
@@ -51,14 +61,24 @@ def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
         if not host or not port.isdigit():
             raise UsageError(f"--tcp wants HOST:PORT, not {args.tcp!r}")
         tcp = (host.strip("[]"), int(port))
-    engine = StubEngine(script_from(args), socket_path=args.socket, tcp=tcp)
+    if args.header_timeout <= 0:
+        raise UsageError(f"--header-timeout wants seconds > 0, not {args.header_timeout}")
+    engine = StubEngine(
+        script_from(args), socket_path=args.socket, tcp=tcp, header_timeout=args.header_timeout
+    )
     try:
         engine.listen()
     except ValueError as exc:  # not a loopback address
         raise UsageError(str(exc)) from None
+    except SocketPathTaken as exc:
+        print(f"wireproto: cannot listen on {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"wireproto: cannot listen on {args.tcp or args.socket}: {exc}", file=sys.stderr)
         return 1
+    log_to_stderr()
+    # SIGTERM stops as SIGINT does: the server removes its own socket on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: engine.stop_soon())
     print(f"listening on {engine.host}", flush=True)
     try:
         engine.serve_forever()
@@ -68,3 +88,13 @@ def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
         engine.stop()
     sys.stdout.flush()
     return 0
+
+
+def log_to_stderr() -> None:
+    """The engine's log lines (one per client fault) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("wireproto serve: %(message)s"))
+    logger = logging.getLogger("wireproto.engine")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import h11
 
 from wireproto import jsonstream, mux
+from wireproto.engine import query
 from wireproto.engine.script import (
     ATTACH_PIECE,
     LOG_PIECE,
@@ -30,8 +31,6 @@ from wireproto.engine.script import (
     Encoded,
     Script,
     chunk,
-    parse_time,
-    parse_timestamp,
 )
 from wireproto.errors import InvalidVersion
 from wireproto.versions import JSON_ERRORS, ApiVersion, parse
@@ -83,6 +82,7 @@ class Reply:
     hijack: Hijack | None = None
     keep_alive: bool = True
     status: int = 200
+    fault: str = ""  # what the client got wrong (or the stub), for the server's log
 
 
 @dataclass
@@ -116,12 +116,15 @@ class ServerConnection:
             try:
                 event = self._conn.next_event()
             except h11.RemoteProtocolError as exc:
-                return self._bad_request(exc)
+                return self._bad_request(exc.error_status_hint, str(exc))
             if event is h11.NEED_DATA:
                 return NEED_DATA
             if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                 return CLOSED if event is not h11.PAUSED else self._paused()
             if isinstance(event, h11.Request):
+                refused = _refused_framing(event)
+                if refused is not None:
+                    return self._bad_request(*refused)
                 self._request, self._body = event, bytearray()
             elif isinstance(event, h11.Data):
                 self._body += event.data
@@ -140,6 +143,11 @@ class ServerConnection:
     @property
     def trailing_data(self) -> bytes:
         return bytes(self._conn.trailing_data[0])
+
+    @property
+    def head_incomplete(self) -> bool:
+        """True while part of a request head has arrived but not all of it."""
+        return self._conn.their_state is h11.IDLE and bool(self._conn.trailing_data[0])
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -162,7 +170,16 @@ class ServerConnection:
         versioned = self._versioned(request)
         if isinstance(versioned, Reply):
             return versioned
-        return self._route(request)
+        where = f"{request.method} {url.path}"
+        try:
+            return self._route(request)
+        except query.QueryError as exc:
+            reply = self.error(exc.status, exc.message, request.version)
+            reply.fault = f"{where}: {exc.message}"
+        except Exception as exc:  # a stub bug: answered 500, as the engine's own would be
+            reply = self.error(500, f"stub engine error: {type(exc).__name__}", request.version)
+            reply.fault = f"{where}: stub engine error: {type(exc).__name__}: {exc}"
+        return reply
 
     def _versioned(self, request: _Request) -> Reply | None:
         head, _, rest = request.path[1:].partition("/")
@@ -283,14 +300,17 @@ class ServerConnection:
             head=head, body=body, end=end, rate=rate, hold_open=hold_open, keep_alive=not hold_open
         )
 
-    def _bad_request(self, exc: h11.RemoteProtocolError) -> Reply:
-        # The request never parsed: the engine's Go server answers a bare 400 and closes.
-        body = f"400 Bad Request: {exc}".encode()
+    def _bad_request(self, status: int, reason: str) -> Reply:
+        # The request never parsed: the engine's Go server answers a bare 400 (505 for an
+        # unknown version) and closes; h11 is left behind, the connection ends here.
+        title = REFUSAL_REASONS.get(status, b"Bad Request")
+        body = b"%d %s: %s" % (status, title, reason.encode("latin-1", "replace"))
         head = (
-            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % (status, title, len(body))
         )
-        return Reply(head=head + body, keep_alive=False, status=400)
+        fault = f"refused a request ({status}): {reason}"
+        return Reply(head=head + body, keep_alive=False, status=status, fault=fault)
 
     def _too_large(self) -> Reply:
         reply = self.error(413, f"request body larger than {MAX_REQUEST_BODY} bytes", self.max)
@@ -419,10 +439,7 @@ class ServerConnection:
             return self.error(
                 400, "Bad parameters: you must choose at least one stream", request.version
             )
-        try:
-            first, stop, until = self._log_window(request, container)
-        except ValueError as exc:  # dockerd's strconv error, a 500
-            return self.error(500, str(exc), request.version)
+        first, stop, until = self._log_window(request, container)
         encoded = Encoded(
             container,
             chunked=True,
@@ -448,8 +465,8 @@ class ServerConnection:
         tail = int(tail_text) if re.fullmatch(r"[+-]?[0-9]+", tail_text) else -1
         since_text = request.query.get("since", [""])[0]
         until_text = request.query.get("until", [""])[0]
-        since = parse_timestamp(since_text) if since_text else None
-        until = parse_timestamp(until_text) if until_text not in ("", "0") else None
+        since = query.timestamp(since_text)
+        until = query.timestamp(until_text) if until_text != "0" else None
         first, stop = container.window(tail if tail >= 0 else None, since, until)
         return first, stop, until
 
@@ -502,23 +519,40 @@ class ServerConnection:
         return self.streamed(image.pull_body(), "application/json")
 
     def _events(self, request: _Request) -> Reply:
-        since = request.query.get("since", [""])[0]
-        until = request.query.get("until", [""])[0]
-        try:
-            filters = json.loads(request.query.get("filters", ["{}"])[0] or "{}")
-            low = parse_time(since) if since else float("-inf")
-            high = parse_time(until) if until else float("inf")
-        except ValueError as exc:
-            return self.error(400, f"invalid events query: {exc}", request.version)
-        # filters are {"key": ["value", ...]} or, from older clients, {"key": {"value": true}}
-        filters = {k: list(v) for k, v in filters.items()}
+        until_text = request.query.get("until", [""])[0]
+        since, until = query.event_window(request.query.get("since", [""])[0], until_text)
+        filters = query.filters(request.query.get("filters", [""])[0])
         chosen = [
             e
             for e in self.script.all_events()
-            if low <= e.time + e.nanos / 1e9 <= high and e.matches(filters)
+            if (since is None or since <= e.time_ns)
+            and (until is None or e.time_ns <= until)
+            and e.matches(filters)
         ]
         body: Iterator[bytes] = (chunk(jsonstream.encode(e.message(), b"\n")) for e in chosen)
-        return self.streamed(body, "application/json", hold_open=not until)
+        return self.streamed(body, "application/json", hold_open=not until_text)
+
+
+# Reason phrases of the statuses a request is refused with before it parses.
+REFUSAL_REASONS = {
+    400: b"Bad Request",
+    431: b"Request Header Fields Too Large",
+    505: b"HTTP Version Not Supported",
+}
+
+
+def _refused_framing(event: h11.Request) -> tuple[int, str] | None:
+    """(status, reason) for a request head h11 accepts but the engine's Go server refuses.
+
+    Both Content-Length and Transfer-Encoding make the body's end ambiguous (the
+    request-smuggling case of RFC 9112 6.3); a major version other than 1 is not HTTP/1.x.
+    """
+    if not event.http_version.startswith(b"1."):
+        return 505, f"unsupported protocol version HTTP/{event.http_version.decode()}"
+    names = {name for name, _ in event.headers}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        return 400, "both Content-Length and Transfer-Encoding"
+    return None
 
 
 def paced_piece(rate: float | None) -> int:

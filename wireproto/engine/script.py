@@ -424,6 +424,10 @@ class Event:
     nanos: int = 0
     attributes: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def time_ns(self) -> int:
+        return self.time * 1_000_000_000 + self.nanos
+
     def message(self) -> dict[str, object]:
         document: dict[str, object] = {}
         if self.type == "container":  # the pre-1.22 fields, still sent for containers
@@ -452,12 +456,6 @@ class Event:
             if key in checks and not set(wanted) & set(checks[key]):
                 return False
         return True
-
-
-def parse_time(value: str) -> float:
-    """An events ``since``/``until`` value: Unix seconds, maybe with ``.nanoseconds``."""
-    seconds, _, fraction = value.partition(".")
-    return int(seconds) + (int(fraction.ljust(9, "0")[:9]) / 1e9 if fraction else 0.0)
 
 
 def parse_timestamp(value: str) -> int:

@@ -9,21 +9,31 @@ the transport until the transport's write buffer passes its high-water mark;
 client that reads slowly holds the producer back and memory stays at one
 piece plus the buffer limit per connection.  A scripted rate is kept with
 ``call_later`` instead of sleeping.  Attach echoes stdin after its output
-until the client half-closes, then half-closes too.
+until the client half-closes, then half-closes too; stdin is read only as
+fast as the client reads the echo (the same high/low-water marks).
+
+A client's fault (a malformed request, a head that never completes, leaving
+mid-stream) costs its own connection and one log line on the
+``wireproto.engine`` logger, never the server.  A unix socket path is taken
+only when nothing is there or a stale socket (one refusing connections) is:
+never a file, a directory, or a live engine's socket; the server removes at
+shutdown only the socket it bound, if that is still the one at the path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import os
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from wireproto.engine.protocol import CLOSED, NEED_DATA, Hijack, Reply, ServerConnection
 from wireproto.engine.script import Script
@@ -37,6 +47,16 @@ WRITE_LOW = 32 * 1024
 # What a connection is doing: reading a request, writing a reply body, holding a
 # followed stream open until the client goes, echoing attach stdin, or gone.
 REQUEST, BODY, HOLD, ECHO, GONE = "request", "body", "hold", "echo", "gone"
+
+# Seconds a request head may take to arrive in full (Go's ReadHeaderTimeout): from the
+# connection's start for its first request, from the first byte for later ones.
+HEADER_TIMEOUT = 10.0
+
+log = logging.getLogger("wireproto.engine")
+
+
+class SocketPathTaken(FileExistsError):
+    """The unix socket path holds something the stub must not take over."""
 
 
 class Stats:
@@ -68,8 +88,11 @@ class StubEngine:
         *,
         socket_path: str | None = None,
         tcp: tuple[str, int] | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.script = script or Script()
+        self.header_timeout = header_timeout
+        self._bound: tuple[int, int] | None = None  # (st_dev, st_ino) of the socket we bound
         self.stats = Stats()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._tcp = tcp
@@ -80,6 +103,7 @@ class StubEngine:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._done = threading.Event()
+        self._stop_asked = False  # stop_soon came before the loop was running
         self._loop_thread: int | None = None
         self._connections: set[_Connection] = set()
 
@@ -114,10 +138,15 @@ class StubEngine:
             if self.socket_path is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="wireproto-stub-")
                 self.socket_path = os.path.join(self._tmp.name, "docker.sock")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.socket_path)
+            claim_socket_path(self.socket_path)
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(self.socket_path)
+            try:
+                listener.bind(self.socket_path)
+            except OSError:
+                listener.close()
+                raise
+            bound = os.stat(self.socket_path)
+            self._bound = (bound.st_dev, bound.st_ino)
             listener.listen(1024)
         self._listener = listener
         return listener
@@ -146,13 +175,34 @@ class StubEngine:
             self._thread.join(timeout=5)
         if self._listener is not None:
             self._listener.close()  # after the loop: it must not see the fd vanish
+        self._remove_own_socket()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def stop_soon(self) -> None:
+        """Asks the event loop to stop (safe from a signal handler); serve_forever returns."""
+        self._stop_asked = True
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
+                loop.call_soon_threadsafe(stop.set)
+
+    def _remove_own_socket(self) -> None:
+        """Unlinks the socket path if it is still the socket this server bound."""
+        if self._bound is None or self.socket_path is None:
+            return
+        bound, self._bound = self._bound, None
+        with contextlib.suppress(FileNotFoundError):
+            now = os.lstat(self.socket_path)
+            if (now.st_dev, now.st_ino) == bound:
+                os.unlink(self.socket_path)
 
     async def _serve(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         self._loop, self._stop = loop, asyncio.Event()
         self._loop_thread = threading.get_ident()
+        if self._stop_asked:
+            self._stop.set()
         factory = lambda: _Connection(self)  # noqa: E731
         if listener.family == socket.AF_UNIX:
             server = await loop.create_unix_server(factory, sock=listener, backlog=1024)
@@ -166,6 +216,32 @@ class StubEngine:
             for connection in list(self._connections):
                 connection.abort()
             self._done.set()
+
+
+def claim_socket_path(path: str) -> None:
+    """Makes ``path`` free for a new socket: nothing there, or a stale socket (removed).
+
+    Raises SocketPathTaken for anything else: a file, a directory, a link, or a
+    socket something still listens on (another engine's).
+    """
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(found.st_mode):
+        raise SocketPathTaken(errno.EEXIST, "exists and is not a socket; not removing it", path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)  # a stale socket: its server is gone
+            return
+        except OSError as exc:  # e.g. a full backlog (EAGAIN): someone is there
+            raise SocketPathTaken(
+                errno.EADDRINUSE, f"a socket that may be live ({exc}); not taking it over", path
+            ) from None
+    raise SocketPathTaken(errno.EADDRINUSE, "a live socket (something listens on it)", path)
 
 
 class _Connection(asyncio.Protocol):
@@ -184,6 +260,8 @@ class _Connection(asyncio.Protocol):
         self.sent = 0
         self.eof = False  # the client half-closed
         self.stdin = bytearray()  # attach stdin that arrived while the output was written
+        self.head_timer: asyncio.TimerHandle | None = None  # closes a head that never completes
+        self.number = engine.stats.connections + 1  # names the connection in log lines
 
     # --- transport callbacks -----------------------------------------------------------
 
@@ -193,10 +271,13 @@ class _Connection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         self.engine._connections.add(self)
         self.engine.stats.connections += 1
+        self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
         if self.state == ECHO:
             self._write(self._hijack().echo(data))
+            if self.paused:  # the client is not reading the echo: stop reading its stdin
+                self._transport().pause_reading()
         elif self.state == REQUEST:
             self.conn.receive_data(data)
             self._next()
@@ -231,11 +312,16 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         if self.state == BODY and self.timer is None:
             self.timer = asyncio.get_running_loop().call_soon(self._pump)
+        elif self.state == ECHO and not self.eof:
+            self._transport().resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self.state != GONE:
+            self._log(f"the client left during {self.state}: {exc}")
         self.state = GONE
-        if self.timer is not None:
-            self.timer.cancel()
+        for timer in (self.timer, self.head_timer):
+            if timer is not None:
+                timer.cancel()
         self.engine._connections.discard(self)
 
     def abort(self) -> None:
@@ -250,12 +336,37 @@ class _Connection(asyncio.Protocol):
         if reply == NEED_DATA:
             self.state = REQUEST
             self._transport().resume_reading()
+            if self.conn.head_incomplete:
+                self._arm_head_timer()
+            else:  # the head is in (the body is coming), or an idle keep-alive connection
+                self._disarm_head_timer()
         elif reply == CLOSED or not isinstance(reply, Reply):
             self._transport().close()
         else:
             self._start(reply)
 
+    def _arm_head_timer(self) -> None:
+        if self.head_timer is None:
+            loop = asyncio.get_running_loop()
+            self.head_timer = loop.call_later(self.engine.header_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.state == REQUEST:
+            timeout = self.engine.header_timeout
+            self._log(f"closed: no complete request head within {timeout:g} s")
+            self.state = GONE
+            self._transport().close()
+
     def _start(self, reply: Reply) -> None:
+        self._disarm_head_timer()
+        if reply.fault:
+            self._log(reply.fault)
         self.state, self.reply, self.body = BODY, reply, iter(reply.body)
         self._write(reply.head)
         loop = asyncio.get_running_loop()
@@ -270,7 +381,7 @@ class _Connection(asyncio.Protocol):
         self.timer = None
         loop = asyncio.get_running_loop()
         rate = self.reply.rate if self.reply is not None else None
-        while not self.paused and self.state == BODY:
+        while not self.paused and self.state == BODY and not self._transport().is_closing():
             if rate:
                 delay = self.started + self.sent / rate - loop.time()
                 if delay > 0:
@@ -322,7 +433,7 @@ class _Connection(asyncio.Protocol):
             self._write(hijack.echo(early))
         if self.eof:
             self._half_close()
-        else:
+        elif not self.paused:
             self._transport().resume_reading()
 
     def _half_close(self) -> None:
@@ -338,6 +449,9 @@ class _Connection(asyncio.Protocol):
         if data and not transport.is_closing():
             transport.write(data)
 
+    def _log(self, message: str) -> None:
+        log.warning("connection %d: %s", self.number, message)
+
     def _transport(self) -> asyncio.Transport:
         assert self.transport is not None
         return self.transport
@@ -350,13 +464,19 @@ class _Connection(asyncio.Protocol):
 class StubEngineProcess:
     """The stub engine in a subprocess (``wireproto serve``): no GIL shared with the client."""
 
-    def __init__(self, socket_path: str | None = None, extra: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        socket_path: str | None = None,
+        extra: Iterable[str] = (),
+        stderr: int | None = None,
+    ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if socket_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="wireproto-stub-")
             socket_path = os.path.join(self._tmp.name, "docker.sock")
         self.socket_path = socket_path
         self.extra = list(extra)
+        self.stderr = stderr  # where its log goes (subprocess's stderr argument)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -365,7 +485,8 @@ class StubEngineProcess:
 
     def __enter__(self) -> StubEngineProcess:
         argv = [sys.executable, "-m", "wireproto", "serve", "--socket", self.socket_path]
-        self.proc = subprocess.Popen([*argv, *self.extra], stdout=subprocess.PIPE)
+        argv += self.extra
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.stderr)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith(b"listening"):
@@ -374,10 +495,9 @@ class StubEngineProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # SIGTERM: the server stops and removes its own socket (only that one).
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
         if self._tmp is not None:
             self._tmp.cleanup()
-        with contextlib.suppress(FileNotFoundError):
-            Path(self.socket_path).unlink()
