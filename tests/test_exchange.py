@@ -520,3 +520,16 @@ def test_a_garbage_api_version_is_the_engines_fault(backend: str) -> None:
     assert isinstance(result.error, InvalidResponse)
     assert not isinstance(result.error, LocalProtocolError)
     assert "Api-Version" in str(result.error) and "garbage" in str(result.error)
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["events", "sinks"])
+def test_a_bad_chunk_line_keeps_the_body_before_it(backend: str, split: Split, into: bool) -> None:
+    """Found by the state machine: the chunk data that came in the same read as a bad
+    size line was dropped on the unfused paths (bytes, raw and sniffed stdio)."""
+    body = chunk(b"abc") + chunk(b"defg") + b"zz\r\n"
+    for call in (bytes_call(), stdio_call(tty=True), stdio_call(tty=None)):
+        exchange, result = run_with(call, backend, split(OK_CHUNKED + body), into)
+        assert isinstance(result.error, InvalidChunk)
+        got = result.data if call.kind is http.BodyKind.BYTES else result.streams[1]
+        assert got == b"abcdefg", (call.tty, split)
+        assert not exchange.reusable

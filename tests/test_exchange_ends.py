@@ -26,8 +26,8 @@ from tests.test_adapters import (
     adapter,
     delivery,
     fake,
-    read_head,
 )
+from tests.test_blocking import read_head
 from wireproto import calls, mux
 from wireproto.errors import TruncatedFrame
 from wireproto.exchange import EndOfMessage, Output
@@ -85,7 +85,7 @@ def test_every_adapter_raises_on_a_chunked_body_ending_mid_frame(
     assert caught.value.offset == len(CUT_STREAM)
     assert EndOfMessage not in seen
     got = sinks if into else output
-    assert (got[1], got[2]) == (b"hello\n", b"wor")
+    assert (bytes(got[1]), bytes(got[2])) == (b"hello\n", b"wor")
 
 
 # --- the CLI ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from wireproto._sinks import Sinks
 from wireproto.errors import (
     ConnectionClosed,
     IncompleteBody,
+    InvalidChunk,
     InvalidResponse,
     InvalidVersion,
     LocalProtocolError,
@@ -309,9 +310,17 @@ class Exchange:
             pieces = transport.feed_wire(data)
             self._defer(transport.error)
             return Output(pieces=pieces) if pieces else None
-        result = self._payload.feed(transport.feed(data))
+        try:
+            views = transport.feed(data)
+            bad_chunk = None
+        except InvalidChunk as exc:  # the body up to the bad byte is still payload
+            views, bad_chunk = [view for view in exc.pieces if isinstance(view, memoryview)], exc
+        result = self._payload.feed(views)
         if isinstance(self._payload, body.Stdio):
             self._defer(self._payload.error)
+            if bad_chunk is not None:
+                result = _joined(result, self._payload.release())
+        self._defer(bad_chunk)
         return self._wrap(result)
 
     def _defer(self, error: Exception | None) -> None:
@@ -444,3 +453,10 @@ class Exchange:
             return False
         tokens = {t.strip().lower() for t in (response.header("connection") or "").split(",")}
         return "close" not in tokens
+
+
+def _joined(first: object, second: list[body.Piece] | None) -> object:
+    """Two payload results of one feed, as one (pieces lists are joined)."""
+    if not second:
+        return first
+    return [*first, *second] if isinstance(first, list) else second
