@@ -168,8 +168,47 @@ def test_fused_stream_error_keeps_what_came_before(module, split: Split) -> None
 
 def test_fused_close_mid_frame(module) -> None:  # type: ignore[no-untyped-def]
     demuxer = module.ChunkedDemuxer()
-    demuxer.feed(chunked_body([mux.encode(1, b"abcdef")[:-2]]))
-    with pytest.raises(TruncatedFrame):
+    demuxer.feed(chunk(mux.encode(1, b"abcdef")[:-2]))  # no last chunk: the body is cut
+    with pytest.raises(IncompleteBody):
+        demuxer.close()
+
+
+# A body that ends cleanly (0 CRLF CRLF) while its stream is inside a frame:
+# the cut payload, a cut header, a header alone.
+CUT_STREAMS = {
+    "payload": mux.encode(1, b"hello\n") + mux.encode(2, b"world\n")[:-3],
+    "header": mux.encode(1, b"hello\n") + mux.encode(2, b"world\n")[:5],
+    "header only": mux.encode(1, b"hello\n") + mux.encode(2, b"world\n")[:8],
+}
+
+
+@pytest.mark.parametrize("cut", list(CUT_STREAMS))
+@pytest.mark.parametrize("into", [False, True], ids=["feed", "feed_into"])
+def test_fused_body_ending_mid_frame_is_truncated(  # type: ignore[no-untyped-def]
+    module, split: Split, cut: str, into: bool
+) -> None:
+    stream = CUT_STREAMS[cut]
+    wire = chunked_body([stream[:9], stream[9:]])
+    demuxer = module.ChunkedDemuxer()
+    sinks = [bytearray() for _ in range(4)]
+    error = None
+    for data in split(wire):
+        try:
+            if into:
+                demuxer.feed_into(data, sinks)
+            else:
+                for stream_id, piece in demuxer.feed(data):
+                    sinks[stream_id] += piece
+        except TruncatedFrame as exc:
+            error = exc
+            for stream_id, piece in exc.pieces:
+                sinks[stream_id] += piece
+            break
+    assert isinstance(error, TruncatedFrame)
+    assert error.offset == len(stream)
+    assert sinks[1] == b"hello\n"
+    assert bytes(sinks[2]) == stream[22:]
+    with pytest.raises(StreamFailed):
         demuxer.close()
 
 

@@ -407,3 +407,129 @@ def test_a_tar_body_cut_short_delivers_what_came_then_fails(split: Split) -> Non
     result = run(ex.Exchange(call), split(wire))
     assert isinstance(result.error, IncompleteBody)
     assert bytes(result.data) == tarball[:700]
+
+
+# --- a stream cut inside a frame, whatever ends the body --------------------------------
+
+HELLO = mux.encode(1, b"hello\n")
+CUTS = {
+    "in the payload": HELLO + mux.encode(2, b"world\n")[:-3],
+    "in the header": HELLO + mux.encode(2, b"world\n")[:5],
+}
+HIJACK_HEAD = b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+
+
+def bodies(stream: bytes) -> dict[str, bytes]:
+    """The wire of each way a body can end cleanly around ``stream``."""
+    length = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(stream)
+    return {
+        "chunked": OK_CHUNKED + chunk(stream[:10]) + chunk(stream[10:]) + b"0\r\n\r\n",
+        "content-length": length + stream,
+        "until close": b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + stream,
+        "hijacked": HIJACK_HEAD + stream,
+    }
+
+
+def run_with(
+    call: http.Call, backend: str, chunks: list[bytes], into: bool, eof: bool = True
+) -> tuple[ex.Exchange, Result]:
+    """Runs ``call`` with Output events, or with sinks (``into``): the result's streams
+    hold the payload either way."""
+    sinks = {s: bytearray() for s in range(4)} if into else None
+    exchange = ex.Exchange(call, backend=backend, sinks=sinks)
+    result = run(exchange, chunks, eof=eof)
+    if sinks is not None:
+        result.streams = sinks
+    return exchange, result
+
+
+@pytest.mark.parametrize("cut", list(CUTS))
+@pytest.mark.parametrize("ending", list(bodies(b"")))
+@pytest.mark.parametrize("tty", [False, None])
+@pytest.mark.parametrize("into", [False, True], ids=["events", "sinks"])
+def test_a_stream_cut_inside_a_frame_is_never_a_success(
+    backend: str, split: Split, cut: str, ending: str, tty: bool | None, into: bool
+) -> None:
+    stream = CUTS[cut]
+    call = stdio_call(tty=tty, hijack=ending == "hijacked")
+    exchange, result = run_with(call, backend, split(bodies(stream)[ending]), into)
+    assert isinstance(result.error, TruncatedFrame)
+    assert result.error.offset == len(stream)
+    assert not any(isinstance(e, ex.EndOfMessage) for e in result.events)
+    assert result.streams[1] == b"hello\n"
+    assert bytes(result.streams[2]) == stream[len(HELLO) + 8 :]
+    assert not exchange.reusable
+    with pytest.raises(StreamFailed):
+        exchange.next_event()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+@pytest.mark.parametrize("ending", ["chunked", "content-length"])
+@pytest.mark.parametrize("into", [False, True], ids=["events", "sinks"])
+def test_a_sniffed_stream_cut_before_its_fourth_byte_keeps_its_bytes(
+    backend: str, split: Split, size: int, ending: str, into: bool
+) -> None:
+    first = b"\x01\x00\x00"[:size]
+    if ending == "chunked":
+        wire = OK_CHUNKED + b"10\r\n" + first
+    else:
+        wire = b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n" + first
+    exchange, result = run_with(stdio_call(tty=None), backend, split(wire), into)
+    assert isinstance(result.error, IncompleteBody)
+    assert result.streams[1] == first
+    assert exchange.framing is not None and exchange.framing.kind == "raw"
+    assert not exchange.reusable
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["events", "sinks"])
+def test_bad_bytes_that_left_no_output_fail_without_waiting_for_more(
+    backend: str, into: bool
+) -> None:
+    """The error is raised on the next call, not after bytes that may never come."""
+    wire = OK_CHUNKED + chunk(mux.encode(1, b"ok\n") + b"\x09bad")
+    for tty in (False, None):
+        exchange, result = run_with(stdio_call(tty=tty), backend, [wire], into, eof=False)
+        assert isinstance(result.error, InvalidFrameHeader)
+        assert not exchange.reusable
+        assert result.streams[1] == b"ok\n"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n",
+    ],
+)
+def test_content_length_and_transfer_encoding_close_the_connection(
+    backend: str, split: Split, head: bytes
+) -> None:
+    """RFC 9112 6.3: chunked wins, but a peer that sent both may be smuggling a request."""
+    payload = mux.encode(1, b"abc")
+    for call in (bytes_call(), stdio_call(tty=False), stdio_call(tty=None)):
+        exchange = ex.Exchange(call, backend=backend)
+        result = run(exchange, split(head + chunk(payload) + b"0\r\n\r\n"), eof=False)
+        assert result.error is None and isinstance(result.events[-1], ex.EndOfMessage)
+        assert bytes(result.data) == payload or result.streams[1] == b"abc"
+        assert not exchange.reusable
+
+
+def test_a_garbage_api_version_is_the_engines_fault(backend: str) -> None:
+    wire = b"HTTP/1.1 200 OK\r\nApi-Version: garbage\r\nContent-Length: 0\r\n\r\n"
+    result = run(ex.Exchange(stdio_call(), backend=backend), [wire])
+    assert isinstance(result.error, InvalidResponse)
+    assert not isinstance(result.error, LocalProtocolError)
+    assert "Api-Version" in str(result.error) and "garbage" in str(result.error)
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["events", "sinks"])
+def test_a_bad_chunk_line_keeps_the_body_before_it(backend: str, split: Split, into: bool) -> None:
+    """Found by the state machine: the chunk data that came in the same read as a bad
+    size line was dropped on the unfused paths (bytes, raw and sniffed stdio)."""
+    body = chunk(b"abc") + chunk(b"defg") + b"zz\r\n"
+    for call in (bytes_call(), stdio_call(tty=True), stdio_call(tty=None)):
+        exchange, result = run_with(call, backend, split(OK_CHUNKED + body), into)
+        assert isinstance(result.error, InvalidChunk)
+        got = result.data if call.kind is http.BodyKind.BYTES else result.streams[1]
+        assert got == b"abcdefg", (call.tty, split)
+        assert not exchange.reusable

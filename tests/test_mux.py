@@ -446,3 +446,21 @@ def test_end_and_start_with_a_missing_sink_writes_nothing(demuxer_class: type) -
     with pytest.raises(MissingSink):
         demuxer.feed_into(read, sinks)
     assert sinks[1] == b"a" * 92
+
+
+def test_pieces_under_1_kib_are_bytes_beside_long_ones(backend: str, split: Split) -> None:
+    """The README's promise, on both backends and through the fused chunked path:
+    a piece under 1 KiB is ``bytes`` even when its input also holds a long piece."""
+    from wireproto import chunked
+
+    frames = [(1, b"short"), (2, b"x" * 5000), (1, b"tail\n"), (2, b"y" * 1023), (1, b"z" * 1024)]
+    stream = b"".join(mux.encode(s, p) for s, p in frames)
+    body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(stream), stream)
+    for decoder, wire in (
+        (mux.demuxer_class(backend)(), stream),
+        (chunked.classes(backend).ChunkedDemuxer(), body),
+    ):
+        pieces = [piece for data in split(wire) for piece in decoder.feed(data)]
+        assert b"".join(p for s, p in pieces if s == 1) == b"short" + b"tail\n" + b"z" * 1024
+        for _, payload in pieces:
+            assert isinstance(payload, bytes) or len(payload) >= 1024, (type(payload), len(payload))

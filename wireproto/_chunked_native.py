@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wireproto._chunked_python import missing_detail
+from wireproto._chunked_python import missing_detail, stream_end
 from wireproto._mux_native import Demuxer, SpanBuffers, ffi, lib
 from wireproto._mux_python import Piece, byte_view, immutable
 from wireproto._sinks import Sinks
@@ -168,4 +168,7 @@ class ChunkedDemuxer:
     def _error(self, view: memoryview) -> InvalidChunk | FrameError | None:
         if self._demuxer.state.error:
             return self._demuxer.frame_error()
-        return self._chunks.after(view, self._buffers.consumed[0])
+        error = self._chunks.after(view, self._buffers.consumed[0])
+        if error is None and self._chunks.state.done:
+            return stream_end(self._demuxer)
+        return error

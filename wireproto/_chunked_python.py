@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Protocol
 
 from wireproto._mux_python import (
     Collector,
@@ -27,7 +28,13 @@ from wireproto._mux_python import (
     immutable,
 )
 from wireproto._sinks import Sinks
-from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
+from wireproto.errors import (
+    FrameError,
+    IncompleteBody,
+    InvalidChunk,
+    StreamFailed,
+    TruncatedFrame,
+)
 
 MAX_LINE = 4096
 MAX_TRAILER = 16384
@@ -294,4 +301,24 @@ class ChunkedDemuxer:
             error = self._demuxer.walk(view, out, start, stop)
             if error is not None:
                 return error
-        return self._chunks.error
+        if self._chunks.error is not None:
+            return self._chunks.error
+        return stream_end(self._demuxer) if self._chunks.done else None
+
+
+class Ending(Protocol):
+    """What :func:`stream_end` needs of a demuxer (either backend's)."""
+
+    def truncation(self) -> TruncatedFrame | None: ...
+
+    def fail(self, error: Exception) -> None: ...
+
+
+def stream_end(demuxer: Ending) -> FrameError | None:
+    """The body ended, so the stream did: TruncatedFrame (failing ``demuxer``)
+    when it ended inside a frame.  Checked at once, not left to ``close``: a
+    reader that sees ``done`` must not take a cut stream for a whole one."""
+    error = demuxer.truncation()
+    if error is not None:
+        demuxer.fail(error)
+    return error

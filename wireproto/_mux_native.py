@@ -142,8 +142,9 @@ class SpanBuffers:
         ends = ffi.unpack(self.ends, count)
         if not used:
             return [(s, view[a:b]) for s, a, b in zip(streams, starts, ends)]
-        # Short pieces live in scratch, reused by the next call: copy them out once.
-        merged = memoryview(ffi.buffer(self.scratch, used)[:])
+        # Short pieces live in scratch, reused by the next call: copy them out
+        # once, as bytes, so that they are cut as bytes (as all short pieces are).
+        merged = ffi.buffer(self.scratch, used)[:]
         return [
             (s & 3, merged[a:b]) if s & IN_SCRATCH else (s, view[a:b])
             for s, a, b in zip(streams, starts, ends)
@@ -394,11 +395,17 @@ class Demuxer:
 
     def close(self) -> None:
         self.check_usable()
+        error = self.truncation()
+        if error is not None:
+            self._raise(error)
+
+    def truncation(self) -> TruncatedFrame | None:
         state = self.state
         if state.have:
-            self._raise(TruncatedFrame(self.offset, HEADER_SIZE - state.have, in_header=True))
+            return TruncatedFrame(self.offset, HEADER_SIZE - state.have, in_header=True)
         if state.remaining:
-            self._raise(TruncatedFrame(self.offset, int(state.remaining), in_header=False))
+            return TruncatedFrame(self.offset, int(state.remaining), in_header=False)
+        return None
 
     def check_usable(self) -> None:
         if self._error is not None:

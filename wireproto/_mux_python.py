@@ -133,11 +133,17 @@ class Demuxer:
     def close(self) -> None:
         """Says the stream ended; TruncatedFrame if it ended inside a frame."""
         self._check_usable()
+        error = self.truncation()
+        if error is not None:
+            self._fail(error)
+
+    def truncation(self) -> TruncatedFrame | None:
+        """The error of the stream ending here: TruncatedFrame inside a frame, else None."""
         if self._header:
-            missing = HEADER_SIZE - len(self._header)
-            self._fail(TruncatedFrame(self._offset, missing, in_header=True))
+            return TruncatedFrame(self._offset, HEADER_SIZE - len(self._header), in_header=True)
         if self._remaining:
-            self._fail(TruncatedFrame(self._offset, self._remaining, in_header=False))
+            return TruncatedFrame(self._offset, self._remaining, in_header=False)
+        return None
 
     def _check_usable(self) -> None:
         if self._error is not None:

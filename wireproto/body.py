@@ -254,13 +254,18 @@ class Stdio:
             return list(exc.pieces)
 
     def finish(self) -> object:
-        pieces = None
-        if self._decoder is None:
-            rest = self._sniff(memoryview(b""), at_end=True)
-            pieces = self._decode(rest) if rest is not None and len(rest) else None
+        pieces = self.release()
         if self.error is None and self._decoder is not None:
             self._decoder.close()
         return pieces
+
+    def release(self) -> list[Piece] | None:
+        """Decodes the first bytes still held for sniffing, as the stream's end
+        tells (too short for a frame header: raw), so they are not lost."""
+        if self._decoder is not None:
+            return None
+        rest = self._sniff(memoryview(b""), at_end=True)
+        return self._decode(rest) if rest is not None and len(rest) else None
 
 
 class FusedStdio:

@@ -37,6 +37,10 @@ from wireproto import body, framing, mux, versions
 from wireproto._sinks import Sinks
 from wireproto.errors import (
     ConnectionClosed,
+    IncompleteBody,
+    InvalidChunk,
+    InvalidResponse,
+    InvalidVersion,
     LocalProtocolError,
     ProtocolError,
     StreamFailed,
@@ -272,12 +276,33 @@ class Exchange:
             event = self._feed(self._pending.popleft())
             if event is not None:
                 return event
+        if self._deferred is not None:  # bad bytes that left no output: fail now
+            raise self._deferred
         if self._transport.done:
             return self._finish()
         if self._eof:
-            self._transport.close()
-            return self._finish()
+            return self._end_of_connection()
         return NEED_DATA
+
+    def _end_of_connection(self) -> Event:
+        try:
+            self._transport.close()
+        except IncompleteBody as exc:
+            return self._cut_short(exc)
+        return self._finish()
+
+    def _cut_short(self, error: IncompleteBody) -> Event:
+        """The body was cut: output the payload still holds (the first bytes of
+        a stream whose framing was to be sniffed) goes out before the error."""
+        held = None
+        if isinstance(self._payload, body.Stdio):
+            held = self._payload.release()
+            self.framing = self._payload.framing
+        self._deferred = error
+        event = self._wrap(held)
+        if event is None:
+            raise error
+        return event
 
     def _feed(self, data: memoryview) -> Event | None:
         transport = self._transport
@@ -285,9 +310,17 @@ class Exchange:
             pieces = transport.feed_wire(data)
             self._defer(transport.error)
             return Output(pieces=pieces) if pieces else None
-        result = self._payload.feed(transport.feed(data))
+        try:
+            views = transport.feed(data)
+            bad_chunk = None
+        except InvalidChunk as exc:  # the body up to the bad byte is still payload
+            views, bad_chunk = [view for view in exc.pieces if isinstance(view, memoryview)], exc
+        result = self._payload.feed(views)
         if isinstance(self._payload, body.Stdio):
             self._defer(self._payload.error)
+            if bad_chunk is not None:
+                result = _joined(result, self._payload.release())
+        self._defer(bad_chunk)
         return self._wrap(result)
 
     def _defer(self, error: Exception | None) -> None:
@@ -345,13 +378,22 @@ class Exchange:
             return None
         version = versions.of_target(self.call.request.target)
         if version is None and response.api_version:
-            version = versions.from_ping_headers(response.api_version)
+            version = self._engine_version(response.api_version)
         return framing.resolve(
             content_type=response.content_type,
             version=version,
             tty=self.call.tty,
             endpoint=self.call.endpoint,
         )
+
+    def _engine_version(self, header: str) -> versions.ApiVersion | None:
+        """The engine's Api-Version: garbage there is the engine's fault, not the caller's."""
+        try:
+            return versions.from_ping_headers(header)
+        except InvalidVersion as exc:
+            head_end = self._head.received - len(self._head.rest)
+            message = f"engine sent a bad Api-Version header: {exc}"
+            raise InvalidResponse(message, head_end) from None
 
     def _choose_payload(self, response: Response) -> body.Payload:
         if response.status >= 400:
@@ -399,11 +441,22 @@ class Exchange:
         response = self.response
         if self.state != "DONE" or response is None or self._eof or self._failed_send:
             return False
+        if self._deferred is not None:  # bad bytes in the body
+            return False
         if response.hijacked or isinstance(self._transport, body.UntilClose):
             return False
+        if response.header("transfer-encoding") and response.header("content-length"):
+            return False  # RFC 9112 6.3: the length is in doubt (smuggling): close
         if self._pending or self._transport.trailing or self._body_iter is not None:
             return False
         if response.http_version != "1.1":
             return False
         tokens = {t.strip().lower() for t in (response.header("connection") or "").split(",")}
         return "close" not in tokens
+
+
+def _joined(first: object, second: list[body.Piece] | None) -> object:
+    """Two payload results of one feed, as one (pieces lists are joined)."""
+    if not second:
+        return first
+    return [*first, *second] if isinstance(first, list) else second

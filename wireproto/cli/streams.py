@@ -78,13 +78,13 @@ def _auth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
-    from wireproto.cli.verbs import UsageError
+    from wireproto.cli.verbs import UsageError, negotiate
 
     try:
         client = Client(args.host)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    client.negotiate(pinned)
+    negotiate(client, pinned)
     return client
 
 
