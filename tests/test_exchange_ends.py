@@ -29,7 +29,7 @@ from tests.test_adapters import (
 )
 from tests.test_blocking import read_head
 from wireproto import calls, mux
-from wireproto.errors import TruncatedFrame
+from wireproto.errors import InvalidEngineVersion, RemoteProtocolError, TruncatedFrame
 from wireproto.exchange import EndOfMessage, Output
 
 __all__ = ["adapter", "delivery", "fake"]  # the fixtures, imported for their names
@@ -88,9 +88,33 @@ def test_every_adapter_raises_on_a_chunked_body_ending_mid_frame(
     assert (bytes(got[1]), bytes(got[2])) == (b"hello\n", b"wor")
 
 
+PING = b"HTTP/1.1 200 OK\r\nApi-Version: %s\r\nContent-Length: 2\r\n\r\nOK"
+GARBAGE_VERSIONS = [
+    {"/_ping": PING % b"garbage"},
+    {  # no /_ping (404): the version document says it
+        "/version": b"HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n" + b'{"ApiVersion": "1.x"}'
+    },
+]
+
+
+@pytest.mark.parametrize("replies", GARBAGE_VERSIONS, ids=["ping header", "version document"])
+def test_every_adapter_blames_the_engine_for_a_garbage_version(
+    adapter: Adapter, fake: Callable[..., FakeEngine], replies: dict[str, bytes]
+) -> None:
+    engine = fake(answer_each(replies))
+
+    async def scenario() -> None:
+        async with adapter.client(engine.host) as client:
+            await client.negotiate()
+
+    with pytest.raises(InvalidEngineVersion) as caught:
+        adapter.run(scenario)
+    assert isinstance(caught.value, RemoteProtocolError)
+    assert "engine's API version is unusable" in str(caught.value)
+
+
 # --- the CLI ---------------------------------------------------------------------------
 
-PING = b"HTTP/1.1 200 OK\r\nApi-Version: %s\r\nContent-Length: 2\r\n\r\nOK"
 INSPECT = b'{"Id": "c1", "Config": {"Tty": false}}'
 INSPECT_REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 INSPECT_REPLY += b"Content-Length: %d\r\n\r\n%s" % (len(INSPECT), INSPECT)
@@ -122,16 +146,7 @@ def test_logs_of_a_stream_ending_mid_frame_exits_1(
     assert b"inside a frame payload: 3 bytes missing" in said
 
 
-@pytest.mark.parametrize(
-    "replies",
-    [
-        {"/_ping": PING % b"garbage"},
-        {  # no /_ping (404): the version document says it
-            "/version": b"HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n" + b'{"ApiVersion": "1.x"}'
-        },
-    ],
-    ids=["ping header", "version document"],
-)
+@pytest.mark.parametrize("replies", GARBAGE_VERSIONS, ids=["ping header", "version document"])
 def test_a_garbage_engine_version_exits_1_not_2(
     fake: Callable[..., FakeEngine], replies: dict[str, bytes]
 ) -> None:

@@ -157,6 +157,10 @@ class InvalidVersion(LocalProtocolError):
     """An API version string is not ``MAJOR.MINOR``, or is out of range."""
 
 
+class InvalidEngineVersion(RemoteProtocolError):
+    """The engine announced an API version that is not ``MAJOR.MINOR``: its fault, not ours."""
+
+
 class EngineUnreachable(WireprotoError):
     """No connection to the engine could be made (or it dropped before answering).
 

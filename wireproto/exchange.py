@@ -39,8 +39,8 @@ from wireproto.errors import (
     ConnectionClosed,
     IncompleteBody,
     InvalidChunk,
+    InvalidEngineVersion,
     InvalidResponse,
-    InvalidVersion,
     LocalProtocolError,
     ProtocolError,
     StreamFailed,
@@ -390,7 +390,7 @@ class Exchange:
         """The engine's Api-Version: garbage there is the engine's fault, not the caller's."""
         try:
             return versions.from_ping_headers(header)
-        except InvalidVersion as exc:
+        except InvalidEngineVersion as exc:
             head_end = self._head.received - len(self._head.rest)
             message = f"engine sent a bad Api-Version header: {exc}"
             raise InvalidResponse(message, head_end) from None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from wireproto.errors import InvalidVersion
+from wireproto.errors import InvalidEngineVersion, InvalidVersion
 
 ENV_VAR = "DOCKER_API_VERSION"
 _VERSION = re.compile(r"\A(\d{1,3})\.(\d{1,3})\Z")
@@ -79,9 +79,17 @@ def from_environment(environ: Mapping[str, str]) -> ApiVersion | None:
     return parse(value) if value else None
 
 
+def announced(value: str) -> ApiVersion:
+    """A version the engine announced; garbage there is an engine fault, not a usage error."""
+    try:
+        return parse(value)
+    except InvalidVersion as exc:
+        raise InvalidEngineVersion(f"the engine's API version is unusable: {exc}") from None
+
+
 def from_ping_headers(api_version_header: str | None) -> ApiVersion | None:
     """The engine's newest version from a ``/_ping`` ``Api-Version`` header."""
-    return parse(api_version_header) if api_version_header else None
+    return announced(api_version_header) if api_version_header else None
 
 
 def from_version_document(document: object) -> ApiVersion | None:
@@ -89,7 +97,7 @@ def from_version_document(document: object) -> ApiVersion | None:
     if isinstance(document, dict):
         value = document.get("ApiVersion")
         if isinstance(value, str) and value:
-            return parse(value)
+            return announced(value)
     return None
 
 

@@ -78,13 +78,13 @@ def _auth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
-    from wireproto.cli.verbs import UsageError, negotiate
+    from wireproto.cli.verbs import UsageError
 
     try:
         client = Client(args.host)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    negotiate(client, pinned)
+    client.negotiate(pinned)
     return client
 
 

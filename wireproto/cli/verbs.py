@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from wireproto import __version__, calls, mux
 from wireproto._sinks import Writable
 from wireproto.adapters.blocking import Client, Session
-from wireproto.errors import InvalidVersion, RemoteProtocolError
 from wireproto.exchange import EndOfMessage, Output
 from wireproto.versions import ApiVersion
 
@@ -64,7 +63,7 @@ def dispatch(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     with client:
         if args.verb == "ping":
             return ping(client, pinned)
-        negotiate(client, pinned)
+        client.negotiate(pinned)
         if args.verb == "version":
             return version(client)
         if args.verb == "logs":
@@ -73,14 +72,6 @@ def dispatch(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
             return attach(client, args)
         return exec_(client, args)
     raise AssertionError(args.verb)
-
-
-def negotiate(client: Client, pinned: ApiVersion | None) -> None:
-    """Settles the API version; a garbage version from the engine is its fault (exit 1)."""
-    try:
-        client.negotiate(pinned)
-    except InvalidVersion as exc:  # pinned versions were parsed (exit 2) before this
-        raise RemoteProtocolError(f"the engine's API version is unusable: {exc}") from None
 
 
 def ping(client: Client, pinned: ApiVersion | None) -> int:
