@@ -47,12 +47,44 @@ def test_matching(patterns: list[str], path: str, excluded: bool) -> None:
     assert Matcher(patterns).excluded(path) is excluded
 
 
-def test_may_include_below() -> None:
-    matcher = Matcher(["secret", "!secret/public", "logs", "!**/keep"])
-    assert matcher.may_include_below("secret")
-    assert matcher.may_include_below("logs")  # a wildcard exception could match inside
-    assert not Matcher(["logs"]).may_include_below("logs")
-    assert not Matcher(["logs", "!other/x"]).may_include_below("logs")
+@pytest.mark.parametrize(
+    ("patterns", "directory", "walked"),
+    [
+        (["secret", "!secret/public"], "secret", True),
+        (["secret", "!secret"], "secret", True),
+        (["a/b", "!a/b/c/d"], "a/b/c", True),
+        (["logs"], "logs", False),
+        (["logs", "!other/x"], "logs", False),
+        (["logs", "!logsx/y"], "logs", False),  # a text prefix, but not of the directory
+        # The CLI compares the exception's text, not a wildcard match: these never open it.
+        (["a", "!*/keep"], "a", False),
+        (["logs", "!**/keep"], "logs", False),
+        (["a", "!a*/keep"], "a", False),
+        (["a", "![a]/keep"], "a", False),
+        (["a", "!a/*"], "a", True),  # the text starts with "a/"
+    ],
+)
+def test_may_include_below_as_the_cli_walk(
+    patterns: list[str], directory: str, walked: bool
+) -> None:
+    assert Matcher(patterns).may_include_below(directory) is walked
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "excluded"),
+    [
+        # "!a" is not tried at "a" (it was in), so "a/b" keeps the exclusion below it.
+        (["a/b", "!a"], "a/b", True),
+        (["a/b", "!a"], "a/b/c", True),
+        (["a/b", "!a"], "a/x", False),
+        (["a", "!a/b"], "a/b/c", False),
+        (["a", "!a/b", "a/b/c"], "a/b/c/d", True),
+    ],
+)
+def test_parent_hits_only_from_patterns_tried_there(
+    patterns: list[str], path: str, excluded: bool
+) -> None:
+    assert Matcher(patterns).excluded(path) is excluded
 
 
 def test_dockerfile_and_dockerignore_always_sent() -> None:

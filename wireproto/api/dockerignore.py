@@ -19,7 +19,6 @@ exceptions for both; the builder needs them).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -208,16 +207,6 @@ class Pattern:
             return path.endswith(rest) or (rest.startswith("/") and path == rest[1:])
         return self.automaton.match(path)
 
-    @property
-    def literal_prefix(self) -> str:
-        """The directories at its start that hold no wildcard."""
-        parts = []
-        for part in self.text.split("/"):
-            if _WILD & set(part):
-                break
-            parts.append(part)
-        return "/".join(parts)
-
 
 def go_clean(path: str) -> str:
     """Go's ``filepath.Clean`` (Unix): one slash, no ``.``, ``..`` resolved lexically."""
@@ -269,8 +258,20 @@ def parse_lines(text: str) -> list[tuple[int, str]]:
     return patterns
 
 
+# Per pattern, whether it matched a directory (or an ancestor of it), as the walk carries it down.
+ParentHits = tuple[bool, ...]
+
+
 class Matcher:
-    """Decides, for a context-relative path (``a/b/c``), whether it is left out."""
+    """Decides, for a context-relative path (``a/b/c``), whether it is left out.
+
+    As moby's ``MatchesUsingParentResults``: patterns are tried in order and a
+    pattern is only tried while it could change the answer (an exclusion while
+    the path is in, an exception while it is out).  A pattern that matched a
+    directory matches everything below it, but only if it was tried there: so
+    ``a/b`` then ``!a`` leaves out ``a/b`` (``!a`` was not tried at ``a``,
+    which was in), where "any ancestor matches" would keep it.
+    """
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns: list[Pattern] = []
@@ -279,37 +280,40 @@ class Matcher:
             body = text[1:] if exclusion else text
             if body:
                 self.patterns.append(Pattern.compile(body, exclusion))
-        self.has_exceptions = any(p.exclusion for p in self.patterns)
 
-    def excluded(self, path: str) -> bool:
-        """Whether ``path`` (or a directory above it) is left out by the last matching rule."""
+    def decide(self, path: str, parent: ParentHits | None = None) -> tuple[bool, ParentHits]:
+        """Whether ``path`` is left out, given its directory's hits (None: at the root);
+        and the hits to pass to the entries below ``path``."""
         matched = False
-        parent = posixpath.dirname(path)
-        parents = parent.split("/") if parent else []
-        for pattern in self.patterns:
+        hits = [False] * len(self.patterns)
+        for index, pattern in enumerate(self.patterns):
             if pattern.exclusion != matched:
-                continue
-            hit = pattern.match(path) or any(
-                pattern.match("/".join(parents[: i + 1])) for i in range(len(parents))
-            )
+                continue  # it could not change the answer: not tried, so not inherited
+            hit = (parent is not None and parent[index]) or pattern.match(path)
+            hits[index] = hit
             if hit:
                 matched = not pattern.exclusion
+        return matched, tuple(hits)
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` is left out, deciding its directories from the root down."""
+        parts = path.split("/")
+        hits: ParentHits | None = None
+        matched = False
+        for depth in range(1, len(parts) + 1):
+            matched, hits = self.decide("/".join(parts[:depth]), hits)
         return matched
 
     def may_include_below(self, directory: str) -> bool:
-        """Whether an exception could re-include something under an excluded ``directory``
-        (if not, the directory is not walked at all)."""
-        prefix = directory + "/"
-        for pattern in self.patterns:
-            if not pattern.exclusion:
-                continue
-            literal = pattern.literal_prefix
-            if not literal or literal.startswith(prefix):
-                return True
-            wild = literal != pattern.text
-            if wild and (directory == literal or directory.startswith(literal + "/")):
-                return True
-        return False
+        """Whether the walk goes into the excluded ``directory`` (if not, nothing below it
+        is sent).
+
+        As the docker CLI's walk (moby's ``TarWithOptions``): only when an
+        exception's text, as a directory, starts with ``directory/``.  Text, not
+        a wildcard match: ``!a/keep`` opens ``a``, ``!*/keep`` and ``!**/keep`` do not.
+        """
+        below = directory + "/"
+        return any(p.exclusion and (p.text + "/").startswith(below) for p in self.patterns)
 
 
 def for_build(text: str, dockerfile: str = "Dockerfile") -> Matcher:
