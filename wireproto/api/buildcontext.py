@@ -179,7 +179,8 @@ def tar_context(
     if ignore is None:
         ignore_file = base / ".dockerignore"
         try:
-            ignore = ignore_file.read_text(encoding="utf-8")
+            # Bytes, not read_text: universal newlines would cut lines at a lone "\r".
+            ignore = ignore_file.read_bytes().decode("utf-8", errors="surrogateescape")
         except FileNotFoundError:
             ignore = ""
         except OSError as exc:

@@ -2,19 +2,44 @@
 
 The rules are moby's ``patternmatcher`` (what ``docker build`` uses):
 
-* One pattern a line; ``#`` starts a comment line; surrounding spaces are
-  trimmed; a pattern is cleaned like a path (``./a//b/`` is ``a/b``) and a
-  leading ``/`` is dropped: patterns are relative to the context root.
+* One pattern a line (lines end at "\n" only, as Go's scanner cuts them);
+  ``#`` starts a comment line; surrounding spaces are trimmed; a pattern is
+  cleaned like a path (``./a//b/`` is ``a/b``) and a leading ``/`` is
+  dropped: patterns are relative to the context root.
 * ``*`` is any run of characters but ``/``; ``?`` one such character;
   ``[...]`` a class; ``**`` any number of directories (also none); ``\\``
   escapes the next character.
 * ``!pattern`` is an exception: it re-includes what earlier patterns left out.
-  The last pattern that matches decides.
-* A pattern also matches everything below a directory it matches (``build``
-  leaves out ``build/x/y``).
+  The last pattern that matches decides; a pattern is only tried while it
+  could change the answer.
+* A pattern that matched a directory matches everything below it, if it was
+  tried there (``a/b`` then ``!a`` still leaves out ``a/b/c``).
+* An excluded directory is walked only if an exception's text starts with
+  its path (``!a/keep`` opens ``a``; ``!*/keep`` and ``!**/keep`` do not,
+  so nothing below ``a`` is sent).
 
 The Dockerfile and ``.dockerignore`` are always sent (the CLI adds
 exceptions for both; the builder needs them).
+
+Known differences from the docker CLI, on purpose (the CLI compiles patterns
+to Go regular expressions; its bugs are not copied).  tests/test_dockerignore.py
+runs the real CLI and asserts each one by name:
+
+* ``regexp-escape-of-a-letter`` (all CLIs): ``\\`` before a letter is a
+  regexp escape there (``a\\b``: "a" then a word boundary; ``\\x\\y`` a syntax
+  error); here, as in Go's filepath.Match, ``a\\b`` is ``ab``.
+* ``dockerfile-always-sent`` (all CLIs): the CLI adds its Dockerfile exception
+  only when the Dockerfile was excluded, so with ``sub`` then ``!*/Dockerfile``
+  and ``-f sub/Dockerfile`` it never walks ``sub`` and the build fails;
+  here the Dockerfile is always sent.
+* ``legacy-unescaped-regexp-metacharacters`` (CLI 20.10): ``+ ( ) { } | ^``
+  are regexp operators there (``a+b`` leaves out ``ab``); 23+ treats them
+  literally, as here.
+* ``legacy-doublestar-no-suffix-test`` (CLI 20.10): ``**.log`` is ``**/.log``
+  there (only names that are ``.log``); 23+ (and here) every name ending ``.log``.
+* ``legacy-parent-at-pattern-depth`` (CLI 20.10): a pattern is tried on the
+  parent directory as deep as the pattern itself, whatever came before, so
+  ``a/b`` then ``!a`` re-includes ``a/b``; 23+ (and here) leaves it out.
 """
 
 from __future__ import annotations
@@ -226,6 +251,23 @@ def go_clean(path: str) -> str:
     return ("/" + cleaned) if rooted else (cleaned or ".")
 
 
+# Go's unicode.IsSpace (strings.TrimSpace); Python's str.strip also takes \x1c-\x1f.
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def go_lines(text: str) -> list[str]:
+    """The lines as Go's bufio.ScanLines cuts them: at "\n" only, less one "\r" before it
+    (str.splitlines also cuts at \f, \v, \x1c-\x1e, \x85, \u2028: names may hold those)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def parse(text: str) -> list[str]:
     """The patterns of a ``.dockerignore`` file, cleaned (``!`` kept in front), as the
     docker CLI reads them; an invalid one raises InvalidPattern naming its line."""
@@ -235,15 +277,15 @@ def parse(text: str) -> list[str]:
 def parse_lines(text: str) -> list[tuple[int, str]]:
     """``(line number, pattern)`` for each pattern of a ``.dockerignore`` file."""
     patterns = []
-    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+    for number, raw in enumerate(go_lines(text.removeprefix("\ufeff")), start=1):
         if raw.startswith("#"):  # the CLI tests for a comment before trimming
             continue
-        line = raw.strip()
+        line = raw.strip(GO_SPACE)
         if not line:
             continue
         invert = line.startswith("!")
         if invert:
-            line = line[1:].strip()
+            line = line[1:].strip(GO_SPACE)
             if not line:
                 raise InvalidPattern("!", 'an exception "!" with no pattern', number)
         line = go_clean(line)
