@@ -197,9 +197,10 @@ def test_invalid_patterns_are_typed_errors_naming_the_line(pattern: str) -> None
     assert caught.value.line == 3 and "line 3" in str(caught.value)
 
 
-def test_lone_exception_mark_is_an_error() -> None:
+@pytest.mark.parametrize("mark", ["!", "! ", "!/", "! //"])
+def test_lone_exception_mark_is_an_error(mark: str) -> None:
     with pytest.raises(InvalidPattern, match="line 2"):
-        parse("a\n!\n")
+        parse(f"a\n{mark}\n")
 
 
 def test_lines_end_at_newline_only_and_trim_as_go() -> None:
@@ -270,6 +271,7 @@ CASES = [
     Case("dir-then-literal-exception", "a\n!a/keep\n"),
     Case("dir-then-subdir-exception", "a\n!a/b\n"),
     Case("exception-not-tried-at-parent", "a/b\n!a\n"),
+    Case("doublestar-exception-on-a-shallow-parent", "[ab]/*\n!b/c\na/\n!**/a/\n"),
     Case("doublestar-dir-and-exception", "**/foo\n!**/foo/keep\n"),
     Case("doublestar-middle-literal-exception", "x/**/foo\n!x/y/foo/keep\n"),
     Case("star-children-file-exception", "a/*\n!a/b/c\n"),
@@ -355,6 +357,10 @@ KNOWN = {
     "exception-not-tried-at-parent": KnownDifference(
         "legacy-parent-at-pattern-depth", LEGACY, _files("a/b/", "a/b/c"), frozenset()
     ),
+    "doublestar-exception-on-a-shallow-parent": KnownDifference(
+        "legacy-parent-at-pattern-depth", LEGACY, frozenset(),
+        _files("a/b/", "a/b/c", "a/keep", "a/x/", "a/x/keep"),
+    ),
 }  # fmt: skip
 
 
@@ -431,6 +437,7 @@ def test_members_as_the_docker_cli_sends(
     ("ignore", "ours_valid"),
     [
         ("!\n", False),
+        ("!/\n", False),  # "!/" is cleaned to "!" there
         ("[\n", False),
         ("a/[\n", False),
         ("[]a]\n", False),

@@ -38,8 +38,9 @@ runs the real CLI and asserts each one by name:
 * ``legacy-doublestar-no-suffix-test`` (CLI 20.10): ``**.log`` is ``**/.log``
   there (only names that are ``.log``); 23+ (and here) every name ending ``.log``.
 * ``legacy-parent-at-pattern-depth`` (CLI 20.10): a pattern is tried on the
-  parent directory as deep as the pattern itself, whatever came before, so
-  ``a/b`` then ``!a`` re-includes ``a/b``; 23+ (and here) leaves it out.
+  one parent directory as deep as the pattern has parts (``**`` is one part),
+  whatever came before: ``a/b`` then ``!a`` re-includes ``a/b``, and ``a``
+  then ``!**/a`` does not re-include ``a/b``; 23+ (and here) the other way.
 """
 
 from __future__ import annotations
@@ -291,6 +292,8 @@ def parse_lines(text: str) -> list[tuple[int, str]]:
         line = go_clean(line)
         if len(line) > 1 and line.startswith("/"):
             line = line[1:]
+        if invert and line == "/":  # the CLI cleans "!/" once more, to a lone "!"
+            raise InvalidPattern("!/", 'an exception "!" with no pattern', number)
         pattern = ("!" if invert else "") + line
         try:
             compile_tokens(line)
