@@ -367,7 +367,7 @@ KNOWN = {
 def find_docker_cli() -> str | None:
     named = os.environ.get("WIREPROTO_DOCKER_CLI")
     if named:
-        return named
+        return shutil.which(named)  # None if it is not there: skip, or fail if required
     return "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker")
 
 
