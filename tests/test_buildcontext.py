@@ -88,6 +88,26 @@ def test_excluded_directory_is_not_walked(tmp_path: Path, monkeypatch: pytest.Mo
     assert "secret" in listed  # an exception could re-include inside it
 
 
+@pytest.mark.parametrize(
+    ("ignore", "sent", "not_sent"),
+    [
+        ("a\n!*/keep\n", {"b/keep"}, {"a", "a/keep"}),  # a wildcard exception does not open "a"
+        ("a\n!**/keep\n", {"b/keep"}, {"a/keep", "a/x/keep"}),
+        ("a\n!a/keep\n", {"a/keep"}, {"a", "a/x/keep"}),
+        ("a/x\n!a\n", {"a", "a/keep"}, {"a/x", "a/x/keep"}),
+    ],
+)
+def test_excluded_directory_walked_only_for_an_exception_under_its_path(
+    tmp_path: Path, ignore: str, sent: set[str], not_sent: set[str]
+) -> None:
+    for name in ("a/keep", "a/x/keep", "b/keep"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("k")
+    found = set(members(b"".join(tar_context(tmp_path, ignore=ignore))))
+    assert sent <= found
+    assert not (not_sent & found)
+
+
 def test_streamed_in_bounded_pieces(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     big = tmp_path / "big.bin"

@@ -75,7 +75,10 @@ class ContextWalker:
         self.matcher = matcher
 
     def entries(
-        self, directory: Path | None = None, rel: str = ""
+        self,
+        directory: Path | None = None,
+        rel: str = "",
+        parent: dockerignore.ParentHits | None = None,
     ) -> Iterator[tuple[str, Path, os.stat_result]]:
         directory = directory or self.root
         try:
@@ -89,12 +92,13 @@ class ContextWalker:
                 st = os.lstat(path)
             except OSError as exc:
                 raise BuildContextError(f"cannot stat {path}: {exc.strerror}") from None
-            excluded = self.matcher.excluded(relative)
+            # The directory's pattern hits go down with the walk, as in the docker CLI.
+            excluded, hits = self.matcher.decide(relative, parent)
             if stat.S_ISDIR(st.st_mode):
                 if not excluded:
                     yield relative, path, st
                 if not excluded or self.matcher.may_include_below(relative):
-                    yield from self.entries(path, relative)
+                    yield from self.entries(path, relative, hits)
             elif not excluded:
                 yield relative, path, st
 
@@ -175,7 +179,8 @@ def tar_context(
     if ignore is None:
         ignore_file = base / ".dockerignore"
         try:
-            ignore = ignore_file.read_text(encoding="utf-8")
+            # Bytes, not read_text: universal newlines would cut lines at a lone "\r".
+            ignore = ignore_file.read_bytes().decode("utf-8", errors="surrogateescape")
         except FileNotFoundError:
             ignore = ""
         except OSError as exc:

@@ -2,24 +2,49 @@
 
 The rules are moby's ``patternmatcher`` (what ``docker build`` uses):
 
-* One pattern a line; ``#`` starts a comment line; surrounding spaces are
-  trimmed; a pattern is cleaned like a path (``./a//b/`` is ``a/b``) and a
-  leading ``/`` is dropped: patterns are relative to the context root.
+* One pattern a line (lines end at "\n" only, as Go's scanner cuts them);
+  ``#`` starts a comment line; surrounding spaces are trimmed; a pattern is
+  cleaned like a path (``./a//b/`` is ``a/b``) and a leading ``/`` is
+  dropped: patterns are relative to the context root.
 * ``*`` is any run of characters but ``/``; ``?`` one such character;
   ``[...]`` a class; ``**`` any number of directories (also none); ``\\``
   escapes the next character.
 * ``!pattern`` is an exception: it re-includes what earlier patterns left out.
-  The last pattern that matches decides.
-* A pattern also matches everything below a directory it matches (``build``
-  leaves out ``build/x/y``).
+  The last pattern that matches decides; a pattern is only tried while it
+  could change the answer.
+* A pattern that matched a directory matches everything below it, if it was
+  tried there (``a/b`` then ``!a`` still leaves out ``a/b/c``).
+* An excluded directory is walked only if an exception's text starts with
+  its path (``!a/keep`` opens ``a``; ``!*/keep`` and ``!**/keep`` do not,
+  so nothing below ``a`` is sent).
 
 The Dockerfile and ``.dockerignore`` are always sent (the CLI adds
 exceptions for both; the builder needs them).
+
+Known differences from the docker CLI, on purpose (the CLI compiles patterns
+to Go regular expressions; its bugs are not copied).  tests/test_dockerignore.py
+runs the real CLI and asserts each one by name:
+
+* ``regexp-escape-of-a-letter`` (all CLIs): ``\\`` before a letter is a
+  regexp escape there (``a\\b``: "a" then a word boundary; ``\\x\\y`` a syntax
+  error); here, as in Go's filepath.Match, ``a\\b`` is ``ab``.
+* ``dockerfile-always-sent`` (all CLIs): the CLI adds its Dockerfile exception
+  only when the Dockerfile was excluded, so with ``sub`` then ``!*/Dockerfile``
+  and ``-f sub/Dockerfile`` it never walks ``sub`` and the build fails;
+  here the Dockerfile is always sent.
+* ``legacy-unescaped-regexp-metacharacters`` (CLI 20.10): ``+ ( ) { } | ^``
+  are regexp operators there (``a+b`` leaves out ``ab``); 23+ treats them
+  literally, as here.
+* ``legacy-doublestar-no-suffix-test`` (CLI 20.10): ``**.log`` is ``**/.log``
+  there (only names that are ``.log``); 23+ (and here) every name ending ``.log``.
+* ``legacy-parent-at-pattern-depth`` (CLI 20.10): a pattern is tried on the
+  one parent directory as deep as the pattern has parts (``**`` is one part),
+  whatever came before: ``a/b`` then ``!a`` re-includes ``a/b``, and ``a``
+  then ``!**/a`` does not re-include ``a/b``; 23+ (and here) the other way.
 """
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -208,16 +233,6 @@ class Pattern:
             return path.endswith(rest) or (rest.startswith("/") and path == rest[1:])
         return self.automaton.match(path)
 
-    @property
-    def literal_prefix(self) -> str:
-        """The directories at its start that hold no wildcard."""
-        parts = []
-        for part in self.text.split("/"):
-            if _WILD & set(part):
-                break
-            parts.append(part)
-        return "/".join(parts)
-
 
 def go_clean(path: str) -> str:
     """Go's ``filepath.Clean`` (Unix): one slash, no ``.``, ``..`` resolved lexically."""
@@ -237,6 +252,23 @@ def go_clean(path: str) -> str:
     return ("/" + cleaned) if rooted else (cleaned or ".")
 
 
+# Go's unicode.IsSpace (strings.TrimSpace); Python's str.strip also takes \x1c-\x1f.
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def go_lines(text: str) -> list[str]:
+    """The lines as Go's bufio.ScanLines cuts them: at "\n" only, less one "\r" before it
+    (str.splitlines also cuts at \f, \v, \x1c-\x1e, \x85, \u2028: names may hold those)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def parse(text: str) -> list[str]:
     """The patterns of a ``.dockerignore`` file, cleaned (``!`` kept in front), as the
     docker CLI reads them; an invalid one raises InvalidPattern naming its line."""
@@ -246,20 +278,22 @@ def parse(text: str) -> list[str]:
 def parse_lines(text: str) -> list[tuple[int, str]]:
     """``(line number, pattern)`` for each pattern of a ``.dockerignore`` file."""
     patterns = []
-    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+    for number, raw in enumerate(go_lines(text.removeprefix("\ufeff")), start=1):
         if raw.startswith("#"):  # the CLI tests for a comment before trimming
             continue
-        line = raw.strip()
+        line = raw.strip(GO_SPACE)
         if not line:
             continue
         invert = line.startswith("!")
         if invert:
-            line = line[1:].strip()
+            line = line[1:].strip(GO_SPACE)
             if not line:
                 raise InvalidPattern("!", 'an exception "!" with no pattern', number)
         line = go_clean(line)
         if len(line) > 1 and line.startswith("/"):
             line = line[1:]
+        if invert and line == "/":  # the CLI cleans "!/" once more, to a lone "!"
+            raise InvalidPattern("!/", 'an exception "!" with no pattern', number)
         pattern = ("!" if invert else "") + line
         try:
             compile_tokens(line)
@@ -269,8 +303,20 @@ def parse_lines(text: str) -> list[tuple[int, str]]:
     return patterns
 
 
+# Per pattern, whether it matched a directory (or an ancestor of it), as the walk carries it down.
+ParentHits = tuple[bool, ...]
+
+
 class Matcher:
-    """Decides, for a context-relative path (``a/b/c``), whether it is left out."""
+    """Decides, for a context-relative path (``a/b/c``), whether it is left out.
+
+    As moby's ``MatchesUsingParentResults``: patterns are tried in order and a
+    pattern is only tried while it could change the answer (an exclusion while
+    the path is in, an exception while it is out).  A pattern that matched a
+    directory matches everything below it, but only if it was tried there: so
+    ``a/b`` then ``!a`` leaves out ``a/b`` (``!a`` was not tried at ``a``,
+    which was in), where "any ancestor matches" would keep it.
+    """
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns: list[Pattern] = []
@@ -279,37 +325,40 @@ class Matcher:
             body = text[1:] if exclusion else text
             if body:
                 self.patterns.append(Pattern.compile(body, exclusion))
-        self.has_exceptions = any(p.exclusion for p in self.patterns)
 
-    def excluded(self, path: str) -> bool:
-        """Whether ``path`` (or a directory above it) is left out by the last matching rule."""
+    def decide(self, path: str, parent: ParentHits | None = None) -> tuple[bool, ParentHits]:
+        """Whether ``path`` is left out, given its directory's hits (None: at the root);
+        and the hits to pass to the entries below ``path``."""
         matched = False
-        parent = posixpath.dirname(path)
-        parents = parent.split("/") if parent else []
-        for pattern in self.patterns:
+        hits = [False] * len(self.patterns)
+        for index, pattern in enumerate(self.patterns):
             if pattern.exclusion != matched:
-                continue
-            hit = pattern.match(path) or any(
-                pattern.match("/".join(parents[: i + 1])) for i in range(len(parents))
-            )
+                continue  # it could not change the answer: not tried, so not inherited
+            hit = (parent is not None and parent[index]) or pattern.match(path)
+            hits[index] = hit
             if hit:
                 matched = not pattern.exclusion
+        return matched, tuple(hits)
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` is left out, deciding its directories from the root down."""
+        parts = path.split("/")
+        hits: ParentHits | None = None
+        matched = False
+        for depth in range(1, len(parts) + 1):
+            matched, hits = self.decide("/".join(parts[:depth]), hits)
         return matched
 
     def may_include_below(self, directory: str) -> bool:
-        """Whether an exception could re-include something under an excluded ``directory``
-        (if not, the directory is not walked at all)."""
-        prefix = directory + "/"
-        for pattern in self.patterns:
-            if not pattern.exclusion:
-                continue
-            literal = pattern.literal_prefix
-            if not literal or literal.startswith(prefix):
-                return True
-            wild = literal != pattern.text
-            if wild and (directory == literal or directory.startswith(literal + "/")):
-                return True
-        return False
+        """Whether the walk goes into the excluded ``directory`` (if not, nothing below it
+        is sent).
+
+        As the docker CLI's walk (moby's ``TarWithOptions``): only when an
+        exception's text, as a directory, starts with ``directory/``.  Text, not
+        a wildcard match: ``!a/keep`` opens ``a``, ``!*/keep`` and ``!**/keep`` do not.
+        """
+        below = directory + "/"
+        return any(p.exclusion and (p.text + "/").startswith(below) for p in self.patterns)
 
 
 def for_build(text: str, dockerfile: str = "Dockerfile") -> Matcher:
