@@ -75,7 +75,7 @@ class TCPEngine(FakeEngine):
 
     @property
     def host(self) -> str:
-        return "tcp://127.0.0.1:%d" % self.listener.getsockname()[1]
+        return f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
 
 
 @pytest.fixture(params=["unix", "tcp"])
