@@ -180,6 +180,35 @@ def test_bad_frame_is_an_error_and_sends_a_close() -> None:
 
 
 @pytest.mark.parametrize(
+    "bad",
+    [
+        b"\x83\x00",  # a reserved opcode
+        b"\xc1\x01x",  # RSV1 set, no extension agreed
+        b"\x81\x80\x00\x00\x00\x00",  # masked: the engine must not mask
+        b"\x89\x7e\x00\x7e" + b"p" * 126,  # a control frame over 125 bytes
+    ],
+)
+def test_output_before_a_bad_frame_comes_out_first(bad: bytes, split: Splitter) -> None:
+    good = server_frame(Opcode.TEXT, b"first\n") + server_frame(Opcode.BINARY, b"second\n")
+    ws = ws_for()
+    ws.data_to_send()
+    events: list[object] = []
+    feed = iter(split(HEAD_101 + good + bad))
+    with pytest.raises(RemoteProtocolError, match="bad frame after 13 bytes of output"):
+        while True:
+            event = ws.next_event()
+            if event is NEED_DATA:
+                ws.receive_data(next(feed))
+            else:
+                events.append(event)
+    assert output(events) == b"first\nsecond\n"
+    assert not any(isinstance(e, EndOfMessage) for e in events)
+    with pytest.raises(StreamFailed):
+        ws.next_event()
+    assert ws.data_to_send()[0] == 0x88  # the close frame saying why
+
+
+@pytest.mark.parametrize(
     "reply",
     [
         b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\n"

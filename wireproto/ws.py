@@ -87,6 +87,9 @@ class WSAttach:
         self._error_body = body.Collect(MAX_ERROR_BODY, truncate=True, what="error body")
         self._eof = False
         self._failed: Exception | None = None
+        # A bad frame after good ones: raised once the output before it is out.
+        self._deferred: Exception | None = None
+        self._output_bytes = 0
         self._sent_close = False
 
     def _request(self, host: str) -> bytes:
@@ -158,6 +161,8 @@ class WSAttach:
     def _step(self) -> Event | Sentinel:
         if self._events:
             return self._events.popleft()
+        if self._deferred is not None:
+            raise self._deferred
         if self._state == "HEAD":
             return self._step_head()
         if self._state == "ERROR_BODY":
@@ -210,14 +215,15 @@ class WSAttach:
             try:
                 frame = self._frames.process_buffer()
             except ParseFailed as exc:
-                self._close(exc.code)
-                raise RemoteProtocolError(f"WebSocket attach: bad frame: {exc}") from exc
+                self._bad_frame(exc, delivered=bool(pieces))
+                break
             if frame is None:
                 break
             payload = frame.payload
             assert isinstance(payload, bytes | bytearray)
             if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONTINUATION):
                 if payload:
+                    self._output_bytes += len(payload)
                     pieces.append((STDOUT, memoryview(bytes(payload))))
             elif frame.opcode is Opcode.PING:
                 self._outbound.append(bytes(self._writer.pong(bytes(payload))))
@@ -233,6 +239,18 @@ class WSAttach:
         if self._eof:
             return self._end_without_close()
         return NEED_DATA
+
+    def _bad_frame(self, exc: ParseFailed, *, delivered: bool) -> None:
+        """Fails the stream with close code ``exc.code``; when output decoded before the bad
+        frame is still to be handed out, the error waits for the next call."""
+        self._close(exc.code)
+        error = RemoteProtocolError(
+            f"WebSocket attach: bad frame after {self._output_bytes} bytes of output: {exc}"
+        )
+        error.__cause__ = exc
+        if not delivered:
+            raise error
+        self._deferred = error
 
     def _closed_by_engine(self, payload: bytes) -> None:
         if len(payload) >= 2:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
@@ -34,8 +35,11 @@ from wireproto.adapters._common import (
     StdinWire,
     Wire,
     WSWire,
+    answer_to_unsent,
+    bounded,
     is_stale,
     is_stream,
+    peer_gone,
     settings,
 )
 from wireproto.errors import ConnectionClosed, NotFound
@@ -98,11 +102,67 @@ class Runtime(Protocol):
 
 
 class Driver(Generic[W]):
-    """Moves bytes between one connection and one exchange (or WebSocket)."""
+    """Moves bytes between one connection and one exchange (or WebSocket).
 
-    def __init__(self, conn: Connection, exchange: W) -> None:
+    With a ``timeout``, every read and write runs under one deadline until
+    ``unbound()`` (a stream whose head came may idle).  A write the engine
+    refused (it stopped reading, or closed) is kept in ``send_error`` and
+    does not stop the reading: what the engine sent before is still read.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        exchange: W,
+        runtime: Runtime | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self.conn = conn
         self.exchange = exchange
+        self.send_error: OSError | None = None
+        self._runtime = runtime
+        self._timeout = timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+
+    def unbound(self) -> None:
+        """No deadline from now on."""
+        self._deadline = None
+
+    async def _bounded(self, run: Callable[[], Awaitable[T]]) -> T:
+        if self._deadline is None or self._runtime is None:
+            return await run()
+        left = max(self._deadline - time.monotonic(), 0.0)
+        try:
+            return await self._runtime.within(left, run)
+        except TimeoutError as exc:
+            raise TimeoutError(f"no answer within {self._timeout} seconds") from exc
+
+    async def send(self) -> None:
+        """Writes all the exchange has to send (under the deadline, if any)."""
+        try:
+            await self._bounded(functools.partial(self.conn.flush, self.exchange))
+        except OSError as exc:
+            if peer_gone(exc):
+                self.send_error = exc
+            raise
+
+    async def head(self) -> Response:
+        """Sends the request and reads the head: an error reply the engine sent
+        while refusing the rest of the request is the answer too."""
+        try:
+            await self.send()
+        except OSError as exc:
+            if not peer_gone(exc):
+                raise
+            try:
+                return answer_to_unsent(await self.next(), exc)
+            except ConnectionClosed as closed:
+                if closed.received:
+                    raise
+                raise exc from closed
+        head = await self.next()
+        assert isinstance(head, Response)
+        return head
 
     async def next(self) -> Event | None:
         """The next event; None once the exchange is over."""
@@ -110,7 +170,7 @@ class Driver(Generic[W]):
         while True:
             event = exchange.next_event()
             if event is NEED_DATA:
-                await self.conn.fill(exchange)
+                await self._bounded(functools.partial(self.conn.fill, exchange))
             elif event is PAUSED:
                 return None
             else:
@@ -121,9 +181,16 @@ class Driver(Generic[W]):
 class Client:
     """A client of one engine, with kept-alive connections; see ``blocking.Client``.
 
-    ``timeout`` bounds connecting and waiting for a response head; streams
-    may stay silent as long as they like.  Concurrent calls each take a
-    connection of their own; up to ``max_idle`` are kept for later calls.
+    ``timeout`` (seconds, None for no limit) bounds connecting, then, as one
+    deadline, sending the request and receiving the whole response head;
+    for a call whose reply is small (EMPTY, DOCUMENT, BYTES bodies: inspect,
+    version, ...) the deadline covers the whole response.  Streams (logs,
+    attach, exec, events, pull/push/build progress, tar downloads) may stay
+    silent as long as they like once their head came.  TimeoutError (the
+    builtin) when it runs out.  ``wait`` blocks until a container stops:
+    run it with ``begin``/``Pending.result``, which waits as long as asked.
+    Concurrent calls each take a connection of their own; up to
+    ``max_idle`` are kept for later calls.
     """
 
     runtime: Runtime
@@ -172,11 +239,12 @@ class Client:
             await conn.aclose()
         return await self.connect(), False
 
-    async def _checkin(self, conn: Connection, exchange: Exchange) -> None:
-        if exchange.reusable and len(self._idle) < self.max_idle:
-            self._idle.append(conn)
+    async def _checkin(self, driver: Driver[Exchange]) -> None:
+        reusable = driver.exchange.reusable and driver.send_error is None
+        if reusable and len(self._idle) < self.max_idle:
+            self._idle.append(driver.conn)
         else:
-            await conn.aclose()
+            await driver.conn.aclose()
 
     async def _open(self, call: Call, sinks: Sinks | None) -> tuple[Driver[Exchange], Response]:
         """Sends ``call`` and reads its head, retrying once on a stale kept-alive connection."""
@@ -187,10 +255,9 @@ class Client:
             exchange = Exchange(
                 call, host=self.address.host_header, sinks=sinks, backend=self.backend
             )
-            driver = Driver(conn, exchange)
+            driver = Driver(conn, exchange, self.runtime, self.timeout)
             try:
-                reading = functools.partial(self._head, driver)
-                head = await self.runtime.within(self.timeout, reading)
+                head = await driver.head()
             except (ConnectionClosed, OSError) as exc:
                 await conn.aclose()
                 if reused and replayable and conn.received == before and is_stale(exc):
@@ -199,13 +266,9 @@ class Client:
             except BaseException:
                 await conn.aclose()
                 raise
+            if head.status < 400 and (head.hijacked or not bounded(call)):
+                driver.unbound()  # streams may idle: no timeout once they started
             return driver, head
-
-    async def _head(self, driver: Driver[W]) -> Response:
-        await driver.conn.flush(driver.exchange)
-        head = await driver.next()
-        assert isinstance(head, Response)
-        return head
 
     # --- calls ------------------------------------------------------------------
 
@@ -257,12 +320,13 @@ class Client:
         """
         conn = await self.connect()
         wire = WSWire(WSAttach(call, host=self.address.host_header))
-        driver = Driver(conn, wire)
+        driver = Driver(conn, wire, self.runtime, self.timeout)
         try:
-            head = await self.runtime.within(self.timeout, functools.partial(self._head, driver))
+            head = await driver.head()
         except BaseException:
             await conn.aclose()
             raise
+        driver.unbound()  # the stream may idle
         return WSSession(self, driver, head)
 
     async def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
@@ -344,7 +408,7 @@ class Stream:
             raise
         if event is None or isinstance(event, EndOfMessage):
             self._finished = True
-            await self._client._checkin(self._driver.conn, self._driver.exchange)
+            await self._client._checkin(self._driver)
         if event is None:
             raise StopAsyncIteration
         return event
@@ -408,7 +472,11 @@ class _StdinSession(Generic[S]):
 
     async def _flush(self) -> None:
         try:
-            await self._driver.conn.flush(self._driver.exchange)
+            await self._driver.send()
+        except OSError as exc:
+            if not peer_gone(exc):
+                await self.aclose()
+            raise  # an engine that stopped reading may have output still to read
         except BaseException:  # the exchange is dead (send_failed): so is the connection
             await self.aclose()
             raise
@@ -508,21 +576,22 @@ class WSSession(_StdinSession[WSWire]):
             return None
         event = await self._next()
         ended = event is None or isinstance(event, EndOfMessage)
-        try:
-            async with self._lock:
-                await self._driver.conn.flush(self._driver.exchange)
-        except (OSError, ConnectionClosed):
-            await self.aclose()
-            if not ended:
-                raise
-            # At the end the close echo may find the engine gone already: no loss.
-        except BaseException:
-            await self.aclose()
-            raise
+        await self._send_replies()
         if ended:
             self._finished = True
             await self._driver.conn.aclose()
         return event
+
+
+    async def _send_replies(self) -> None:
+        """Sends the pongs and the close echo the events asked for.  An engine that
+        has gone needs neither: its output is still read to the end."""
+        try:
+            async with self._lock:
+                await self._flush()
+        except OSError as exc:
+            if not peer_gone(exc):
+                raise
 
 
 class _Pieces:

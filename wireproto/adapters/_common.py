@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from wireproto.errors import ConnectionClosed
 from wireproto.exchange import Data, Document, Event, Output, Sentinel
-from wireproto.http import UNIX_HOST, Call, Response
+from wireproto.http import UNIX_HOST, BodyKind, Call, Response
 from wireproto.ws import WSAttach
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -184,6 +184,41 @@ def is_stream(call: Call) -> bool:
     """A call whose request body is an iterator: it cannot be sent twice."""
     body = call.request.body
     return body is not None and not isinstance(body, bytes)
+
+
+def peer_gone(exc: BaseException) -> bool:
+    """Whether a write failed because the engine stopped reading or closed.
+
+    Not an error of the exchange: what the engine sent before (an error
+    reply to a request it would not read, output and a close frame) is
+    still there to read, and the reading side goes on.
+    """
+    return isinstance(exc, BrokenPipeError | ConnectionResetError | ConnectionAbortedError)
+
+
+def answer_to_unsent(head: Event | None, error: OSError) -> Response:
+    """The engine's answer to a request it stopped reading before its end.
+
+    An error status is the answer (its body, read next, becomes the API's
+    typed error); anything else, or no head at all, raises the send error:
+    the request did not go out whole.
+    """
+    if isinstance(head, Response) and head.status >= 400:
+        return head
+    raise error
+
+
+def bounded(call: Call) -> bool:
+    """Whether the client's ``timeout`` bounds the whole response, not only its head.
+
+    A call with a small reply (EMPTY, DOCUMENT, BYTES bodies) must be over
+    within the timeout; streams (logs, attach, exec, events, the progress of
+    pull, push and build, tar downloads) may idle once their head came.
+    """
+    return not call.hijack and call.kind in _BOUNDED_KINDS
+
+
+_BOUNDED_KINDS = (BodyKind.EMPTY, BodyKind.DOCUMENT, BodyKind.BYTES)
 
 
 def is_stale(exc: BaseException) -> bool:

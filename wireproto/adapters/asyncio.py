@@ -21,13 +21,14 @@ buffer, the exchange is told they never left (``send_failed``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 from wireproto.adapters import _async
-from wireproto.adapters._common import ReadBuffer, Settings, Wire
+from wireproto.adapters._common import RECV_SIZE, ReadBuffer, Settings, Wire, peer_gone
 from wireproto.errors import EngineUnreachable
 
 __all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
@@ -53,6 +54,7 @@ class _Flow:
         self.eof = False
         self.lost = False
         self.error: BaseException | None = None
+        self.drained: list[bytes] = []  # read from the socket as asyncio dropped it
         self._read_waiter: asyncio.Future[None] | None = None
         self._write_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
@@ -120,6 +122,29 @@ class _Protocol(_Flow, asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self._received(nbytes)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._drain()
+        super().connection_lost(exc)
+
+    def _drain(self) -> None:
+        """Keeps what the kernel still holds for us when asyncio drops the socket.
+
+        A failed write makes asyncio close the socket, reading included,
+        while what the engine sent before it stopped reading (its error
+        reply to a request body it refused, a container's last output) is
+        still unread: read it here, before the socket closes, at most what
+        the kernel buffered.  Over TLS those bytes would need the TLS layer
+        asyncio just dropped, so this is for plain sockets only.
+        """
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return
+        with contextlib.suppress(OSError), sock.dup() as raw:
+            while chunk := raw.recv(RECV_SIZE, socket.MSG_DONTWAIT):
+                self.drained.append(chunk)
+
     def eof_received(self) -> bool:
         self.eof = True
         self._wake_reader()
@@ -185,10 +210,16 @@ class Connection:
         if p.count:
             self.received += p.count
             exchange.receive_data(p.take())
-        elif p.error is not None and not isinstance(p.error, ConnectionResetError):
+        elif p.drained:
+            data = p.drained.pop(0)
+            self.received += len(data)
+            exchange.receive_data(data)
+        elif p.error is not None and not peer_gone(p.error):
             raise p.error
         else:
-            exchange.receive_data(b"")  # EOF; a reset ends the stream too, as in blocking
+            # EOF; a reset ends the stream too, as in blocking, and so does a
+            # write the engine refused (what it sent before was read above).
+            exchange.receive_data(b"")
 
     async def flush(self, exchange: Wire) -> None:
         try:
@@ -199,9 +230,10 @@ class Connection:
                 await self.protocol.wait_writable()
             if self.protocol.lost and self.transport.get_write_buffer_size():
                 raise self.protocol.error or BrokenPipeError("the connection is closed")
-        except BaseException:
-            exchange.send_failed()
-            self.transport.abort()
+        except BaseException as exc:
+            if not peer_gone(exc):  # the engine refused: what it sent is still to read
+                exchange.send_failed()
+                self.transport.abort()
             raise
 
     async def write_eof(self) -> None:

@@ -33,9 +33,12 @@ from wireproto.adapters._common import (
     StdinWire,
     Wire,
     WSWire,
+    answer_to_unsent,
+    bounded,
     is_stale,
     is_stream,
     parse_host,
+    peer_gone,
     settings,
     tls_context,
 )
@@ -49,7 +52,7 @@ from wireproto.exchange import (
     Output,
     Sentinel,
 )
-from wireproto.http import BodyKind, Call, Response
+from wireproto.http import Call, Response
 from wireproto.versions import ApiVersion
 from wireproto.ws import WSAttach
 
@@ -73,23 +76,63 @@ S = TypeVar("S", bound=StdinWire)
 
 
 class _Driver(Generic[W]):
-    """Moves bytes between one socket and one exchange (or WebSocket)."""
+    """Moves bytes between one socket and one exchange (or WebSocket).
 
-    def __init__(self, sock: socket.socket, exchange: W, read_delay: float = 0.0) -> None:
+    ``timeout`` starts a deadline for every read and write until
+    ``unbound()`` (a stream whose head came may idle).  A write the engine
+    refused (it stopped reading, or closed) is kept in ``send_error`` and
+    does not stop the reading: what the engine sent before is still read.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        exchange: W,
+        read_delay: float = 0.0,
+        timeout: float | None = None,
+    ) -> None:
         self.sock = sock
         self.exchange = exchange
         self.received = 0
         self.read_delay = read_delay
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.send_error: OSError | None = None
         self._buffer = bytearray(RECV_SIZE)
         self._view = memoryview(self._buffer)
+
+    def unbound(self) -> None:
+        """No deadline from now on (a stream may idle as long as it likes)."""
+        self.deadline = None
+        self.sock.settimeout(None)
+
+    def _arm(self) -> None:
+        """Sets the socket's timeout to what is left of the deadline."""
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no answer within {self.timeout} seconds")
+            self.sock.settimeout(left)
 
     def flush(self) -> None:
         while out := self.exchange.data_to_send():
             try:
+                self._arm()
                 self.sock.sendall(out)
-            except OSError:
-                self.exchange.send_failed()
+            except OSError as exc:
+                if peer_gone(exc):
+                    self.send_error = exc
+                else:
+                    self.exchange.send_failed()
+                if isinstance(exc, TimeoutError):
+                    raise self._timeout(exc) from exc
                 raise
+
+    def _timeout(self, exc: TimeoutError) -> TimeoutError:
+        """The deadline's TimeoutError, saying which timeout ran out."""
+        if self.deadline is None:
+            return exc
+        return TimeoutError(f"no answer within {self.timeout} seconds")
 
     def events(self) -> Iterator[Event]:
         exchange = self.exchange
@@ -105,11 +148,30 @@ class _Driver(Generic[W]):
                 if isinstance(event, EndOfMessage):
                     return
 
+    def head(self, events: Iterator[Event]) -> Event:
+        """Sends the request and reads the head: an error reply the engine sent
+        while refusing the rest of the request is the answer too."""
+        try:
+            self.flush()
+        except OSError as exc:
+            if not peer_gone(exc):
+                raise
+            try:
+                return answer_to_unsent(next(events), exc)
+            except ConnectionClosed as closed:
+                if closed.received:
+                    raise
+                raise exc from closed
+        return next(events)
+
     def _fill(self) -> None:
         try:
+            self._arm()
             count = self.sock.recv_into(self._buffer)
         except ConnectionResetError:
             count = 0  # a reset ends the stream; the exchange says what was cut
+        except TimeoutError as exc:
+            raise self._timeout(exc) from exc
         self.received += count
         self.exchange.receive_data(self._view[:count] if count else b"")
         if self.read_delay and 0 < count < RECV_SIZE // 4:
@@ -120,9 +182,15 @@ class _Driver(Generic[W]):
 class Client:
     """A connection (kept alive between calls) to one engine.
 
-    ``host`` defaults to ``$DOCKER_HOST``, else the local unix socket;
-    ``timeout`` bounds connecting and waiting for a response head, while
-    streams (logs, attach) may stay silent as long as they like.
+    ``host`` defaults to ``$DOCKER_HOST``, else the local unix socket.
+    ``timeout`` (seconds, None for no limit) bounds connecting, then, as one
+    deadline, sending the request and receiving the whole response head;
+    for a call whose reply is small (EMPTY, DOCUMENT, BYTES bodies: inspect,
+    version, ...) the deadline covers the whole response.  Streams (logs,
+    attach, exec, events, pull/push/build progress, tar downloads) may stay
+    silent as long as they like once their head came.  TimeoutError (the
+    builtin) when it runs out.  ``wait`` blocks until a container stops:
+    run it with ``begin``/``Pending.result``, which waits as long as asked.
     """
 
     def __init__(
@@ -180,15 +248,15 @@ class Client:
     def _checkout(self) -> tuple[socket.socket, bool]:
         if self._idle is not None:
             sock, self._idle = self._idle, None
-            sock.settimeout(self.timeout)
             return sock, True
         return self.connect(), False
 
-    def _checkin(self, sock: socket.socket, exchange: Exchange) -> None:
-        if exchange.reusable and self._idle is None:
-            self._idle = sock
+    def _checkin(self, driver: _Driver[Exchange]) -> None:
+        reusable = driver.exchange.reusable and driver.send_error is None
+        if reusable and self._idle is None:
+            self._idle = driver.sock
         else:
-            sock.close()
+            driver.sock.close()
 
     def _open(
         self, call: Call, sinks: Sinks | None, read_delay: float
@@ -200,11 +268,10 @@ class Client:
             exchange = Exchange(
                 call, host=self.address.host_header, sinks=sinks, backend=self.backend
             )
-            driver = _Driver(sock, exchange, read_delay)
+            driver = _Driver(sock, exchange, read_delay, self.timeout)
             events = driver.events()
             try:
-                driver.flush()
-                head = next(events)
+                head = driver.head(events)
             except (ConnectionClosed, OSError) as exc:
                 sock.close()
                 if reused and replayable and driver.received == 0 and is_stale(exc):
@@ -213,8 +280,9 @@ class Client:
             except BaseException:
                 sock.close()
                 raise
-            if isinstance(head, Response) and (head.hijacked or call.kind is BodyKind.STDIO):
-                sock.settimeout(None)  # streams may idle: no timeout once they started
+            assert isinstance(head, Response)
+            if head.status < 400 and (head.hijacked or not bounded(call)):
+                driver.unbound()  # streams may idle: no timeout once they started
             return driver, events, head
 
     # --- calls ------------------------------------------------------------------
@@ -235,7 +303,7 @@ class Client:
             finished = True
         finally:
             if finished:
-                self._checkin(driver.sock, driver.exchange)
+                self._checkin(driver)
             else:
                 driver.sock.close()
 
@@ -272,16 +340,15 @@ class Client:
         """
         sock = self.connect()
         wire = WSWire(WSAttach(call, host=self.address.host_header))
-        driver = _Driver(sock, wire)
+        driver = _Driver(sock, wire, timeout=self.timeout)
         events = driver.events()
         try:
-            driver.flush()
-            head = next(events)
+            head = driver.head(events)
         except BaseException:
             sock.close()
             raise
         assert isinstance(head, Response)
-        sock.settimeout(None)  # the stream may idle
+        driver.unbound()  # the stream may idle
         return WSSession(driver, events, head)
 
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
@@ -441,11 +508,15 @@ class WSSession(_StdinSession[WSWire]):
     def events(self) -> Iterator[Event]:
         """Output pieces, then EndOfMessage once the engine closed the WebSocket."""
         for event in self._events:
-            ended = isinstance(event, EndOfMessage)
-            try:
-                with self._lock:
-                    self._driver.flush()
-            except OSError:
-                if not ended:  # at the end the engine may be gone before our close echo
-                    raise
+            self._send_replies()
             yield event
+
+    def _send_replies(self) -> None:
+        """Sends the pongs and the close echo the events asked for.  An engine that
+        has gone needs neither: its output is still read to the end."""
+        try:
+            with self._lock:
+                self._driver.flush()
+        except OSError as exc:
+            if not peer_gone(exc):
+                raise

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import trio  # type: ignore[import-untyped,unused-ignore]
 
 from wireproto.adapters import _async
-from wireproto.adapters._common import ReadBuffer, Settings, Wire
+from wireproto.adapters._common import ReadBuffer, Settings, Wire, peer_gone
 from wireproto.errors import EngineUnreachable
 
 __all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
@@ -71,8 +71,10 @@ class Connection:
             while out := exchange.data_to_send():
                 await self.stream.send_all(out)
         except trio.BrokenResourceError as exc:
-            exchange.send_failed()
-            raise _os_error(exc) from exc
+            error = _os_error(exc)
+            if not peer_gone(error):  # the engine refused: what it sent is still to read
+                exchange.send_failed()
+            raise error from exc
         except BaseException:
             exchange.send_failed()  # cancelled mid-send: some bytes may never have left
             raise
