@@ -406,7 +406,7 @@ def real_container(host: str, size: int, image: str) -> Iterator[str]:
         cid = str(created["Id"])
         try:
             client.request(containers.start(cid, version))
-            client.request(containers.wait(cid, version))
+            client.begin(containers.wait(cid, version)).result()  # as long as it runs
             yield cid
         finally:
             client.request(containers.remove_container(cid, version, force=True))
