@@ -97,7 +97,9 @@ def opener_offset(data: bytes, level: int) -> int:
     raise AssertionError(f"no level {level}")
 
 
-def feed_all(decoder: JSONStreamDecoder | MessageDecoder, data: bytes, split: Splitter) -> list:
+def feed_all(
+    decoder: JSONStreamDecoder | MessageDecoder, data: bytes, split: Splitter
+) -> list[object]:
     out: list[object] = []
     for piece in split(data):
         out += decoder.feed(piece)
@@ -159,13 +161,13 @@ def test_max_depth_is_settable(limit: int, shape: str, parser: str, split: Split
     deep = SHAPES[shape](limit + 1)
     decoder = JSONStreamDecoder(parser=parser, max_depth=limit)
     values, error = feed_until_error(decoder, BEFORE + deep + AFTER, split)
+    assert isinstance(error, NestingTooDeep)
     if limit == 1:  # {"b":[2]} is 2 deep
         assert values == [{"a": 1}]
         assert error.offset == BEFORE.index(b"[")
     else:
         assert values == [{"a": 1}, {"b": [2]}]
         assert error.offset == len(BEFORE) + opener_offset(deep, limit + 1)
-    assert isinstance(error, NestingTooDeep)
 
 
 def test_max_depth_below_one_is_refused() -> None:
@@ -231,12 +233,13 @@ def test_deep_value_in_a_long_run_of_engine_lines(parser: str) -> None:
 
 def test_deeper_than_the_run_decoders_but_within_the_limit(parser: str, split: Splitter) -> None:
     """msgspec's typed runs stop at BULK_DEPTH levels: deeper values still decode, and type."""
-    values = [{"aux": {"a": [[[[[[[[[["deep"]]]]]]]]]]}, "status": "s"}, {"status": "t"}]
+    aux = {"a": [[[[[[[[[["deep"]]]]]]]]]]}
+    values: list[object] = [{"aux": aux, "status": "s"}, {"status": "t"}]
     data = b"".join(json.dumps(v).encode() + b"\n" for v in values) * 50
     assert feed_all(JSONStreamDecoder(parser=parser), data, split) == values * 50
     messages = feed_all(MessageDecoder(parser=parser), data, split)
-    assert [m.raw for m in messages] == values * 50
-    assert messages[0].aux == values[0]["aux"]
+    assert [m.raw for m in messages] == values * 50  # type: ignore[attr-defined]
+    assert messages[0].aux == aux  # type: ignore[attr-defined]
 
 
 def test_message_decoder_past_the_limit(parser: str, split: Splitter) -> None:
