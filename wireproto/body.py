@@ -18,10 +18,16 @@ import json
 from collections.abc import Callable
 from typing import Protocol
 
-from wireproto import _chunked_python, chunked, framing, mux
+from wireproto import _chunked_python, chunked, framing, jsonstream, mux
 from wireproto._mux_python import immutable
 from wireproto._sinks import Sinks
-from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, InvalidResponse
+from wireproto.errors import (
+    FrameError,
+    IncompleteBody,
+    InvalidChunk,
+    InvalidResponse,
+    NestingTooDeep,
+)
 from wireproto.framing import Framing
 
 Piece = tuple[int, bytes | memoryview]
@@ -185,11 +191,19 @@ class Collect:
 
 
 def document(received: bytes) -> object:
-    """The JSON document of a body; InvalidResponse when it is not JSON."""
+    """The JSON document of a body; InvalidResponse when it is not JSON.
+
+    NestingTooDeep when it nests deeper than ``jsonstream.MAX_DEPTH``: checked
+    first, as ``json.loads`` recurses once per level.
+    """
+    jsonstream.check_depth(received)
     try:
         return json.loads(received)
     except ValueError as exc:
         raise InvalidResponse(f"body is not a JSON document: {exc}", len(received)) from exc
+    except RecursionError as exc:  # within the limit, but the caller's stack was deep
+        detail = "json.loads ran out of Python stack"
+        raise NestingTooDeep(jsonstream.MAX_DEPTH, 0, received[:24], detail) from exc
 
 
 class Stdio:

@@ -8,6 +8,7 @@ says what went wrong and where: a stream offset, a field, a version.
 
 from __future__ import annotations
 
+import reprlib
 from typing import ClassVar
 
 
@@ -241,6 +242,22 @@ class TruncatedJSON(JSONStreamError):
     """The stream ended inside a JSON value."""
 
 
+class NestingTooDeep(JSONStreamError):
+    """A JSON value is nested deeper than ``max_depth`` levels (``[`` and ``{`` open).
+
+    ``offset`` is the opening bracket that goes past the limit (for a value
+    within the limit that the parser still could not take, the value's start,
+    and ``detail`` says why).
+    """
+
+    def __init__(self, max_depth: int, offset: int, excerpt: bytes = b"", detail: str = "") -> None:
+        why = f": {detail}" if detail else ""
+        super().__init__(
+            f"JSON nested deeper than {max_depth} levels (max_depth){why}", offset, excerpt
+        )
+        self.max_depth = max_depth
+
+
 class StreamMessageError(WireprotoError):
     """The engine reported an error in-band, inside a JSON stream (``{"error": ...}``).
 
@@ -305,16 +322,35 @@ class UnsupportedInVersion(InvalidVersion):
         self.version = version
 
 
+def short_repr(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters, without recursing far or building a huge string.
+
+    reprlib stops at a few levels and a few items per container, so a value
+    nested thousands deep or megabytes long costs little.
+    """
+    shown = _SHORT.repr(value)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlong = 60
+
+
 class MalformedMessage(RemoteProtocolError):
-    """A JSON-stream message is not an object, or a known field has the wrong type."""
+    """A JSON-stream message is not an object, or a known field has the wrong type.
+
+    From :class:`wireproto.progress.MessageDecoder`, ``values`` holds the
+    messages decoded before the value that is not an object.
+    """
 
     def __init__(self, field: str, value: object) -> None:
-        shown = repr(value)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
+        shown = short_repr(value)
         super().__init__(f"malformed message: {field} is {type(value).__name__} {shown}")
         self.field = field
         self.value = value
+        self.values: list[object] = []
 
 
 class BuildContextError(WireprotoError):

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import h11
 
-from wireproto import __version__
+from wireproto import __version__, jsonstream
 from wireproto.errors import (
     APIError,
     Conflict,
@@ -376,13 +376,24 @@ def error_message(body: bytes, content_type: str | None) -> str:
     """The engine's message: JSON ``{"message"}`` (API >= 1.24) or the plain-text body."""
     text = body.decode("utf-8", "replace").strip()
     if content_type == "application/json" or text.startswith("{"):
+        if jsonstream.first_too_deep(body, jsonstream.MAX_DEPTH) >= 0:
+            return _cut(text)  # json.loads would recurse past Python's limit
         try:
             document = json.loads(text)
         except ValueError:
             return text
+        except RecursionError:  # within the limit, but the caller's stack was deep
+            return _cut(text)
         if isinstance(document, dict) and isinstance(document.get("message"), str):
             return str(document["message"])
     return text
+
+
+ERROR_TEXT = 200  # characters of an error body shown when it is not a message
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT else text[: ERROR_TEXT - 3] + "..."
 
 
 def api_error(response: Response, body: bytes, target: str = "") -> APIError:

@@ -35,6 +35,29 @@ where it is.  orjson has no multi-value call; joining lines with commas into
 one array is not exact (``1,2`` on one line and a value spread over two
 lines can make up the count), so orjson parses line by line.
 
+Nesting is limited (``max_depth``, 512 by default): a value nested deeper
+raises :class:`~wireproto.errors.NestingTooDeep` at the bracket that goes
+past the limit, whatever the parser, because the stdlib and msgspec parsers
+recurse once per level and would raise RecursionError near 1000 levels (and
+accept what lies between).  No parser is ever handed bytes that could nest
+deeper than the limit:
+
+* the scanner counts the depth it already keeps (its stack), so it finds the
+  bracket exactly, in linear time, without recursion;
+* the line path parses a line directly only when it cannot nest deeper: no
+  longer than ``max_depth`` bytes (checked once per feed, for the longest
+  line), or with at most ``max_depth`` opening brackets, or with a depth
+  measured below the limit by ``may_nest_deeper`` (strings cut out by one
+  regular expression, then a running sum over the brackets left, all in C);
+  any other line goes to the scanner, which raises the error at its byte;
+* the run decoders cannot go deep either: msgspec decodes into a type that
+  allows ``BULK_DEPTH`` levels, the stdlib's loop refuses a value longer than
+  ``2 * max_depth + 1`` characters (the shortest value nested deeper); a run
+  they refuse goes line by line, as above.
+
+A parser that still runs out of stack (a caller already deep in recursion)
+gives NestingTooDeep too, never RecursionError.
+
 ``PARSER`` says which JSON parser runs: ``msgspec`` or else ``orjson`` when
 installed, else the stdlib's ``json``; ``WIREPROTO_JSON=json|orjson|msgspec``
 forces one (an unknown value, or a parser forced but missing, is an error).
@@ -45,15 +68,19 @@ refused by all, as JSON has none).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from itertools import accumulate
+from typing import Any, Union
 
 from wireproto.errors import (
+    JSONStreamError,
     LocalProtocolError,
     MalformedJSON,
+    NestingTooDeep,
     ObjectTooLarge,
     StreamFailed,
     TruncatedJSON,
@@ -70,6 +97,13 @@ _PREFERRED = ("msgspec", "orjson")  # the default: the first installed, else jso
 # broken peer while leaving room for any message an engine sends.
 MAX_SIZE = 16 * 1024 * 1024
 EXCERPT = 24  # bytes shown each side of an error
+# Deepest nesting accepted.  Engines send 3 or 4 levels (an event's
+# Actor.Attributes); the stdlib and msgspec parsers recurse once per level and
+# fail near Python's recursion limit (1000), so the limit stays well below it.
+MAX_DEPTH = 512
+# Levels the run decoders (msgspec's typed decode) accept: msgspec builds a
+# decoder node per union member per level, 2**levels in all, so this stays small.
+BULK_DEPTH = 8
 
 RS = 0x1E  # RFC 7464 record separator
 _SKIP = re.compile(rb"[ \t\r\n\x1e]*")
@@ -152,6 +186,69 @@ def _risky(data: bytes | bytearray | memoryview) -> bool:
     return _RUN20 in zeroed or _NEG19 in zeroed
 
 
+# --- nesting depth ------------------------------------------------------------------------------
+
+# A string, to its closing quote or (unterminated) to the end: it never fails
+# to match from a quote, so the regular expression never rescans (linear).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*\\?(?:"|\Z)', re.DOTALL)
+_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_STEP = [0] * 256
+_STEP[0x5B] = _STEP[0x7B] = 1
+_STEP[0x5D] = _STEP[0x7D] = -1
+_TOKEN = re.compile(_STRING.pattern + rb"|[\[\]{}]", re.DOTALL)
+
+
+def may_nest_deeper(data: bytes, limit: int) -> bool:
+    """False when ``data`` certainly nests no deeper than ``limit`` (no recursion, linear).
+
+    True means it may: over the limit, or bytes that are not JSON and confuse
+    the count (the scanner or ``first_too_deep`` then decides).  Up to the
+    first byte a parser refuses, the count is exactly the parser's nesting,
+    so a parser never recurses deeper than this says.
+    """
+    if len(data) <= limit or data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def first_too_deep(data: bytes, limit: int) -> int:
+    """The offset of the first bracket nested deeper than ``limit`` in ``data``, or -1.
+
+    Linear and without recursion; stops at a closing bracket with nothing
+    open (a parser stops there too).
+    """
+    if not may_nest_deeper(data, limit):
+        return -1
+    depth = 0
+    for token in _TOKEN.finditer(data):
+        first = data[token.start()]
+        if first in _OPEN:
+            depth += 1
+            if depth > limit:
+                return token.start()
+        elif first in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return -1
+    return -1
+
+
+def too_deep(
+    data: bytes | bytearray, limit: int, at: int, *, base: int = 0, detail: str = ""
+) -> NestingTooDeep:
+    """The error for ``data`` (at stream offset ``base``) whose bracket at ``at`` is too deep."""
+    excerpt = bytes(data[max(0, at - EXCERPT) : at + EXCERPT])
+    return NestingTooDeep(limit, base + at, excerpt, detail)
+
+
+def check_depth(data: bytes, limit: int = MAX_DEPTH) -> None:
+    """Raises NestingTooDeep if ``data`` (one JSON document) nests deeper than ``limit``."""
+    at = first_too_deep(data, limit)
+    if at >= 0:
+        raise too_deep(data, limit, at)
+
+
 def loaders(parser: str) -> tuple[Callable[[Any], object], Callable[[Any], object] | None]:
     """``(load, fast)`` for ``parser``: ``load(bytes-like) -> value`` raises ValueError
     on bad input; ``fast`` (None for the stdlib) is the raw parser, exact only
@@ -196,46 +293,75 @@ def _delimited(values: list[object]) -> bool:
     return set(map(type, values)) <= _DELIMITED
 
 
-def _bulk_stdlib(region: bytes) -> list[object] | None:
-    """The values of ``region`` by the stdlib's C scanner, or None for the careful path."""
-    try:
-        text = str(region, "utf-8")
-    except UnicodeDecodeError:
-        return None
-    skip, scan = _WHITESPACE.match, _SCAN_ONCE
-    values: list[object] = []
-    append = values.append
-    end, size = skip(text).end(), len(text)  # type: ignore[union-attr]
-    try:
-        while end < size:
-            value, end = scan(text, end)
-            append(value)
-            end = skip(text, end).end()  # type: ignore[union-attr]
-    except (StopIteration, ValueError):  # StopIteration: no value starts here
-        return None
-    return values if _delimited(values) else None
-
-
-def _bulk_msgspec() -> Bulk:
-    decode_lines = _msgspec_decoder().decode_lines
+def _bulk_stdlib(max_depth: int) -> Bulk:
+    # A value nested deeper than max_depth has that many brackets open and
+    # closed: one of at most this many characters cannot.
+    longest = 2 * max_depth + 1
 
     def bulk(region: bytes) -> list[object] | None:
-        # decode_lines takes values separated by whitespace or nothing, as the stream does.
+        """The values of ``region`` by the stdlib's C scanner, or None for the careful path."""
         try:
-            values: list[object] = decode_lines(region)
-        except ValueError:
+            text = str(region, "utf-8")
+        except UnicodeDecodeError:
+            return None
+        skip, scan = _WHITESPACE.match, _SCAN_ONCE
+        values: list[object] = []
+        append = values.append
+        end, size = skip(text).end(), len(text)  # type: ignore[union-attr]
+        try:
+            while end < size:
+                value, stop = scan(text, end)
+                if stop - end > longest:
+                    return None  # maybe too deep: the line path measures it
+                append(value)
+                end = skip(text, stop).end()  # type: ignore[union-attr]
+        except (StopIteration, ValueError, RecursionError):  # StopIteration: no value here
             return None
         return values if _delimited(values) else None
 
     return bulk
 
 
-def bulk_loader(parser: str) -> Bulk | None:
-    """``bulk(region) -> values | None`` for ``parser`` (None: it has none, see above)."""
+def bounded_json(levels: int) -> Any:
+    """The type of a JSON value nested at most ``levels`` deep, for a typed msgspec decoder."""
+    value: Any = Union[str, int, float, bool, None]  # noqa: UP007 (a runtime type, built up)
+    for _ in range(levels):
+        value = Union[dict[str, value], list[value], str, int, float, bool, None]  # noqa: UP007
+    return value
+
+
+@functools.cache
+def _bounded_decoder(levels: int) -> Any:
+    import msgspec
+
+    return msgspec.json.Decoder(bounded_json(levels))
+
+
+def _bulk_msgspec(max_depth: int) -> Bulk:
+    # A typed decode stops at the first level past the type's: never deep,
+    # never RecursionError.  Deeper values (none from an engine) go line by line.
+    decode_lines = _bounded_decoder(min(max_depth, BULK_DEPTH)).decode_lines
+
+    def bulk(region: bytes) -> list[object] | None:
+        # decode_lines takes values separated by whitespace or nothing, as the stream does.
+        try:
+            values: list[object] = decode_lines(region)
+        except (ValueError, RecursionError):
+            return None
+        return values if _delimited(values) else None
+
+    return bulk
+
+
+def bulk_loader(parser: str, max_depth: int = MAX_DEPTH) -> Bulk | None:
+    """``bulk(region) -> values | None`` for ``parser`` (None: it has none, see above).
+
+    It never decodes a value nested deeper than ``max_depth`` (it gives None).
+    """
     name = choose(parser)
     if name == "json":
-        return _bulk_stdlib
-    return _bulk_msgspec() if name == "msgspec" else None
+        return _bulk_stdlib(max_depth)
+    return _bulk_msgspec(max_depth) if name == "msgspec" else None
 
 
 class JSONStreamDecoder:
@@ -246,18 +372,28 @@ class JSONStreamDecoder:
     :class:`~wireproto.errors.TruncatedJSON`; a number waiting for its
     delimiter is delivered).  Malformed input raises
     :class:`~wireproto.errors.MalformedJSON`, a value over ``max_size`` bytes
-    :class:`~wireproto.errors.ObjectTooLarge`; the error carries the values
+    :class:`~wireproto.errors.ObjectTooLarge`, one nested deeper than
+    ``max_depth`` :class:`~wireproto.errors.NestingTooDeep` (at the first
+    bracket past the limit, whatever the parser); the error carries the values
     decoded before it (``values``), and any later call raises StreamFailed.
     ``bulk`` replaces the parser's run decoder (see ``_fast_lines``);
     progress.MessageDecoder passes one that gives typed messages.
     """
 
     def __init__(
-        self, *, max_size: int = MAX_SIZE, parser: str | None = None, bulk: Bulk | None = None
+        self,
+        *,
+        max_size: int = MAX_SIZE,
+        max_depth: int = MAX_DEPTH,
+        parser: str | None = None,
+        bulk: Bulk | None = None,
     ) -> None:
         if max_size < 1:
             raise LocalProtocolError(f"max_size must be at least 1 byte, not {max_size}")
+        if max_depth < 1:
+            raise LocalProtocolError(f"max_depth must be at least 1 level, not {max_depth}")
         self.max_size = max_size
+        self.max_depth = max_depth
         self.parser = choose(parser) if parser else PARSER
         self._load, self._fast = loaders(self.parser)
         # ``bulk`` replaces the parser's own run decoder (``bulk_loader``): it
@@ -265,8 +401,9 @@ class JSONStreamDecoder:
         # messages, see progress.MessageDecoder), or None for the careful path.
         # Such a decoder also gets each value the scanner delimits first, so
         # that every value comes out of it (a read's last line, cut by the
-        # read, is finished by the scanner in the next feed).
-        self._bulk = bulk if bulk is not None else bulk_loader(self.parser)
+        # read, is finished by the scanner in the next feed).  It must give
+        # None for a value nested deeper than max_depth, as bulk_loader's do.
+        self._bulk = bulk if bulk is not None else bulk_loader(self.parser, max_depth)
         self._one = bulk
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
@@ -278,7 +415,7 @@ class JSONStreamDecoder:
         self._line_at = 0
         self._line_iter: Iterator[bytes] = iter(())
         self._load_lines: Callable[[Any], object] = self._load
-        self._check_sizes = False
+        self._check_lines = False  # some line is over max_size, or over max_depth bytes
         self._line_end = 0
         # Scanner state for the value in progress (_start >= 0).
         self._start = -1
@@ -300,7 +437,7 @@ class JSONStreamDecoder:
         out: list[object] = []
         try:
             self._run(out, at_end=False)
-        except (MalformedJSON, ObjectTooLarge) as exc:
+        except JSONStreamError as exc:
             exc.values = out
             self._error = exc
             raise
@@ -318,7 +455,7 @@ class JSONStreamDecoder:
                 raise TruncatedJSON(
                     "stream ended inside a JSON value", self._base + start, self._excerpt(start)
                 )
-        except (MalformedJSON, ObjectTooLarge, TruncatedJSON) as exc:
+        except JSONStreamError as exc:
             exc.values = out
             self._error = exc
             raise
@@ -397,7 +534,11 @@ class JSONStreamDecoder:
             it = iter(lines)
             self._lines, self._line_iter = lines, it
             self._line_end = last + 1  # where the fast path stands after the last line
-            self._check_sizes = len(region) > self.max_size
+            # Per line, not per feed, only when a line is long: the common
+            # case pays one C pass over the lines' lengths.
+            self._check_lines = len(region) > self.max_size or (
+                len(region) > self.max_depth and max(map(len, lines)) > self.max_depth
+            )
             self._load_lines = self._load
             if self._fast is not None and not _risky(region):
                 self._load_lines = self._fast  # checked once for all the lines
@@ -405,16 +546,15 @@ class JSONStreamDecoder:
         while i < len(lines):
             done = len(out)
             try:
-                if self._check_sizes:
+                if self._check_lines:
                     for line in it:
-                        if len(line) > self.max_size:
-                            raise ValueError("longer than max_size")
+                        self._check_line(line)
                         out.append(load(line))
                 else:
                     # The hot loop, in C: every line parsed, or a ValueError at
                     # the first that is not one value (those before it are in out).
                     out.extend(map(load, it))
-            except ValueError:
+            except (ValueError, RecursionError):
                 for line in lines[i : i + len(out) - done]:
                     at += len(line) + 1
                 i += len(out) - done  # lines[i] failed; the iterator is past it
@@ -431,6 +571,13 @@ class JSONStreamDecoder:
         self._pos = at
         self._reset_lines()
         return True
+
+    def _check_line(self, line: bytes) -> None:
+        """ValueError (the scanner's turn) for a line too long or maybe too deep to parse."""
+        if len(line) > self.max_size:
+            raise ValueError("longer than max_size")
+        if len(line) > self.max_depth and may_nest_deeper(line, self.max_depth):
+            raise ValueError("maybe nested deeper than max_depth")
 
     def _reset_lines(self) -> None:
         self._lines, self._line_iter, self._line_i, self._line_at = [], iter(()), 0, 0
@@ -514,6 +661,8 @@ class JSONStreamDecoder:
                 in_string = True
             elif byte in _OPEN:
                 stack.append(_CLOSER[byte])
+                if len(stack) > self.max_depth:
+                    raise self._too_deep(at)
             else:
                 expected = stack.pop()
                 if expected != byte:
@@ -540,6 +689,7 @@ class JSONStreamDecoder:
     # --- decoding and errors ------------------------------------------------
 
     def _decode(self, start: int, end: int) -> object:
+        # The scanner measured the depth: at most max_depth.
         data = self._buf[start:end]
         if self._one is not None:
             values = self._one(bytes(data))
@@ -549,12 +699,19 @@ class JSONStreamDecoder:
             return self._load(data)
         except ValueError as exc:
             raise self._malformed(start + _error_byte(data, exc), _reason(exc)) from exc
+        except RecursionError as exc:
+            # Within max_depth, but the caller's stack was already deep.
+            detail = f"the {self.parser} parser ran out of Python stack"
+            raise self._too_deep(start, detail) from exc
 
     def _excerpt(self, at: int) -> bytes:
         return bytes(self._buf[max(0, at - EXCERPT) : at + EXCERPT])
 
     def _malformed(self, at: int, reason: str) -> MalformedJSON:
         return MalformedJSON(f"malformed JSON ({reason})", self._base + at, self._excerpt(at))
+
+    def _too_deep(self, at: int, detail: str = "") -> NestingTooDeep:
+        return too_deep(self._buf, self.max_depth, at, base=self._base, detail=detail)
 
     def _too_large(self, start: int) -> ObjectTooLarge:
         return ObjectTooLarge(

@@ -25,10 +25,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from wireproto import jsonstream
-from wireproto.errors import JSONStreamError, MalformedMessage, StreamMessageError
+from wireproto.errors import (
+    JSONStreamError,
+    MalformedMessage,
+    StreamFailed,
+    StreamMessageError,
+    short_repr,
+)
 from wireproto.jsonstream import Bulk, JSONStreamDecoder
 
 E = TypeVar("E", bound=StreamMessageError)
+REPR_WIDTH = 200  # a message's repr is cut here (a message may be megabytes, or deep)
 _NON_ZERO = re.compile(r"returned a non-zero code: (\d+)")
 
 
@@ -92,7 +99,7 @@ class JSONMessage:
     raw: dict[str, Any]
 
     def __repr__(self) -> str:
-        return f"JSONMessage({self.raw!r})"
+        return f"JSONMessage({short_repr(self.raw, REPR_WIDTH)})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, JSONMessage) and other.raw == self.raw
@@ -226,6 +233,7 @@ _ABSENT: Any = None
 _STRUCT = {"gc": False, "frozen": True, "forbid_unknown_fields": True, "omit_defaults": True}
 
 if HAVE_MSGSPEC:
+    _AUX: Any = jsonstream.bounded_json(jsonstream.BULK_DEPTH - 2)
 
     class _ProgressDetailStruct(msgspec.Struct, **_STRUCT):
         """``progressDetail``: Go's jsonmessage.JSONProgress."""
@@ -269,7 +277,9 @@ if HAVE_MSGSPEC:
         time_nano: int = _ABSENT
         error_detail_: _ErrorDetailStruct = _ABSENT
         error: str = _ABSENT
-        aux: dict[str, Any] | list[Any] | str | int | float | bool = _ABSENT
+        # Nested at most BULK_DEPTH levels with the message's own: a decode
+        # never goes deeper (see jsonstream.BULK_DEPTH), deeper goes to dicts.
+        aux: dict[str, _AUX] | list[_AUX] | str | int | float | bool = _ABSENT
 
         # The interface's, not the struct's own (which would compare fields).
         __repr__ = JSONMessage.__repr__
@@ -343,15 +353,28 @@ class MessageDecoder:
     answers as for the dict.  Other parsers give dict-backed messages.
 
     Errors are JSONStreamDecoder's, with their ``values`` typed; a value that
-    is not an object (an engine never sends one) raises MalformedMessage, and
-    the messages of that feed are lost with it.
+    is not an object (an engine never sends one) raises MalformedMessage,
+    whose ``values`` are the messages before it.  Either way the decoder has
+    failed, as JSONStreamDecoder after a malformed value: any later call
+    raises StreamFailed.
     """
 
-    def __init__(self, *, max_size: int = jsonstream.MAX_SIZE, parser: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_size: int = jsonstream.MAX_SIZE,
+        max_depth: int = jsonstream.MAX_DEPTH,
+        parser: str | None = None,
+    ) -> None:
         self.parser = jsonstream.choose(parser) if parser else jsonstream.PARSER
-        dicts = jsonstream.bulk_loader(self.parser)
-        runs = _StructRuns(dicts) if dicts is not None and self.parser == "msgspec" else None
-        self._values = JSONStreamDecoder(max_size=max_size, parser=self.parser, bulk=runs)
+        dicts = jsonstream.bulk_loader(self.parser, max_depth)
+        # Structs nest BULK_DEPTH deep: a lower limit is the dicts' to keep.
+        structs = self.parser == "msgspec" and max_depth >= jsonstream.BULK_DEPTH
+        runs = _StructRuns(dicts) if dicts is not None and structs else None
+        self._values = JSONStreamDecoder(
+            max_size=max_size, max_depth=max_depth, parser=self.parser, bulk=runs
+        )
+        self._error: MalformedMessage | None = None
 
     @property
     def offset(self) -> int:
@@ -360,19 +383,43 @@ class MessageDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[JSONMessage]:
         """Appends ``data``; returns the messages it completed."""
+        self._check_open()
         try:
-            return _typed(self._values.feed(data))
+            values = self._values.feed(data)
         except JSONStreamError as exc:
-            exc.values[:] = _typed(exc.values)
+            exc.values[:] = self._messages(exc.values, cause=exc)
             raise
+        return self._messages(values)
 
     def close(self) -> list[JSONMessage]:
         """The stream ended: TruncatedJSON if it ended inside a message."""
+        self._check_open()
         try:
-            return _typed(self._values.close())
+            values = self._values.close()
         except JSONStreamError as exc:
-            exc.values[:] = _typed(exc.values)
+            exc.values[:] = self._messages(exc.values, cause=exc)
             raise
+        return self._messages(values)
+
+    def _check_open(self) -> None:
+        if self._error is not None:
+            raise StreamFailed(self._error)
+
+    def _messages(
+        self, values: list[object], cause: JSONStreamError | None = None
+    ) -> list[JSONMessage]:
+        """The values typed; MalformedMessage (the messages before it in ``values``)
+        at the first that is not an object, which fails the decoder."""
+        try:
+            return _typed(values)
+        except MalformedMessage:
+            pass
+        bad = next(i for i, v in enumerate(values) if not isinstance(v, dict | JSONMessage))
+        error = MalformedMessage("(message)", values[bad])
+        error.values[:] = _typed(values[:bad])
+        self._error = error
+        # The stream's own error, later in the stream, is the cause's context.
+        raise error from cause
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -394,7 +441,7 @@ class Event:
         return cls(value)
 
     def __repr__(self) -> str:
-        return f"Event({self.raw!r})"
+        return f"Event({short_repr(self.raw, REPR_WIDTH)})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Event) and other.raw == self.raw
