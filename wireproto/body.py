@@ -18,9 +18,11 @@ import json
 from collections.abc import Callable
 from typing import Protocol
 
-from wireproto import _chunked_python, chunked, framing, jsonstream, mux
-from wireproto._mux_python import immutable
-from wireproto._sinks import Sinks
+from wireproto import framing, jsonstream
+from wireproto.codec import backend as codec_backend
+from wireproto.codec.mux import RawStream
+from wireproto.codec.sinks import Sinks
+from wireproto.codec.views import BodyDecoding, ChunkedDemuxing, Decoder, Piece, immutable
 from wireproto.errors import (
     FrameError,
     IncompleteBody,
@@ -29,9 +31,6 @@ from wireproto.errors import (
     NestingTooDeep,
 )
 from wireproto.framing import Framing
-
-Piece = tuple[int, bytes | memoryview]
-StreamDecoder = mux.AnyDemuxer | mux.RawStream
 
 
 class Transport(Protocol):
@@ -114,8 +113,7 @@ class ChunkedBody:
     """A body in the chunked transfer coding (RFC 9112 section 7.1)."""
 
     def __init__(self, backend: str | None = None) -> None:
-        cls = chunked.classes(backend).ChunkedDecoder if backend else chunked.ChunkedDecoder
-        self._decoder: _chunked_python.ChunkedDecoder = cls()
+        self._decoder: BodyDecoding = codec_backend.classes(backend).ChunkedDecoder()
 
     @property
     def done(self) -> bool:
@@ -218,13 +216,13 @@ class Stdio:
     def __init__(
         self,
         chosen: Framing | None,
-        make_demuxer: Callable[[], mux.AnyDemuxer],
+        make_demuxer: Callable[[], Decoder],
         sinks: Sinks | None,
     ) -> None:
         self.framing = chosen
         self._make_demuxer = make_demuxer
         self._sinks = sinks
-        self._decoder: StreamDecoder | None = None
+        self._decoder: Decoder | None = None
         self._prefix = b""  # first bytes, held until the framing is sniffed
         self.error: FrameError | None = None
         if chosen is not None:
@@ -233,7 +231,7 @@ class Stdio:
     def _start(self, chosen: Framing) -> None:
         self.framing = chosen
         if chosen.kind == "raw":
-            self._decoder = mux.RawStream()
+            self._decoder = RawStream()
         else:
             self._decoder = self._make_demuxer()
 
@@ -290,8 +288,7 @@ class FusedStdio:
 
     def __init__(self, chosen: Framing, sinks: Sinks | None, backend: str | None = None) -> None:
         self.framing = chosen
-        cls = chunked.classes(backend).ChunkedDemuxer if backend else chunked.ChunkedDemuxer
-        self._decoder: _chunked_python.ChunkedDemuxer = cls()
+        self._decoder: ChunkedDemuxing = codec_backend.classes(backend).ChunkedDemuxer()
         self._sinks = sinks
         self.error: FrameError | InvalidChunk | None = None
 

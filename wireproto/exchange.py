@@ -33,8 +33,10 @@ from typing import Literal
 
 import h11
 
-from wireproto import body, framing, mux, versions
-from wireproto._sinks import Sinks
+from wireproto import body, framing, versions
+from wireproto.codec import backend as codec_backend
+from wireproto.codec.sinks import Sinks
+from wireproto.codec.views import Decoder, Piece
 from wireproto.errors import (
     ConnectionClosed,
     IncompleteBody,
@@ -110,7 +112,7 @@ class Exchange:
     ``host`` is the Host header (``docker`` on unix sockets, host:port on
     TCP).  With ``sinks``, STDIO output is appended to ``sinks[stream]``
     (the bulk path, no Output events).  ``backend`` ("native" or "python")
-    picks the demuxer; None means the one :mod:`wireproto.mux` chose.
+    picks the decoders; None means the one :mod:`wireproto.codec.backend` chose.
     """
 
     def __init__(
@@ -411,10 +413,8 @@ class Exchange:
             return body.Bytes()
         return body.Discard()
 
-    def _demuxer(self) -> mux.AnyDemuxer:
-        if self._backend is None:
-            return mux.Demuxer()
-        return mux.demuxer_class(self._backend)()
+    def _demuxer(self) -> Decoder:
+        return codec_backend.classes(self._backend).Demuxer()
 
     # --- the end ------------------------------------------------------------
 
@@ -455,7 +455,7 @@ class Exchange:
         return "close" not in tokens
 
 
-def _joined(first: object, second: list[body.Piece] | None) -> object:
+def _joined(first: object, second: list[Piece] | None) -> object:
     """Two payload results of one feed, as one (pieces lists are joined)."""
     if not second:
         return first

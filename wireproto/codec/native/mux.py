@@ -1,6 +1,6 @@
 """The C demuxer (native/demux.c) behind the same interface as the Python one.
 
-See :mod:`wireproto._mux_python` for the behaviour; this module only moves
+See :mod:`wireproto.codec.python.mux` for the behaviour; this module only moves
 spans between Python and C.  The C side writes piece boundaries into arrays
 allocated here and grown as chunks grow, so the hot loop allocates nothing;
 ``feed_into`` makes no Python object per frame, only one append per stream.
@@ -13,9 +13,9 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from wireproto._backend import require_native
-from wireproto._mux_python import STREAMS, Piece, byte_view, immutable
-from wireproto._sinks import Sinks, deliver, sink_for
+from wireproto.codec.backend import require_native
+from wireproto.codec.sinks import Sinks, deliver, sink_for
+from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
 from wireproto.errors import (
     FrameError,
     InvalidFrameHeader,
@@ -28,7 +28,6 @@ _native = require_native()
 ffi: Any = _native.ffi
 lib: Any = _native.lib
 
-HEADER_SIZE = 8
 IN_SCRATCH: int = lib.WP_IN_SCRATCH
 _WITHOUT_FLAG = bytes(b & 3 for b in range(256))  # stream bytes without IN_SCRATCH
 # An input with at least this many frames is "small frames": see SpanBuffers.gather.
@@ -346,7 +345,7 @@ class SpanBuffers:
 
 
 class Demuxer:
-    """Splits a v1.6 multiplexed stream; see wireproto._mux_python.Demuxer."""
+    """Splits a v1.6 multiplexed stream; see wireproto.codec.python.mux.Demuxer."""
 
     def __init__(self) -> None:
         self.state = ffi.new("wp_demux *")
@@ -357,7 +356,7 @@ class Demuxer:
     def offset(self) -> int:
         return int(self.state.offset)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+    def feed(self, data: BytesLike) -> list[Piece]:
         self.check_usable()
         view = immutable(data)
         buffers = self._buffers
@@ -369,7 +368,7 @@ class Demuxer:
             raise error
         return pieces
 
-    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+    def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         if self._error is not None:
             raise StreamFailed(self._error)
         view = byte_view(data)
