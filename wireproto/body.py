@@ -85,12 +85,9 @@ class Transport(Protocol):
     def trailing(self) -> bytes:
         """Bytes received after the body's end (valid once done)."""
 
-    @property
-    def error(self) -> InvalidChunk | None:
-        """The framing error that stopped the body; what came before it was fed."""
-
     def feed(self, data: memoryview) -> list[memoryview]:
-        """The body bytes in ``data``, up to a framing error if any (see ``error``)."""
+        """The body bytes in ``data``; InvalidChunk (with the views before the
+        bad byte) when its framing is broken."""
         ...
 
     def close(self) -> None:
@@ -101,7 +98,6 @@ class NoBody:
     """No body at all (HEAD, 1xx, 204, 304)."""
 
     done = True
-    error = None
 
     def __init__(self) -> None:
         self.trailing = b""
@@ -116,8 +112,6 @@ class NoBody:
 
 class LengthBody:
     """A body of ``Content-Length`` bytes."""
-
-    error = None
 
     def __init__(self, length: int) -> None:
         self.length = length
@@ -148,7 +142,6 @@ class UntilClose:
     """A body that ends when the connection does (also a hijacked stream)."""
 
     trailing = b""
-    error = None
 
     def __init__(self) -> None:
         self.done = False
@@ -165,7 +158,6 @@ class ChunkedBody:
 
     def __init__(self, backend: str | None = None) -> None:
         self._decoder: BodyDecoding = codec_backend.classes(backend).ChunkedDecoder()
-        self.error: InvalidChunk | None = None
 
     @property
     def done(self) -> bool:
@@ -176,11 +168,7 @@ class ChunkedBody:
         return bytes(self._decoder.trailing)
 
     def feed(self, data: memoryview) -> list[memoryview]:
-        try:
-            return self._decoder.feed(data)
-        except InvalidChunk as exc:  # the body up to the bad byte is still payload
-            self.error = exc
-            return [view for view in exc.pieces if isinstance(view, memoryview)]
+        return self._decoder.feed(data)
 
     def close(self) -> None:
         self._decoder.close()
@@ -258,8 +246,8 @@ class Bytes(Discard):
         return [Data(data=memoryview(b"".join(views)))]
 
 
-class Collect(Discard):
-    """Gathers the whole body under a limit."""
+class Collect:
+    """Gathers a whole body under a limit (for a JSON document or an error message)."""
 
     def __init__(self, limit: int, *, truncate: bool, what: str) -> None:
         self.data = bytearray()
@@ -268,37 +256,47 @@ class Collect(Discard):
         self.what = what
         self.received = 0
 
-    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+    def feed(self, views: list[memoryview]) -> None:
         for view in views:
             self.received += len(view)
             room = self.limit - len(self.data)
             if len(view) > room and not self.truncate:
                 raise InvalidResponse(f"{self.what} longer than {self.limit} bytes", self.received)
             self.data += view[:room]
-        return []
+
+    def finish(self) -> bytes:
+        return bytes(self.data)
 
 
-class DocumentBody(Collect):
+class DocumentBody(Discard):
     """The JSON document of a DOCUMENT call (an empty body makes none)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(limit, truncate=False, what="JSON document")
+        self._collected = Collect(limit, truncate=False, what="JSON document")
+
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+        self._collected.feed(views)
+        return []
 
     def outcome(self) -> list[BodyEvent]:
-        received = bytes(self.data)
+        received = self._collected.finish()
         return [Document(value=document(received))] if received else []
 
 
-class ErrorBody(Collect):
+class ErrorBody(Discard):
     """The body of an error status: its message becomes the APIError raised."""
 
     def __init__(self, limit: int, response: Response, target: str) -> None:
-        super().__init__(limit, truncate=True, what="error body")
+        self._collected = Collect(limit, truncate=True, what="error body")
         self._response = response
         self._target = target
 
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+        self._collected.feed(views)
+        return []
+
     def outcome(self) -> list[BodyEvent]:
-        raise api_error(self._response, bytes(self.data), self._target)
+        raise api_error(self._response, self._collected.finish(), self._target)
 
 
 def document(received: bytes) -> object:
@@ -439,6 +437,7 @@ class Layered:
     def __init__(self, transport: Transport, payload: Payload) -> None:
         self.transport = transport
         self.payload = payload
+        self._bad_chunk: InvalidChunk | None = None
 
     @property
     def done(self) -> bool:
@@ -455,11 +454,16 @@ class Layered:
     @property
     def error(self) -> Exception | None:
         """The payload's error first: it came before the framing error, if both."""
-        return self.payload.error or self.transport.error
+        return self.payload.error or self._bad_chunk
 
     def feed(self, data: memoryview) -> list[BodyEvent]:
-        events = self.payload.feed(self.transport.feed(data))
-        if self.transport.error is not None:  # the body broke off: nothing more comes
+        try:
+            views = self.transport.feed(data)
+        except InvalidChunk as exc:  # the body up to the bad byte is still payload
+            self._bad_chunk = exc
+            views = [view for view in exc.pieces if isinstance(view, memoryview)]
+        events = self.payload.feed(views)
+        if self._bad_chunk is not None:  # the body broke off: nothing more comes
             events += self.payload.release()
         return events
 

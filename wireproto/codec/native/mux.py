@@ -48,9 +48,9 @@ def _bytearray_resizer() -> Callable[[bytearray, int], int] | None:
     """CPython's PyByteArray_Resize: grows a bytearray without writing its new bytes.
 
     ``feed_into`` grows bytearray sinks and lets C copy the payload straight
-    in: one copy instead of two (C into scratch, then ``+=``), which measured
-    1.5x faster on log lines.  Elsewhere (no ``ctypes.pythonapi``) sinks are
-    extended from scratch, with the same result.
+    in: one copy instead of two (C into scratch, then ``+=``).  Elsewhere
+    (no ``ctypes.pythonapi``) sinks are extended from scratch, with the same
+    result.
     """
     resize = getattr(ctypes, "pythonapi", None)
     if resize is None:
@@ -154,7 +154,7 @@ class SpanBuffers:
 
         A struct format of their lengths (written by C) makes every piece's
         bytes object in one ``unpack_from``, with no Python bytecode per piece:
-        about half the cost of a slice per piece, which dominates ``feed``.
+        instead of a slice per piece, which would dominate ``feed``.
         """
         if 1 + 21 * count > self.format_size:
             self.format_size = 1 + 21 * count
@@ -187,7 +187,7 @@ class SpanBuffers:
         the sinks are left as the Python backend leaves them: filled in
         stream order up to the failing one.
 
-        This runs once per read of log lines, beside a C walk of about 10 us,
+        This runs once per read of log lines, beside a short C walk,
         so it is kept to a few calls per stream: C says which streams it fed
         (a bit mask), trimming is a ``del``, and ``expected`` is rebuilt only
         when it changes.
@@ -216,8 +216,8 @@ class SpanBuffers:
         and an append.  ``frames`` (headers read) picks the next input's path.
         Streams are served in stream order, as the Python backend does.
         Plain loops over the few pieces, no comprehensions or array unpacks:
-        each of those costs about a microsecond here, beside a 64 KiB copy
-        of about ten.
+        each of those has a fixed cost that is not small beside the copy of
+        a 64 KiB read.
         """
         if count == 2:
             self._scatter_two(view, sinks, frames)
@@ -251,7 +251,7 @@ class SpanBuffers:
     def _scatter_two(self, view: memoryview, sinks: Sinks, frames: int) -> None:
         """:meth:`scatter` of two pieces, written out: the shape of nearly every
         read of large frames (the end of one frame, the start of the next),
-        where the general loop's bookkeeping cost 2.5 us of a 17 us read."""
+        where the general loop's bookkeeping is a large share of the read."""
         flags, starts, ends = self.streams, self.starts, self.ends
         first, second = flags[0], flags[1]
         scratch = self.scratch_views[0]
