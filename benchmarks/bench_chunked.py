@@ -26,7 +26,8 @@ from typing import Any
 
 import h11
 
-from wireproto import _backend, chunked, mux
+from wireproto import chunked, mux
+from wireproto.codec import backend as _backend
 
 CHUNK_SIZE = 128
 READ_SIZE = 64 * 1024

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from wireproto import _backend, mux
+from wireproto import mux
+from wireproto.codec import backend as _backend
 
 pytest_plugins = ["tests.engine_support"]
 

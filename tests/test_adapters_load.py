@@ -155,7 +155,7 @@ async def _idle_then_release(
 
 
 def _native() -> bool:
-    from wireproto import _backend
+    from wireproto.codec import backend as _backend
 
     return _backend.load_native() is not None
 

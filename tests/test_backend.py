@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from wireproto import _backend
+from wireproto.codec import backend as _backend
 
 
 def backend_in_subprocess(value: str | None) -> subprocess.CompletedProcess[str]:
@@ -21,14 +21,14 @@ def backend_in_subprocess(value: str | None) -> subprocess.CompletedProcess[str]
 
 def test_python_can_be_forced() -> None:
     result = backend_in_subprocess("python")
-    assert result.stdout.split() == ["python", "wireproto._mux_python"]
+    assert result.stdout.split() == ["python", "wireproto.codec.python.mux"]
 
 
 def test_native_can_be_forced_when_built() -> None:
     if _backend.load_native() is None:
         pytest.skip("the native module is not built")
     result = backend_in_subprocess("native")
-    assert result.stdout.split() == ["native", "wireproto._mux_native"]
+    assert result.stdout.split() == ["native", "wireproto.codec.native.mux"]
 
 
 def test_unset_means_native_when_built() -> None:

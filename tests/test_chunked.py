@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wireproto import _backend, chunked, mux
+from wireproto import chunked, mux
+from wireproto.codec import backend as _backend
 from wireproto.errors import (
     IncompleteBody,
     InvalidChunk,

@@ -31,8 +31,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from wireproto import _backend, errors, framing, http, mux
+from wireproto import errors, framing, http, mux
 from wireproto import exchange as ex
+from wireproto.codec import backend as _backend
 
 MUX_TYPE = framing.MULTIPLEXED_STREAM.encode()
 RAW_TYPE = framing.RAW_STREAM.encode()

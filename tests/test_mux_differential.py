@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wireproto import _backend, mux
+from wireproto import mux
+from wireproto.codec import backend as _backend
 from wireproto.errors import FrameError
 
 pytestmark = pytest.mark.skipif(_backend.load_native() is None, reason="native not built")

@@ -8,6 +8,12 @@ demuxer or a raw pass-through), bytes, one JSON document, or an error
 message.  For the hot case, a chunked body carrying a multiplexed stream
 (logs), both layers are one fused decoder, :class:`chunked.ChunkedDemuxer`.
 
+The contract is typed: a payload turns views into body events (``Output``,
+``Data``, ``Document``), and a :class:`Reader` (a transport and a payload, or
+the fused decoder) is all the exchange talks to, so it never asks what kind
+of payload it holds.  The transport is picked from :data:`TRANSPORTS` by the
+body's framing, as h11 picks its readers.
+
 Every payload ``feed`` takes views that may point into a buffer the caller
 reuses: what a payload keeps past the call, it copies.
 """
@@ -16,11 +22,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
-from wireproto import _chunked_python, chunked, framing, jsonstream, mux
-from wireproto._mux_python import immutable
-from wireproto._sinks import Sinks
+from wireproto import framing, jsonstream
+from wireproto.codec import backend as codec_backend
+from wireproto.codec.mux import RawStream
+from wireproto.codec.sinks import Sinks
+from wireproto.codec.views import BodyDecoding, ChunkedDemuxing, Decoder, Piece, immutable
 from wireproto.errors import (
     FrameError,
     IncompleteBody,
@@ -29,9 +38,40 @@ from wireproto.errors import (
     NestingTooDeep,
 )
 from wireproto.framing import Framing
+from wireproto.http import Response, api_error
 
-Piece = tuple[int, bytes | memoryview]
-StreamDecoder = mux.AnyDemuxer | mux.RawStream
+# --- the events a body makes --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Output:
+    """Container output: ``(stream, payload)`` pieces in order (STDIO calls)."""
+
+    pieces: list[Piece]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Data:
+    """Body bytes as they arrived (BYTES, TAR and JSONSTREAM calls)."""
+
+    data: memoryview
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Document:
+    """The whole JSON document of a DOCUMENT call."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndOfMessage:
+    """The body (or the hijacked stream) ended cleanly."""
+
+
+BodyEvent = Output | Data | Document
+
+# --- transports -------------------------------------------------------------
 
 
 class Transport(Protocol):
@@ -45,7 +85,10 @@ class Transport(Protocol):
     def trailing(self) -> bytes:
         """Bytes received after the body's end (valid once done)."""
 
-    def feed(self, data: memoryview) -> list[memoryview]: ...
+    def feed(self, data: memoryview) -> list[memoryview]:
+        """The body bytes in ``data``; InvalidChunk (with the views before the
+        bad byte) when its framing is broken."""
+        ...
 
     def close(self) -> None:
         """The connection closed: completes a close-delimited body, else IncompleteBody."""
@@ -114,8 +157,7 @@ class ChunkedBody:
     """A body in the chunked transfer coding (RFC 9112 section 7.1)."""
 
     def __init__(self, backend: str | None = None) -> None:
-        cls = chunked.classes(backend).ChunkedDecoder if backend else chunked.ChunkedDecoder
-        self._decoder: _chunked_python.ChunkedDecoder = cls()
+        self._decoder: BodyDecoding = codec_backend.classes(backend).ChunkedDecoder()
 
     @property
     def done(self) -> bool:
@@ -132,43 +174,80 @@ class ChunkedBody:
         self._decoder.close()
 
 
+BodyFraming = Literal["none", "length", "chunked", "close"]
+# The transport of each framing (h11's READERS), made with the framing's arguments.
+TRANSPORTS: dict[BodyFraming, Callable[..., Transport]] = {
+    "none": NoBody,
+    "length": LengthBody,
+    "chunked": ChunkedBody,
+    "close": UntilClose,
+}
+
+
 # --- payloads ---------------------------------------------------------------
 
 
 class Payload(Protocol):
-    def feed(self, views: list[memoryview]) -> object:
-        """Consumes body bytes; returns the event payload they made, or None."""
+    """Turns body bytes into events by the call's kind."""
 
-    def finish(self) -> object:
-        """The body is complete: a last event payload, or None."""
+    @property
+    def framing(self) -> Framing | None:
+        """The stdio framing used (resolved or sniffed so far); None for other bodies."""
+
+    @property
+    def error(self) -> Exception | None:
+        """A decoding error, raised once the events decoded before it are out."""
+
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+        """Consumes body bytes; the events they made."""
+        ...
+
+    def release(self) -> list[BodyEvent]:
+        """The body broke off: the events of bytes still held back."""
+        ...
+
+    def finish(self) -> list[BodyEvent]:
+        """The body is complete on the wire: its last events (a cut stream raises)."""
+        ...
+
+    def outcome(self) -> list[BodyEvent]:
+        """What the complete body means (a Document), or the error it reports;
+        asked once the connection's part of the exchange is done."""
+        ...
 
 
 class Discard:
-    """Reads and drops the body (EMPTY calls)."""
+    """Reads and drops the body (EMPTY calls); the base of the other payloads."""
 
-    def feed(self, views: list[memoryview]) -> object:
-        return None
+    framing: Framing | None = None
+    error: Exception | None = None
 
-    def finish(self) -> object:
-        return None
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+        return []
+
+    def release(self) -> list[BodyEvent]:
+        return []
+
+    def finish(self) -> list[BodyEvent]:
+        return []
+
+    def outcome(self) -> list[BodyEvent]:
+        return []
 
 
-class Bytes:
+class Bytes(Discard):
     """Body bytes as they come, one read-only view per feed."""
 
-    def feed(self, views: list[memoryview]) -> object:
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
         if not views:
-            return None
+            return []
         if len(views) == 1:
-            return immutable(views[0])
-        return memoryview(b"".join(views))
-
-    def finish(self) -> object:
-        return None
+            return [Data(data=immutable(views[0]))]
+        return [Data(data=memoryview(b"".join(views)))]
 
 
 class Collect:
-    """Gathers the whole body under a limit, for a JSON document or an error."""
+    """Gathers a whole body under a limit (for a JSON document or an error message)."""
 
     def __init__(self, limit: int, *, truncate: bool, what: str) -> None:
         self.data = bytearray()
@@ -177,17 +256,47 @@ class Collect:
         self.what = what
         self.received = 0
 
-    def feed(self, views: list[memoryview]) -> object:
+    def feed(self, views: list[memoryview]) -> None:
         for view in views:
             self.received += len(view)
             room = self.limit - len(self.data)
             if len(view) > room and not self.truncate:
                 raise InvalidResponse(f"{self.what} longer than {self.limit} bytes", self.received)
             self.data += view[:room]
-        return None
 
-    def finish(self) -> object:
+    def finish(self) -> bytes:
         return bytes(self.data)
+
+
+class DocumentBody(Discard):
+    """The JSON document of a DOCUMENT call (an empty body makes none)."""
+
+    def __init__(self, limit: int) -> None:
+        self._collected = Collect(limit, truncate=False, what="JSON document")
+
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+        self._collected.feed(views)
+        return []
+
+    def outcome(self) -> list[BodyEvent]:
+        received = self._collected.finish()
+        return [Document(value=document(received))] if received else []
+
+
+class ErrorBody(Discard):
+    """The body of an error status: its message becomes the APIError raised."""
+
+    def __init__(self, limit: int, response: Response, target: str) -> None:
+        self._collected = Collect(limit, truncate=True, what="error body")
+        self._response = response
+        self._target = target
+
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
+        self._collected.feed(views)
+        return []
+
+    def outcome(self) -> list[BodyEvent]:
+        raise api_error(self._response, self._collected.finish(), self._target)
 
 
 def document(received: bytes) -> object:
@@ -206,25 +315,25 @@ def document(received: bytes) -> object:
         raise NestingTooDeep(jsonstream.MAX_DEPTH, 0, received[:24], detail) from exc
 
 
-class Stdio:
+class Stdio(Discard):
     """Container output, multiplexed or raw, by the framing resolved (or sniffed).
 
     With ``sinks``, output goes straight to them (``feed_into``) and feed
-    returns nothing; else it returns the ``(stream, payload)`` pieces.  A
-    frame error is raised on the feed after the one that delivered the
-    pieces decoded before it, so none is lost.
+    makes no events; else it makes ``Output`` events of the ``(stream,
+    payload)`` pieces.  A frame error is raised on the feed after the one
+    that delivered the pieces decoded before it, so none is lost.
     """
 
     def __init__(
         self,
         chosen: Framing | None,
-        make_demuxer: Callable[[], mux.AnyDemuxer],
+        make_demuxer: Callable[[], Decoder],
         sinks: Sinks | None,
     ) -> None:
-        self.framing = chosen
+        self.framing: Framing | None = chosen
         self._make_demuxer = make_demuxer
         self._sinks = sinks
-        self._decoder: StreamDecoder | None = None
+        self._decoder: Decoder | None = None
         self._prefix = b""  # first bytes, held until the framing is sniffed
         self.error: FrameError | None = None
         if chosen is not None:
@@ -233,18 +342,18 @@ class Stdio:
     def _start(self, chosen: Framing) -> None:
         self.framing = chosen
         if chosen.kind == "raw":
-            self._decoder = mux.RawStream()
+            self._decoder = RawStream()
         else:
             self._decoder = self._make_demuxer()
 
-    def feed(self, views: list[memoryview]) -> object:
+    def feed(self, views: list[memoryview]) -> list[BodyEvent]:
         if not views:
-            return None
+            return []
         data = views[0] if len(views) == 1 else memoryview(b"".join(views))
         if self._decoder is None:
             sniffed = self._sniff(data, at_end=False)
             if sniffed is None:
-                return None
+                return []
             data = sniffed
         return self._decode(data)
 
@@ -256,42 +365,127 @@ class Stdio:
         self._start(chosen)
         return memoryview(self._prefix)
 
-    def _decode(self, data: memoryview) -> list[Piece] | None:
+    def _decode(self, data: memoryview) -> list[BodyEvent]:
         assert self._decoder is not None
         try:
             if self._sinks is not None:
                 self._decoder.feed_into(data, self._sinks)
-                return None
-            return self._decoder.feed(data)
+                return []
+            return output(self._decoder.feed(data))
         except FrameError as exc:
             self.error = exc
-            return list(exc.pieces)
+            return output(list(exc.pieces))
 
-    def finish(self) -> object:
-        pieces = self.release()
+    def finish(self) -> list[BodyEvent]:
+        events = self.release()
         if self.error is None and self._decoder is not None:
             self._decoder.close()
-        return pieces
+        return events
 
-    def release(self) -> list[Piece] | None:
+    def release(self) -> list[BodyEvent]:
         """Decodes the first bytes still held for sniffing, as the stream's end
         tells (too short for a frame header: raw), so they are not lost."""
         if self._decoder is not None:
-            return None
+            return []
         rest = self._sniff(memoryview(b""), at_end=True)
-        return self._decode(rest) if rest is not None and len(rest) else None
+        return self._decode(rest) if rest is not None and len(rest) else []
+
+
+def output(pieces: list[Piece]) -> list[BodyEvent]:
+    """The Output event of ``pieces``, or none when there are none."""
+    return [Output(pieces=pieces)] if pieces else []
+
+
+# --- readers: what the exchange feeds ---------------------------------------
+
+
+class Reader(Protocol):
+    """A response body, from wire bytes to events: the exchange's one handle on it.
+
+    ``error`` is the first bad byte's error, raised by the exchange once the
+    events decoded before it are out; ``release``, ``finish`` and ``outcome``
+    are the payload's (see :class:`Payload`).
+    """
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def trailing(self) -> bytes: ...
+
+    @property
+    def framing(self) -> Framing | None: ...
+
+    @property
+    def error(self) -> Exception | None: ...
+
+    def feed(self, data: memoryview) -> list[BodyEvent]: ...
+
+    def close(self) -> None:
+        """The connection closed: IncompleteBody unless the body is complete."""
+
+    def release(self) -> list[BodyEvent]: ...
+
+    def finish(self) -> list[BodyEvent]: ...
+
+    def outcome(self) -> list[BodyEvent]: ...
+
+
+class Layered:
+    """A transport finding the body's end and a payload decoding what it holds."""
+
+    def __init__(self, transport: Transport, payload: Payload) -> None:
+        self.transport = transport
+        self.payload = payload
+        self._bad_chunk: InvalidChunk | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.transport.done
+
+    @property
+    def trailing(self) -> bytes:
+        return self.transport.trailing
+
+    @property
+    def framing(self) -> Framing | None:
+        return self.payload.framing
+
+    @property
+    def error(self) -> Exception | None:
+        """The payload's error first: it came before the framing error, if both."""
+        return self.payload.error or self._bad_chunk
+
+    def feed(self, data: memoryview) -> list[BodyEvent]:
+        try:
+            views = self.transport.feed(data)
+        except InvalidChunk as exc:  # the body up to the bad byte is still payload
+            self._bad_chunk = exc
+            views = [view for view in exc.pieces if isinstance(view, memoryview)]
+        events = self.payload.feed(views)
+        if self._bad_chunk is not None:  # the body broke off: nothing more comes
+            events += self.payload.release()
+        return events
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def release(self) -> list[BodyEvent]:
+        return self.payload.release()
+
+    def finish(self) -> list[BodyEvent]:
+        return self.payload.finish()
+
+    def outcome(self) -> list[BodyEvent]:
+        return self.payload.outcome()
 
 
 class FusedStdio:
-    """A chunked body carrying a multiplexed stream: one fused decoder, both layers.
-
-    Plays both the Transport and the Payload role.
-    """
+    """A chunked body carrying a multiplexed stream: one fused decoder, both layers."""
 
     def __init__(self, chosen: Framing, sinks: Sinks | None, backend: str | None = None) -> None:
-        self.framing = chosen
-        cls = chunked.classes(backend).ChunkedDemuxer if backend else chunked.ChunkedDemuxer
-        self._decoder: _chunked_python.ChunkedDemuxer = cls()
+        self.framing: Framing | None = chosen
+        self._decoder: ChunkedDemuxing = codec_backend.classes(backend).ChunkedDemuxer()
         self._sinks = sinks
         self.error: FrameError | InvalidChunk | None = None
 
@@ -303,15 +497,24 @@ class FusedStdio:
     def trailing(self) -> bytes:
         return bytes(self._decoder.trailing)
 
-    def feed_wire(self, data: memoryview) -> list[Piece] | None:
+    def feed(self, data: memoryview) -> list[BodyEvent]:
         try:
             if self._sinks is not None:
                 self._decoder.feed_into(data, self._sinks)
-                return None
-            return self._decoder.feed(data)
+                return []
+            return output(self._decoder.feed(data))
         except (FrameError, InvalidChunk) as exc:
             self.error = exc
-            return list(exc.pieces)  # type: ignore[arg-type]
+            return output(list(exc.pieces))  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._decoder.close()
+
+    def release(self) -> list[BodyEvent]:
+        return []  # nothing is held back: every byte was decoded as it came
+
+    def finish(self) -> list[BodyEvent]:
+        return []  # the end of the body checked the stream's (see codec.views.stream_end)
+
+    def outcome(self) -> list[BodyEvent]:
+        return []

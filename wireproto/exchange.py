@@ -27,18 +27,22 @@ exchange ends) before the buffer is overwritten: whatever is kept is copied.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import h11
 
-from wireproto import body, framing, mux, versions
-from wireproto._sinks import Sinks
+from wireproto import body, framing, versions
+from wireproto.body import Data as Data
+from wireproto.body import Document as Document
+from wireproto.body import EndOfMessage as EndOfMessage
+from wireproto.body import Output as Output
+from wireproto.codec import backend as codec_backend
+from wireproto.codec.sinks import Sinks
+from wireproto.codec.views import Decoder
 from wireproto.errors import (
     ConnectionClosed,
     IncompleteBody,
-    InvalidChunk,
     InvalidEngineVersion,
     InvalidResponse,
     LocalProtocolError,
@@ -55,7 +59,6 @@ from wireproto.http import (
     Call,
     HeadReader,
     Response,
-    api_error,
     h11_request,
     response_from_h11,
 )
@@ -73,32 +76,6 @@ NEED_DATA = Sentinel("NEED_DATA")  # feed more bytes (or EOF) to go on
 PAUSED = Sentinel("PAUSED")  # the exchange is over: no more events
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Output:
-    """Container output: ``(stream, payload)`` pieces in order (STDIO calls)."""
-
-    pieces: list[tuple[int, bytes | memoryview]]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Data:
-    """Body bytes as they arrived (BYTES, TAR and JSONSTREAM calls)."""
-
-    data: memoryview
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Document:
-    """The whole JSON document of a DOCUMENT call."""
-
-    value: object
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndOfMessage:
-    """The body (or the hijacked stream) ended cleanly."""
-
-
 Event = Response | Output | Data | Document | EndOfMessage
 State = Literal["HEAD", "BODY", "DONE", "FAILED"]
 _HIJACK_TYPES = (framing.RAW_STREAM, framing.MULTIPLEXED_STREAM)
@@ -110,7 +87,7 @@ class Exchange:
     ``host`` is the Host header (``docker`` on unix sockets, host:port on
     TCP).  With ``sinks``, STDIO output is appended to ``sinks[stream]``
     (the bulk path, no Output events).  ``backend`` ("native" or "python")
-    picks the demuxer; None means the one :mod:`wireproto.mux` chose.
+    picks the decoders; None means the one :mod:`wireproto.codec.backend` chose.
     """
 
     def __init__(
@@ -137,8 +114,8 @@ class Exchange:
         self._eof = False
         self._error: Exception | None = None
         self._deferred: Exception | None = None
-        self._transport: body.Transport | body.FusedStdio = body.NoBody()
-        self._payload: body.Payload = body.Discard()
+        self._body: body.Reader = body.Layered(body.NoBody(), body.Discard())
+        self._body_framing: body.BodyFraming = "none"
         self._stdin: list[bytes] = []
         self._stdin_ended = False
         self._stdin_closed = False
@@ -278,7 +255,7 @@ class Exchange:
                 return event
         if self._deferred is not None:  # bad bytes that left no output: fail now
             raise self._deferred
-        if self._transport.done:
+        if self._body.done:
             return self._finish()
         if self._eof:
             return self._end_of_connection()
@@ -286,7 +263,7 @@ class Exchange:
 
     def _end_of_connection(self) -> Event:
         try:
-            self._transport.close()
+            self._body.close()
         except IncompleteBody as exc:
             return self._cut_short(exc)
         return self._finish()
@@ -294,55 +271,35 @@ class Exchange:
     def _cut_short(self, error: IncompleteBody) -> Event:
         """The body was cut: output the payload still holds (the first bytes of
         a stream whose framing was to be sniffed) goes out before the error."""
-        held = None
-        if isinstance(self._payload, body.Stdio):
-            held = self._payload.release()
-            self.framing = self._payload.framing
+        held = self._body.release()
+        self.framing = self._body.framing
         self._deferred = error
-        event = self._wrap(held)
-        if event is None:
+        if not held:
             raise error
-        return event
+        return self._queue(held)
 
     def _feed(self, data: memoryview) -> Event | None:
-        transport = self._transport
-        if isinstance(transport, body.FusedStdio):
-            pieces = transport.feed_wire(data)
-            self._defer(transport.error)
-            return Output(pieces=pieces) if pieces else None
-        try:
-            views = transport.feed(data)
-            bad_chunk = None
-        except InvalidChunk as exc:  # the body up to the bad byte is still payload
-            views, bad_chunk = [view for view in exc.pieces if isinstance(view, memoryview)], exc
-        result = self._payload.feed(views)
-        if isinstance(self._payload, body.Stdio):
-            self._defer(self._payload.error)
-            if bad_chunk is not None:
-                result = _joined(result, self._payload.release())
-        self._defer(bad_chunk)
-        return self._wrap(result)
+        events = self._body.feed(data)
+        self._defer(self._body.error)
+        return self._queue(events) if events else None
+
+    def _queue(self, events: Sequence[Event]) -> Event:
+        """The first of ``events``; the others are handed out next."""
+        self._events.extend(events)
+        return self._events.popleft()
 
     def _defer(self, error: Exception | None) -> None:
         if error is not None and self._deferred is None:
             self._deferred = error
             self._pending.clear()
 
-    def _wrap(self, result: object) -> Event | None:
-        if result is None:
-            return None
-        if isinstance(result, list):
-            return Output(pieces=result) if result else None
-        assert isinstance(result, memoryview)
-        return Data(data=result)
-
     # --- the head decides the body ------------------------------------------
 
     def _start_body(self, event: h11.Response | h11.InformationalResponse) -> Response:
         response = response_from_h11(event, hijacked=self._is_hijack(event))
         self.response = response
-        self._transport = self._choose_transport(response)
-        self._payload = self._choose_payload(response)
+        self._body = self._choose_reader(response)
+        self.framing = self._body.framing
         return response
 
     def _is_hijack(self, event: h11.Response | h11.InformationalResponse) -> bool:
@@ -356,22 +313,35 @@ class Exchange:
         framed = b"content-length" in headers or b"transfer-encoding" in headers
         return event.status_code == 200 and content_type in _HIJACK_TYPES and not framed
 
-    def _choose_transport(self, response: Response) -> body.Transport | body.FusedStdio:
+    def _choose_reader(self, response: Response) -> body.Reader:
+        framing_type, args = self._framing_of(response)
+        self._body_framing = framing_type
+        transport = body.TRANSPORTS[framing_type]
+        # Any chunked body resolves the stdio framing, to choose the fused
+        # decoder (a bad Api-Version header fails it, error status or not);
+        # an error body is otherwise never decoded as stdio.
+        chunked = framing_type == "chunked"
+        chosen = self._stdio_framing(response) if chunked or response.status < 400 else None
+        if response.status >= 400:
+            target = self.call.request.target
+            return body.Layered(transport(*args), body.ErrorBody(MAX_ERROR_BODY, response, target))
+        if chunked and chosen is not None and chosen.kind == "multiplexed":
+            return body.FusedStdio(chosen, self._sinks, backend=self._backend)
+        return body.Layered(transport(*args), self._payload(chosen))
+
+    def _framing_of(self, response: Response) -> tuple[body.BodyFraming, tuple[object, ...]]:
+        """How the body is delimited on the wire, and the transport's arguments."""
         status = response.status
         if response.hijacked:
-            return body.UntilClose()
+            return "close", ()
         if self.call.request.method == "HEAD" or status in (204, 304) or status < 200:
-            return body.NoBody()
+            return "none", ()
         if response.header("transfer-encoding") is not None:
-            chosen = self._stdio_framing(response)
-            if chosen is not None and chosen.kind == "multiplexed" and status < 400:
-                self.framing = chosen
-                return body.FusedStdio(chosen, self._sinks, backend=self._backend)
-            return body.ChunkedBody(backend=self._backend)
+            return "chunked", (self._backend,)
         length = response.header("content-length")
         if length is not None:
-            return body.LengthBody(int(length))
-        return body.UntilClose()
+            return "length", (int(length),)
+        return "close", ()
 
     def _stdio_framing(self, response: Response) -> Framing | None:
         if self.call.kind is not BodyKind.STDIO:
@@ -395,45 +365,29 @@ class Exchange:
             message = f"engine sent a bad Api-Version header: {exc}"
             raise InvalidResponse(message, head_end) from None
 
-    def _choose_payload(self, response: Response) -> body.Payload:
-        if response.status >= 400:
-            return body.Collect(MAX_ERROR_BODY, truncate=True, what="error body")
+    def _payload(self, chosen: Framing | None) -> body.Payload:
+        """The payload of a successful response, by the call's kind."""
         kind = self.call.kind
-        if isinstance(self._transport, body.FusedStdio):
-            return body.Discard()
         if kind is BodyKind.STDIO:
-            chosen = self._stdio_framing(response)
-            self.framing = chosen
             return body.Stdio(chosen, self._demuxer, self._sinks)
         if kind is BodyKind.DOCUMENT:
-            return body.Collect(MAX_DOCUMENT, truncate=False, what="JSON document")
+            return body.DocumentBody(MAX_DOCUMENT)
         if kind in (BodyKind.BYTES, BodyKind.TAR, BodyKind.JSONSTREAM):
             return body.Bytes()
         return body.Discard()
 
-    def _demuxer(self) -> mux.AnyDemuxer:
-        if self._backend is None:
-            return mux.Demuxer()
-        return mux.demuxer_class(self._backend)()
+    def _demuxer(self) -> Decoder:
+        return codec_backend.classes(self._backend).Demuxer()
 
     # --- the end ------------------------------------------------------------
 
     def _finish(self) -> Event:
-        assert self.response is not None
-        result = self._payload.finish()
-        if isinstance(self._payload, body.Stdio):
-            self.framing = self._payload.framing
+        events: list[Event] = [*self._body.finish()]  # a cut stream fails the exchange
+        self.framing = self._body.framing
         self.state = "DONE"
-        if self.response.status >= 400:
-            assert isinstance(result, bytes)
-            raise api_error(self.response, result, self.call.request.target)
-        if self.call.kind is BodyKind.DOCUMENT and isinstance(result, bytes):
-            if result:
-                self._events.append(Document(value=body.document(result)))
-        elif isinstance(result, list) and result:
-            self._events.append(Output(pieces=result))
-        self._events.append(EndOfMessage())
-        return self._events.popleft()
+        events += self._body.outcome()  # an error status raises here: the exchange is done
+        events.append(EndOfMessage())
+        return self._queue(events)
 
     @property
     def reusable(self) -> bool:
@@ -443,20 +397,13 @@ class Exchange:
             return False
         if self._deferred is not None:  # bad bytes in the body
             return False
-        if response.hijacked or isinstance(self._transport, body.UntilClose):
+        if response.hijacked or self._body_framing == "close":
             return False
         if response.header("transfer-encoding") and response.header("content-length"):
             return False  # RFC 9112 6.3: the length is in doubt (smuggling): close
-        if self._pending or self._transport.trailing or self._body_iter is not None:
+        if self._pending or self._body.trailing or self._body_iter is not None:
             return False
         if response.http_version != "1.1":
             return False
         tokens = {t.strip().lower() for t in (response.header("connection") or "").split(",")}
         return "close" not in tokens
-
-
-def _joined(first: object, second: list[body.Piece] | None) -> object:
-    """Two payload results of one feed, as one (pieces lists are joined)."""
-    if not second:
-        return first
-    return [*first, *second] if isinstance(first, list) else second

@@ -26,7 +26,6 @@ from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
 from wireproto import calls, versions
-from wireproto._sinks import Sinks
 from wireproto.adapters._common import (
     DEFAULT_TIMEOUT,
     Gather,
@@ -42,6 +41,7 @@ from wireproto.adapters._common import (
     peer_gone,
     settings,
 )
+from wireproto.codec.sinks import Sinks
 from wireproto.errors import ConnectionClosed, NotFound
 from wireproto.exchange import (
     NEED_DATA,

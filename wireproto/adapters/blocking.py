@@ -22,7 +22,6 @@ from collections.abc import Iterator, Mapping
 from typing import Generic, TypeVar
 
 from wireproto import calls, versions
-from wireproto._sinks import Sinks
 from wireproto.adapters._common import (
     DEFAULT_HOST,
     DEFAULT_TIMEOUT,
@@ -42,6 +41,7 @@ from wireproto.adapters._common import (
     settings,
     tls_context,
 )
+from wireproto.codec.sinks import Sinks
 from wireproto.errors import ConnectionClosed, EngineUnreachable, NotFound
 from wireproto.exchange import (
     NEED_DATA,

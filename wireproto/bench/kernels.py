@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from wireproto import _backend, mux
+from wireproto import mux
+from wireproto.codec import backend as _backend
 
 FEED_SIZE = 64 * 1024
 MIB = 1024 * 1024

@@ -27,8 +27,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from wireproto import _backend, calls, mux
+from wireproto import calls, mux
 from wireproto.bench import jsonstreams, kernels
+from wireproto.codec import backend as _backend
 from wireproto.engine.script import LOG_PIECE, Container, LogSpec, Script, encoded_block
 
 MIB = 1024 * 1024

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from wireproto import __version__, calls, mux
-from wireproto._sinks import Writable
 from wireproto.adapters.blocking import Client, Session
+from wireproto.codec.sinks import Writable
 from wireproto.exchange import EndOfMessage, Output
 from wireproto.versions import ApiVersion
 

@@ -1,6 +1,6 @@
 """The C chunked decoder and fused chunked demuxer (native/chunked.c).
 
-See :mod:`wireproto._chunked_python` for the behaviour; this module only
+See :mod:`wireproto.codec.python.chunked` for the behaviour; this module only
 moves spans between Python and C, reusing the demuxer's span buffers.
 """
 
@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from wireproto._chunked_python import missing_detail, stream_end
-from wireproto._mux_native import Demuxer, SpanBuffers, ffi, lib
-from wireproto._mux_python import Piece, byte_view, immutable
-from wireproto._sinks import Sinks
+from wireproto.codec.native.mux import Demuxer, SpanBuffers, ffi, lib
+from wireproto.codec.sinks import Sinks
+from wireproto.codec.views import (
+    BytesLike,
+    Piece,
+    byte_view,
+    immutable,
+    missing_detail,
+    stream_end,
+)
 from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
 
 
@@ -52,17 +58,25 @@ class _Chunks:
 
 
 class ChunkedDecoder:
-    """Decodes a chunked body; see wireproto._chunked_python.ChunkedDecoder."""
+    """Decodes a chunked body; see wireproto.codec.python.chunked.ChunkedDecoder."""
 
     def __init__(self) -> None:
         self._chunks = _Chunks()
         self._buffers = SpanBuffers(1 / 3)
 
-    done = property(lambda self: self._chunks.done)
-    trailing = property(lambda self: self._chunks.trailing)
-    offset = property(lambda self: int(self._chunks.state.offset))
+    @property
+    def done(self) -> bool:
+        return self._chunks.done
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[memoryview]:
+    @property
+    def trailing(self) -> bytes:
+        return self._chunks.trailing
+
+    @property
+    def offset(self) -> int:
+        return int(self._chunks.state.offset)
+
+    def feed(self, data: BytesLike) -> list[memoryview]:
         view = immutable(data)
         if not self._chunks.check_usable():
             self._chunks.trailing += view.tobytes()
@@ -91,18 +105,26 @@ class ChunkedDecoder:
 
 
 class ChunkedDemuxer:
-    """A chunked multiplexed body in one pass; see wireproto._chunked_python."""
+    """A chunked multiplexed body in one pass; see wireproto.codec.python.chunked."""
 
     def __init__(self) -> None:
         self._chunks = _Chunks()
         self._demuxer = Demuxer()
         self._buffers = SpanBuffers(1 / 4)
 
-    done = property(lambda self: self._chunks.done)
-    trailing = property(lambda self: self._chunks.trailing)
-    offset = property(lambda self: self._demuxer.offset)
+    @property
+    def done(self) -> bool:
+        return self._chunks.done
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+    @property
+    def trailing(self) -> bytes:
+        return self._chunks.trailing
+
+    @property
+    def offset(self) -> int:
+        return self._demuxer.offset
+
+    def feed(self, data: BytesLike) -> list[Piece]:
         view = immutable(data)
         if not self._usable(view):
             return []
@@ -115,7 +137,7 @@ class ChunkedDemuxer:
             raise error
         return pieces
 
-    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+    def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         view = byte_view(data)
         if not self._usable(view):
             return

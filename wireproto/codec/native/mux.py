@@ -1,6 +1,6 @@
 """The C demuxer (native/demux.c) behind the same interface as the Python one.
 
-See :mod:`wireproto._mux_python` for the behaviour; this module only moves
+See :mod:`wireproto.codec.python.mux` for the behaviour; this module only moves
 spans between Python and C.  The C side writes piece boundaries into arrays
 allocated here and grown as chunks grow, so the hot loop allocates nothing;
 ``feed_into`` makes no Python object per frame, only one append per stream.
@@ -13,9 +13,9 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from wireproto._backend import require_native
-from wireproto._mux_python import STREAMS, Piece, byte_view, immutable
-from wireproto._sinks import Sinks, deliver, sink_for
+from wireproto.codec.backend import require_native
+from wireproto.codec.sinks import Sinks, deliver, sink_for
+from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
 from wireproto.errors import (
     FrameError,
     InvalidFrameHeader,
@@ -28,7 +28,6 @@ _native = require_native()
 ffi: Any = _native.ffi
 lib: Any = _native.lib
 
-HEADER_SIZE = 8
 IN_SCRATCH: int = lib.WP_IN_SCRATCH
 _WITHOUT_FLAG = bytes(b & 3 for b in range(256))  # stream bytes without IN_SCRATCH
 # An input with at least this many frames is "small frames": see SpanBuffers.gather.
@@ -49,9 +48,9 @@ def _bytearray_resizer() -> Callable[[bytearray, int], int] | None:
     """CPython's PyByteArray_Resize: grows a bytearray without writing its new bytes.
 
     ``feed_into`` grows bytearray sinks and lets C copy the payload straight
-    in: one copy instead of two (C into scratch, then ``+=``), which measured
-    1.5x faster on log lines.  Elsewhere (no ``ctypes.pythonapi``) sinks are
-    extended from scratch, with the same result.
+    in: one copy instead of two (C into scratch, then ``+=``).  Elsewhere
+    (no ``ctypes.pythonapi``) sinks are extended from scratch, with the same
+    result.
     """
     resize = getattr(ctypes, "pythonapi", None)
     if resize is None:
@@ -155,7 +154,7 @@ class SpanBuffers:
 
         A struct format of their lengths (written by C) makes every piece's
         bytes object in one ``unpack_from``, with no Python bytecode per piece:
-        about half the cost of a slice per piece, which dominates ``feed``.
+        instead of a slice per piece, which would dominate ``feed``.
         """
         if 1 + 21 * count > self.format_size:
             self.format_size = 1 + 21 * count
@@ -188,7 +187,7 @@ class SpanBuffers:
         the sinks are left as the Python backend leaves them: filled in
         stream order up to the failing one.
 
-        This runs once per read of log lines, beside a C walk of about 10 us,
+        This runs once per read of log lines, beside a short C walk,
         so it is kept to a few calls per stream: C says which streams it fed
         (a bit mask), trimming is a ``del``, and ``expected`` is rebuilt only
         when it changes.
@@ -217,8 +216,8 @@ class SpanBuffers:
         and an append.  ``frames`` (headers read) picks the next input's path.
         Streams are served in stream order, as the Python backend does.
         Plain loops over the few pieces, no comprehensions or array unpacks:
-        each of those costs about a microsecond here, beside a 64 KiB copy
-        of about ten.
+        each of those has a fixed cost that is not small beside the copy of
+        a 64 KiB read.
         """
         if count == 2:
             self._scatter_two(view, sinks, frames)
@@ -252,7 +251,7 @@ class SpanBuffers:
     def _scatter_two(self, view: memoryview, sinks: Sinks, frames: int) -> None:
         """:meth:`scatter` of two pieces, written out: the shape of nearly every
         read of large frames (the end of one frame, the start of the next),
-        where the general loop's bookkeeping cost 2.5 us of a 17 us read."""
+        where the general loop's bookkeeping is a large share of the read."""
         flags, starts, ends = self.streams, self.starts, self.ends
         first, second = flags[0], flags[1]
         scratch = self.scratch_views[0]
@@ -346,7 +345,7 @@ class SpanBuffers:
 
 
 class Demuxer:
-    """Splits a v1.6 multiplexed stream; see wireproto._mux_python.Demuxer."""
+    """Splits a v1.6 multiplexed stream; see wireproto.codec.python.mux.Demuxer."""
 
     def __init__(self) -> None:
         self.state = ffi.new("wp_demux *")
@@ -357,7 +356,7 @@ class Demuxer:
     def offset(self) -> int:
         return int(self.state.offset)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+    def feed(self, data: BytesLike) -> list[Piece]:
         self.check_usable()
         view = immutable(data)
         buffers = self._buffers
@@ -369,7 +368,7 @@ class Demuxer:
             raise error
         return pieces
 
-    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+    def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         if self._error is not None:
             raise StreamFailed(self._error)
         view = byte_view(data)

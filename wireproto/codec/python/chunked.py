@@ -16,25 +16,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Protocol
 
-from wireproto._mux_python import (
-    Collector,
-    Demuxer,
+from wireproto.codec.python.mux import Collector, Demuxer, Pieces, StreamSpans
+from wireproto.codec.sinks import Sinks
+from wireproto.codec.views import (
+    BytesLike,
     Piece,
-    Pieces,
-    StreamSpans,
     byte_view,
     immutable,
+    missing_detail,
+    stream_end,
 )
-from wireproto._sinks import Sinks
-from wireproto.errors import (
-    FrameError,
-    IncompleteBody,
-    InvalidChunk,
-    StreamFailed,
-    TruncatedFrame,
-)
+from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
 
 MAX_LINE = 4096
 MAX_TRAILER = 16384
@@ -81,7 +74,7 @@ class ChunkedDecoder:
         self._trailer_len = 0
         self._error: InvalidChunk | None = None
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[memoryview]:
+    def feed(self, data: BytesLike) -> list[memoryview]:
         view = immutable(data)
         spans = [view[a:b] for a, b in self.spans(view)]
         if self._error is not None:
@@ -234,17 +227,10 @@ class ChunkedDecoder:
         return 0
 
 
-def missing_detail(remaining: int) -> str:
-    """What a body cut short lacked, for IncompleteBody."""
-    if remaining:
-        return f"{remaining} bytes of chunk data missing"
-    return "the last chunk never came"
-
-
 class ChunkedDemuxer:
     """A chunked body that carries a multiplexed stream, decoded in one pass.
 
-    The same interface as :class:`wireproto._mux_python.Demuxer`, plus
+    The same interface as :class:`wireproto.codec.python.mux.Demuxer`, plus
     ``done`` and ``trailing`` as on :class:`ChunkedDecoder`.  Framing errors
     raise :class:`~wireproto.errors.InvalidChunk` (wire offset), stream errors
     :class:`~wireproto.errors.FrameError` (stream offset).
@@ -267,7 +253,7 @@ class ChunkedDemuxer:
         """Stream bytes consumed (the body without its chunk framing)."""
         return self._demuxer.offset
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+    def feed(self, data: BytesLike) -> list[Piece]:
         view = immutable(data)
         collector = Pieces()
         error = self._walk(view, collector)
@@ -277,7 +263,7 @@ class ChunkedDemuxer:
             raise error
         return pieces
 
-    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+    def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         view = byte_view(data)
         collector = StreamSpans()
         error = self._walk(view, collector)
@@ -304,21 +290,3 @@ class ChunkedDemuxer:
         if self._chunks.error is not None:
             return self._chunks.error
         return stream_end(self._demuxer) if self._chunks.done else None
-
-
-class Ending(Protocol):
-    """What :func:`stream_end` needs of a demuxer (either backend's)."""
-
-    def truncation(self) -> TruncatedFrame | None: ...
-
-    def fail(self, error: Exception) -> None: ...
-
-
-def stream_end(demuxer: Ending) -> FrameError | None:
-    """The body ended, so the stream did: TruncatedFrame (failing ``demuxer``)
-    when it ended inside a frame.  Checked at once, not left to ``close``: a
-    reader that sees ``done`` must not take a cut stream for a whole one."""
-    error = demuxer.truncation()
-    if error is not None:
-        demuxer.fail(error)
-    return error

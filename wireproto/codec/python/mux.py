@@ -18,11 +18,10 @@ from __future__ import annotations
 import struct
 from typing import Protocol
 
-from wireproto._sinks import Sinks, deliver, sink_for
+from wireproto.codec.sinks import Sinks, deliver, sink_for
+from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
 from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
 
-HEADER_SIZE = 8
-STREAMS = 4
 # Adjacent segments of one stream shorter than this are merged into one piece
 # (WP_COALESCE_BELOW in native/wireproto.h): fewer Python objects per chunk
 # for log lines, while bulk payloads stay views of the input.
@@ -31,7 +30,6 @@ _HEADER = struct.Struct(">II")
 # A valid first header word is 0x0s000000 with s in 0..3.
 _INVALID_WORD_BITS = 0xFCFFFFFF
 
-Piece = tuple[int, bytes | memoryview]
 # What a collector's loop over whole frames returns: where it stopped, the
 # stream and payload still due of the last frame (its payload runs past the
 # input), and the position of a bad header, or -1.
@@ -43,28 +41,6 @@ def header_byte_error(index: int, value: int) -> bool:
     if index == 0:
         return value >= STREAMS
     return index < 4 and value != 0
-
-
-def immutable(data: bytes | bytearray | memoryview) -> memoryview:
-    """A byte view of ``data`` that nobody can change under us.
-
-    Pieces handed out are views of the input; a mutable input (a bytearray, a
-    view of a reused receive buffer) is copied once so that they stay valid.
-    """
-    if isinstance(data, bytes):
-        return memoryview(data)
-    view = data if isinstance(data, memoryview) else memoryview(data)
-    if isinstance(view.obj, bytes) and view.format in ("B", "b", "c"):
-        return view
-    return memoryview(view.tobytes())
-
-
-def byte_view(data: bytes | bytearray | memoryview) -> memoryview:
-    """``data`` as a flat view of unsigned bytes, without a copy (``data``
-    itself when it is one already: a new view costs as much as a small
-    frame's worth of demuxing, once per read)."""
-    view = data if type(data) is memoryview else memoryview(data)
-    return view if view.format == "B" else view.cast("B")
 
 
 class Demuxer:
@@ -93,7 +69,7 @@ class Demuxer:
         """Bytes consumed since the stream began."""
         return self._offset
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Piece]:
+    def feed(self, data: BytesLike) -> list[Piece]:
         """Demuxes ``data``; returns ``(stream, payload)`` pieces in order.
 
         Concatenating the payloads of one stream's pieces gives that stream.
@@ -112,10 +88,10 @@ class Demuxer:
             raise error
         return pieces
 
-    def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
+    def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         """Demuxes ``data``, appending each stream's payload to ``sinks[stream]``.
 
-        ``sinks`` maps stream ids to sinks (see :mod:`wireproto._sinks`): a
+        ``sinks`` maps stream ids to sinks (see :mod:`wireproto.codec.sinks`): a
         bytearray, or an object whose ``write`` consumes the view it is given
         during the call.  Each stream's sink gets at most one append per call.
         """
@@ -248,11 +224,11 @@ class Pieces:
     def whole_frames(self, data: memoryview, pos: int, end: int) -> FramesEnd:
         """The hot loop of ``feed``: one unpack per frame, short payloads cut
         from ``bytes`` and merged by stream as they come (the open piece is
-        kept in locals: a method call per piece costs a third more)."""
+        kept in locals: a method call per piece would cost more than the piece's work)."""
         unpack_from = _HEADER.unpack_from
         add_piece = self.pieces.append
         join = b"".join
-        # The constants as locals: 4-6% faster per frame.
+        # The constants as locals: read once per frame, a local is cheaper than a global.
         invalid, header, short = _INVALID_WORD_BITS, HEADER_SIZE, COALESCE_BELOW
         last_header = end - header
         raw: bytes | None = None
@@ -325,8 +301,8 @@ class StreamSpans:
         """The hot loop of ``feed_into``: one unpack per frame.
 
         Its header lines repeat those of :meth:`Pieces.whole_frames` on
-        purpose: one frame generator shared by both cost 28% more per frame
-        (log lines, same-process A/B)."""
+        purpose: a frame generator shared by both would add a generator resume
+        per frame to the hottest loop (see docs/performance.md)."""
         unpack_from = _HEADER.unpack_from
         spans = self.spans
         while end - pos >= HEADER_SIZE:

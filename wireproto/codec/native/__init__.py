@@ -1,0 +1,1 @@
+"""The C backend (native/*.c through cffi), behind the same interface."""

@@ -1,0 +1,1 @@
+"""The pure-Python backend: the reference, which holds the docs."""

@@ -1,0 +1,122 @@
+"""What both decoder backends share: byte views, pieces, and their interface.
+
+The backends (:mod:`wireproto.codec.python`, :mod:`wireproto.codec.native`)
+import from here, never from the public faces (:mod:`wireproto.codec.mux`,
+:mod:`wireproto.codec.chunked`), so a call on the hot path never climbs back
+up a layer.  The Protocols below are the contract both backends satisfy;
+:mod:`wireproto.codec.backend` types its table with them, so mypy checks it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from wireproto.codec.sinks import Sinks
+from wireproto.errors import FrameError, TruncatedFrame
+
+STREAMS = 4  # stdin, stdout, stderr, systemerr
+HEADER_SIZE = 8
+
+BytesLike = bytes | bytearray | memoryview
+Piece = tuple[int, bytes | memoryview]
+
+
+def immutable(data: BytesLike) -> memoryview:
+    """A byte view of ``data`` that nobody can change under us.
+
+    Pieces handed out are views of the input; a mutable input (a bytearray, a
+    view of a reused receive buffer) is copied once so that they stay valid.
+    """
+    if isinstance(data, bytes):
+        return memoryview(data)
+    view = data if isinstance(data, memoryview) else memoryview(data)
+    if isinstance(view.obj, bytes) and view.format in ("B", "b", "c"):
+        return view
+    return memoryview(view.tobytes())
+
+
+def byte_view(data: BytesLike) -> memoryview:
+    """``data`` as a flat view of unsigned bytes, without a copy (``data``
+    itself when it is one already: a new view costs as much as a small
+    frame's worth of demuxing, once per read)."""
+    view = data if type(data) is memoryview else memoryview(data)
+    return view if view.format == "B" else view.cast("B")
+
+
+class Decoder(Protocol):
+    """A container-output decoder: a demuxer, or a raw TTY pass-through.
+
+    ``feed`` returns ``(stream, payload)`` pieces in order; ``feed_into``
+    appends each stream's payload to its sink instead.  A bad byte raises a
+    typed error after everything before it was delivered (for ``feed``, in
+    the error's ``pieces``); the decoder then stays failed.
+    """
+
+    @property
+    def offset(self) -> int:
+        """Stream bytes consumed so far."""
+        ...
+
+    def feed(self, data: BytesLike) -> list[Piece]: ...
+
+    def feed_into(self, data: BytesLike, sinks: Sinks) -> None: ...
+
+    def close(self) -> None:
+        """The stream ended; an error if it ended inside a frame."""
+
+
+class BodyDecoding(Protocol):
+    """A chunked-body decoder: wire bytes in, chunk data out (as views)."""
+
+    @property
+    def done(self) -> bool:
+        """The last chunk and the trailer section were read."""
+        ...
+
+    @property
+    def trailing(self) -> bytes:
+        """The bytes that came after the body (valid once done)."""
+        ...
+
+    @property
+    def offset(self) -> int: ...
+
+    def feed(self, data: BytesLike) -> list[memoryview]: ...
+
+    def close(self) -> None:
+        """The connection ended: IncompleteBody unless the body did."""
+
+
+class ChunkedDemuxing(Decoder, Protocol):
+    """A chunked body carrying a multiplexed stream, decoded in one pass."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def trailing(self) -> bytes: ...
+
+
+def missing_detail(remaining: int) -> str:
+    """What a chunked body cut short lacked, for IncompleteBody."""
+    if remaining:
+        return f"{remaining} bytes of chunk data missing"
+    return "the last chunk never came"
+
+
+class Ending(Protocol):
+    """What :func:`stream_end` needs of a demuxer (either backend's)."""
+
+    def truncation(self) -> TruncatedFrame | None: ...
+
+    def fail(self, error: Exception) -> None: ...
+
+
+def stream_end(demuxer: Ending) -> FrameError | None:
+    """The body ended, so the stream did: TruncatedFrame (failing ``demuxer``)
+    when it ended inside a frame.  Checked at once, not left to ``close``: a
+    reader that sees ``done`` must not take a cut stream for a whole one."""
+    error = demuxer.truncation()
+    if error is not None:
+        demuxer.fail(error)
+    return error
