@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Generic, TypeVar
 
-from wireproto import calls, versions
 from wireproto._sinks import Sinks
 from wireproto.adapters._common import (
     DEFAULT_HOST,
@@ -42,7 +41,7 @@ from wireproto.adapters._common import (
     settings,
     tls_context,
 )
-from wireproto.errors import ConnectionClosed, EngineUnreachable, NotFound
+from wireproto.errors import ConnectionClosed, EngineUnreachable
 from wireproto.exchange import (
     NEED_DATA,
     PAUSED,
@@ -53,6 +52,7 @@ from wireproto.exchange import (
     Sentinel,
 )
 from wireproto.http import Call, Response
+from wireproto.negotiation import Negotiation
 from wireproto.versions import ApiVersion
 from wireproto.ws import WSAttach
 
@@ -353,16 +353,11 @@ class Client:
 
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.versions`); sets ``api_version``."""
-        if pinned is not None:
-            self.api_version = pinned
-            return pinned
-        engine = None
-        with contextlib.suppress(NotFound):  # engines before API 1.11 have no /_ping
-            engine = versions.from_ping_headers(self.request(calls.ping()).response.api_version)
-        if engine is None:
-            document = self.request(calls.engine_version()).document
-            engine = versions.from_version_document(document)
-        self.api_version = versions.choose(engine)
+        negotiation = Negotiation(pinned)
+        while (call := negotiation.next_call()) is not None:
+            with negotiation.answering():
+                negotiation.receive(self.request(call))
+        self.api_version = negotiation.version
         return self.api_version
 
 
