@@ -1,7 +1,8 @@
-"""The async client, written once for asyncio and trio: calls, streams, sessions.
+"""The client, written once for asyncio, trio and blocking sockets: calls, streams, sessions.
 
-Strategy: everything that is the same under asyncio and trio lives here,
-over two small interfaces an adapter provides.  A :class:`Connection` moves
+Strategy: everything that is the same under every adapter lives here, over
+two small interfaces an adapter provides (the blocking one runs these
+coroutines in one step each: its I/O never suspends).  A :class:`Connection` moves
 bytes for one exchange (``fill``: one read fed to the exchange, ``b""`` at
 EOF; ``flush``: write all that ``data_to_send`` gives, calling
 ``send_failed`` on any failure, cancellation included; ``write_eof``;

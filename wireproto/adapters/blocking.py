@@ -196,17 +196,15 @@ class _Client(_async.Client):
 
 
 class Client:
-    """A connection (kept alive between calls) to one engine.
+    """A connection (kept alive between calls) to one engine: :class:`._async.Client`,
+    blocking, with one idle connection kept.
 
     ``host`` defaults to ``$DOCKER_HOST``, else the local unix socket.
-    ``timeout`` (seconds, None for no limit) bounds connecting, then, as one
-    deadline, sending the request and receiving the whole response head;
-    for a call whose reply is small (EMPTY, DOCUMENT, BYTES bodies: inspect,
-    version, ...) the deadline covers the whole response.  Streams (logs,
-    attach, exec, events, pull/push/build progress, tar downloads) may stay
-    silent as long as they like once their head came.  TimeoutError (the
-    builtin) when it runs out.  ``wait`` blocks until a container stops:
-    run it with ``begin``/``Pending.result``, which waits as long as asked.
+    ``timeout`` (seconds, None for no limit) bounds connecting, then the
+    request and the response's head (small replies: the whole response) as
+    one deadline, as ``_async.Client`` says; streams may idle once their head
+    came.  ``wait`` blocks until a container stops: run it with
+    ``begin``/``Pending.result``, which waits as long as asked.
     """
 
     def __init__(
@@ -279,17 +277,11 @@ class Client:
         return Pending(_run(self._client.begin(call)))
 
     def hijack(self, call: Call, *, sinks: Sinks | None = None) -> Session:
-        """Runs a hijacking call (attach, exec start): a Session over the stream.
-
-        An error reply raises its APIError here.
-        """
+        """A Session over a hijacking call's stream (attach, exec start); APIError on error."""
         return Session(_run(self._client.hijack(call, sinks=sinks)))
 
     def attach_ws(self, call: Call) -> WSSession:
-        """Runs an ``attach_ws`` call: a WSSession over the WebSocket.
-
-        An error reply (no 101) raises its APIError here.
-        """
+        """A WSSession over an ``attach_ws`` call's WebSocket; APIError if no 101 came."""
         return WSSession(_run(self._client.attach_ws(call)))
 
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
