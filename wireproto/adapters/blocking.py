@@ -155,26 +155,31 @@ class _Lock:
         self._lock.release()
 
 
+def open_socket(resolved: Settings, timeout: float | None) -> socket.socket:
+    """A new connection to the engine; EngineUnreachable when there is none."""
+    address = resolved.address
+    try:
+        if address.unix_path is not None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            try:
+                sock.connect(address.unix_path)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            sock = socket.create_connection((address.host, address.port), timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if resolved.tls is not None:
+                sock = resolved.tls.wrap_socket(sock, server_hostname=address.host)
+    except (OSError, ssl.SSLError) as exc:
+        raise EngineUnreachable(resolved.host, exc.strerror or str(exc)) from exc
+    return sock
+
+
 class _Runtime:
     async def connect(self, resolved: Settings, timeout: float | None) -> Connection:
-        address = resolved.address
-        try:
-            if address.unix_path is not None:
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(timeout)
-                try:
-                    sock.connect(address.unix_path)
-                except BaseException:
-                    sock.close()
-                    raise
-            else:
-                sock = socket.create_connection((address.host, address.port), timeout)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if resolved.tls is not None:
-                    sock = resolved.tls.wrap_socket(sock, server_hostname=address.host)
-        except (OSError, ssl.SSLError) as exc:
-            raise EngineUnreachable(resolved.host, exc.strerror or str(exc)) from exc
-        return Connection(sock)
+        return Connection(open_socket(resolved, timeout))
 
     async def within(self, timeout: float | None, run: Callable[[], Awaitable[T]]) -> T:
         if timeout is None:
@@ -192,7 +197,16 @@ class _Runtime:
 
 
 class _Client(_async.Client):
+    """The async client whose new connections come from the blocking face's ``connect``."""
+
     runtime = _Runtime()
+
+    def __init__(self, face: Client, **options: Any) -> None:
+        super().__init__(**options)
+        self._face = face
+
+    async def connect(self) -> Connection:
+        return Connection(self._face.connect())
 
 
 class Client:
@@ -219,7 +233,7 @@ class Client:
         environ = os.environ if environ is None else environ
         # One idle connection: a thread runs one call at a time.
         self._client = _Client(
-            host, timeout=timeout, environ=environ, backend=backend, tls=tls, max_idle=1
+            self, host=host, timeout=timeout, environ=environ, backend=backend, tls=tls, max_idle=1
         )
         self.host = self._client.host
         self.tls = self._client.settings.tls
@@ -246,9 +260,7 @@ class Client:
 
     def connect(self) -> socket.socket:
         """A new connection to the engine; EngineUnreachable when there is none."""
-        conn = _run(self._client.connect())
-        assert isinstance(conn, Connection)
-        return conn.sock
+        return open_socket(self._client.settings, self.timeout)
 
     def stream(
         self, call: Call, *, sinks: Sinks | None = None, read_delay: float = 0.0
