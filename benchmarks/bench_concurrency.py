@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wireproto import calls
+from wireproto import api
 from wireproto.adapters._common import RECV_SIZE
 from wireproto.engine import StubEngineProcess
 from wireproto.exchange import NEED_DATA, PAUSED, EndOfMessage, Exchange, Output
@@ -119,8 +119,8 @@ def tty_of(document: object) -> bool:
 
 async def read_async(client: Any, job: Job, idle: Idle) -> int:
     """One stream on an async wireproto client (asyncio or trio)."""
-    tty = tty_of((await client.request(calls.inspect_container(job.container))).document)
-    call = calls.logs(job.container, follow=job.follow, tty=tty)
+    tty = tty_of((await client.request(api.inspect_container(job.container))).document)
+    call = api.logs(job.container, follow=job.follow, tty=tty)
     counter = Counter()
     sinks = {1: counter, 2: counter} if job.sinks else None
     total = 0
@@ -145,9 +145,9 @@ async def run_streamreader(path: str, n: int, job: Job, idle: Idle) -> list[int]
 
     async def one(client: Client) -> int:
         # Inspected per stream, as the other contenders do.
-        tty = tty_of((await client.request(calls.inspect_container(job.container))).document)
+        tty = tty_of((await client.request(api.inspect_container(job.container))).document)
         reader, writer = await asyncio.open_unix_connection(path, limit=RECV_SIZE)
-        exchange = Exchange(calls.logs(job.container, follow=job.follow, tty=tty))
+        exchange = Exchange(api.logs(job.container, follow=job.follow, tty=tty))
         writer.write(exchange.data_to_send())
         total = 0
         while True:
@@ -196,8 +196,8 @@ def run_threads(host: str, n: int, job: Job, idle_rss: list[int]) -> list[int]:
         sinks = {1: counter, 2: counter} if job.sinks else None
         total = 0
         with Client(host) as client:
-            tty = tty_of(client.request(calls.inspect_container(job.container)).document)
-            call = calls.logs(job.container, follow=job.follow, tty=tty)
+            tty = tty_of(client.request(api.inspect_container(job.container)).document)
+            call = api.logs(job.container, follow=job.follow, tty=tty)
             for event in client.stream(call, sinks=sinks):
                 total += count_output(event)
                 if job.follow and total + counter.total >= job.size:

@@ -25,7 +25,7 @@ import pytest
 import trio
 
 from tests.test_blocking import PING_OK, make_certificates, read_head
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.adapters import _common, blocking
 from wireproto.adapters import asyncio as aio
 from wireproto.adapters import trio as trio_adapter
@@ -298,7 +298,7 @@ def test_sequential_calls_reuse_one_connection(
 
     async def scenario() -> list[bytes]:
         async with adapter.client(engine.host) as client:
-            return [(await client.request(calls.ping())).data for _ in range(3)]
+            return [(await client.request(api.ping())).data for _ in range(3)]
 
     assert adapter.run(scenario) == [b"OK"] * 3
     assert engine.connections == 1 and len(requests) == 3
@@ -313,7 +313,7 @@ def test_a_connection_the_engine_closed_is_replaced(
     async def scenario() -> None:
         async with adapter.client(engine.host) as client:
             for _ in range(3):
-                assert (await client.request(calls.ping())).data == b"OK"
+                assert (await client.request(api.ping())).data == b"OK"
                 await adapter.sleep(0.01)
 
     adapter.run(scenario)
@@ -335,7 +335,7 @@ def test_a_stale_connection_is_retried_once(
     async def scenario() -> None:
         async with adapter.client(engine.host) as client:
             for _ in range(2):
-                assert (await client.request(calls.ping())).data == b"OK"
+                assert (await client.request(api.ping())).data == b"OK"
 
     adapter.run(scenario)
     assert engine.connections == 2
@@ -346,8 +346,8 @@ def test_connection_close_is_honoured(adapter: Adapter, fake: Callable[..., Fake
 
     async def scenario() -> None:
         async with adapter.client(engine.host) as client:
-            await client.request(calls.ping())
-            await client.request(calls.ping())
+            await client.request(api.ping())
+            await client.request(api.ping())
 
     adapter.run(scenario)
     assert engine.connections == 2
@@ -394,9 +394,9 @@ def test_a_document_and_an_api_error(
 
     async def scenario() -> object:
         async with adapter.client(engine.host) as client:
-            document = (await client.request(calls.inspect_container("c1"))).document
+            document = (await client.request(api.inspect_container("c1"))).document
             with pytest.raises(NotFound) as caught:
-                await client.request(calls.inspect_container("c2"))
+                await client.request(api.inspect_container("c2"))
             assert caught.value.message == "No such container: c2"
             return document
 
@@ -419,7 +419,7 @@ def test_logs_stream_byte_exact(
     engine = fake(answer(CHUNKED_MUX + chunked(*frames)), trickle=delivery == "byte_by_byte")
 
     async def scenario() -> tuple[list[Any], dict[int, bytearray]]:
-        async with adapter.client(engine.host) as client, client.stream(calls.logs("c1")) as s:
+        async with adapter.client(engine.host) as client, client.stream(api.logs("c1")) as s:
             return await collect(s)
 
     events, output = adapter.run(scenario)
@@ -436,7 +436,7 @@ def test_logs_into_sinks(adapter: Adapter, fake: Callable[..., FakeEngine]) -> N
     async def scenario() -> list[Any]:
         async with (
             adapter.client(engine.host) as client,
-            client.stream(calls.logs("c1"), sinks=sinks) as events,
+            client.stream(api.logs("c1"), sinks=sinks) as events,
         ):
             return [event async for event in events]
 
@@ -453,7 +453,7 @@ def test_a_stream_cut_short_raises_after_the_data(
     output = bytearray()
 
     async def scenario() -> None:
-        async with adapter.client(engine.host) as client, client.stream(calls.logs("c1")) as s:
+        async with adapter.client(engine.host) as client, client.stream(api.logs("c1")) as s:
             async for event in s:
                 if isinstance(event, Output):
                     output.extend(b"".join(bytes(p) for _, p in event.pieces))
@@ -471,7 +471,7 @@ def test_a_bad_frame_raises_after_the_data_before_it(
     output = bytearray()
 
     async def scenario() -> None:
-        async with adapter.client(engine.host) as client, client.stream(calls.logs("c1")) as s:
+        async with adapter.client(engine.host) as client, client.stream(api.logs("c1")) as s:
             async for event in s:
                 if isinstance(event, Output):
                     output.extend(b"".join(bytes(p) for _, p in event.pieces))
@@ -507,7 +507,7 @@ def test_hijacked_session_with_half_close(
 
     async def scenario() -> tuple[Any, dict[int, bytearray]]:
         async with adapter.client(engine.host) as client:
-            session = await client.hijack(calls.attach("c1", stdin=True))
+            session = await client.hijack(api.attach("c1", stdin=True))
             await session.send(b"hello ")
             await session.send(payload)
             await session.close_stdin()
@@ -528,7 +528,7 @@ def test_hijacked_session_into_sinks(adapter: Adapter, fake: Callable[..., FakeE
 
     async def scenario() -> list[Any]:
         async with adapter.client(engine.host) as client:
-            session = await client.hijack(calls.attach("c1", tty=False), sinks=sinks)
+            session = await client.hijack(api.attach("c1", tty=False), sinks=sinks)
             events = [event async for event in session.events()]
             await session.aclose()
             return events
@@ -543,7 +543,7 @@ def test_hijack_error_reply(adapter: Adapter, fake: Callable[..., FakeEngine]) -
 
     async def scenario() -> None:
         async with adapter.client(engine.host) as client:
-            await client.hijack(calls.attach("c1"))
+            await client.hijack(api.attach("c1"))
 
     with pytest.raises(NotFound, match="No such container: c1"):
         adapter.run(scenario)
@@ -563,7 +563,7 @@ def test_timeout_waiting_for_the_head(adapter: Adapter, fake: Callable[..., Fake
 
     async def scenario() -> None:
         async with adapter.client(engine.host, timeout=0.2) as client:
-            await client.request(calls.ping())
+            await client.request(api.ping())
 
     started = time.monotonic()
     with pytest.raises(TimeoutError):
@@ -575,7 +575,7 @@ def test_timeout_waiting_for_the_head(adapter: Adapter, fake: Callable[..., Fake
 def test_unreachable(adapter: Adapter, tmp_path: Path) -> None:
     async def scenario(host: str) -> None:
         async with adapter.client(host) as client:
-            await client.request(calls.ping())
+            await client.request(api.ping())
 
     with pytest.raises(EngineUnreachable, match="cannot connect"):
         adapter.run(scenario, f"unix://{tmp_path}/none.sock")
@@ -590,7 +590,7 @@ def test_an_error_status_with_a_plain_body(
 
     async def scenario() -> None:
         async with adapter.client(engine.host) as client:
-            await client.request(calls.ping())
+            await client.request(api.ping())
 
     with pytest.raises(APIError) as caught:
         adapter.run(scenario)
@@ -610,7 +610,7 @@ def test_a_failed_stream_stays_over(
 
     async def scenario() -> None:
         async with adapter.client(engine.host) as client:
-            stream = client.stream(calls.logs("c1"))
+            stream = client.stream(api.logs("c1"))
             async with stream:
                 with pytest.raises(InvalidFrameHeader):
                     async for _ in stream:
@@ -646,8 +646,8 @@ def test_tls_with_verification_and_a_client_certificate(adapter: Adapter, tmp_pa
 
     async def scenario() -> tuple[bytes, dict[int, bytearray]]:
         async with adapter.client(f"tcp://localhost:{port}", environ=env) as client:
-            ping = (await client.request(calls.ping())).data
-            async with client.stream(calls.logs("c1")) as events:
+            ping = (await client.request(api.ping())).data
+            async with client.stream(api.logs("c1")) as events:
                 return ping, (await collect(events))[1]
 
     ping, output = adapter.run(scenario)

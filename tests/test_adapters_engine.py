@@ -19,7 +19,7 @@ import pytest
 
 from tests.engine_support import Engine, Registry
 from tests.test_adapters import ADAPTERS, Adapter, collect
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.api import build as build_api
 from wireproto.api import events as events_api
 from wireproto.api import registry as registry_api
@@ -67,7 +67,7 @@ def test_logs_byte_exact_as_docker_logs(
     async def scenario() -> dict[int, bytearray]:
         async with (
             adapter.client(engine.host) as client,
-            client.stream(calls.logs(mixed, version)) as events,
+            client.stream(api.logs(mixed, version)) as events,
         ):
             return (await collect(events))[1]
 
@@ -86,7 +86,7 @@ def test_attach_with_half_close(adapter: Adapter, engine: Engine) -> None:
     async def scenario() -> dict[int, bytearray]:
         async with adapter.client(engine.host) as client:
             version = await client.negotiate()
-            session = await client.hijack(calls.attach(container, version, stdin=True, tty=False))
+            session = await client.hijack(api.attach(container, version, stdin=True, tty=False))
             engine.docker("start", container)
             for start in range(0, len(data), 65536):
                 await session.send(data[start : start + 65536])
@@ -106,16 +106,14 @@ def test_exec_with_stdin_and_exit_code(adapter: Adapter, engine: Engine, sleeper
         async with adapter.client(engine.host) as client:
             await client.negotiate()
             command = ["sh", "-c", "cat; echo done >&2; exit 3"]
-            created = (
-                await client.request(calls.exec_create(sleeper, command, stdin=True))
-            ).document
+            created = (await client.request(api.exec_create(sleeper, command, stdin=True))).document
             exec_id = str(created["Id"])
-            session = await client.hijack(calls.exec_start(exec_id))
+            session = await client.hijack(api.exec_start(exec_id))
             await session.send(payload)
             await session.close_stdin()
             output = (await collect(session.events()))[1]
             await session.aclose()
-            inspected = (await client.request(calls.exec_inspect(exec_id))).document
+            inspected = (await client.request(api.exec_inspect(exec_id))).document
             return output, inspected
 
     output, inspected = adapter.run(scenario)

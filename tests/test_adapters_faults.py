@@ -32,7 +32,7 @@ from tests.test_adapters import (
     fake,
 )
 from tests.test_blocking import read_head
-from wireproto import api, calls, mux
+from wireproto import api, mux
 from wireproto.api import build as build_api
 from wireproto.api import events as events_api
 from wireproto.errors import APIError
@@ -123,7 +123,7 @@ DOCUMENT_HEAD += b"Content-Length: %d\r\n\r\n" % len(DOCUMENT)
 def inspect_with_timeout(adapter: Adapter, host: str) -> Callable[[], Any]:
     async def scenario() -> Any:
         async with adapter.client(host, timeout=TIMEOUT) as client:
-            return (await client.request(calls.inspect_container("c1"))).document
+            return (await client.request(api.inspect_container("c1"))).document
 
     return scenario
 
@@ -194,7 +194,7 @@ def test_a_logs_stream_idling_longer_than_the_timeout_is_not_cut(
     async def scenario() -> dict[int, bytearray]:
         async with (
             adapter.client(engine.host, timeout=TIMEOUT) as client,
-            client.stream(calls.logs("c1")) as events,
+            client.stream(api.logs("c1")) as events,
         ):
             return (await collect(events))[1]
 
@@ -371,7 +371,7 @@ def test_hijacked_output_comes_out_when_stdin_finds_the_engine_gone(
 
     async def scenario() -> tuple[bytes, bool]:
         async with adapter.client(engine.host) as client:
-            session = await client.hijack(calls.attach("c1", ApiVersion(1, 41), stdin=True))
+            session = await client.hijack(api.attach("c1", ApiVersion(1, 41), stdin=True))
             await adapter.sleep(0.2)  # the engine is gone by now
             failed = False
             for _ in range(20):  # the first writes may still land in a socket buffer

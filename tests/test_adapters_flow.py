@@ -24,7 +24,7 @@ import pytest
 import trio
 
 from tests.test_adapters import CHUNKED_MUX, UPGRADED, Adapter, FakeEngine, fake, read_head
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.errors import StreamFailed
 from wireproto.exchange import Exchange, Output
 from wireproto.http import BodyKind, Call, Request
@@ -97,7 +97,7 @@ def test_a_stalled_consumer_holds_the_engine_back(
     engine = fake(flood)
 
     async def scenario() -> tuple[int, int, int, bool]:
-        async with adapter.client(engine.host) as client, client.stream(calls.logs("c1")) as s:
+        async with adapter.client(engine.host) as client, client.stream(api.logs("c1")) as s:
             received = 0
             async for event in s:
                 if isinstance(event, Output):
@@ -147,7 +147,7 @@ def test_cancelled_while_waiting_for_output(
         async with adapter.client(engine.host) as client:
 
             async def follow() -> None:
-                async with client.stream(calls.logs("c1", follow=True)) as s:
+                async with client.stream(api.logs("c1", follow=True)) as s:
                     seen["stream"] = s
                     async for _ in s:
                         pass
@@ -182,7 +182,7 @@ def test_cancelled_mid_send_tells_the_exchange(
 
     async def scenario() -> bool:
         async with adapter.client(engine.host) as client:
-            session = await client.hijack(calls.attach("c1", stdin=True))
+            session = await client.hijack(api.attach("c1", stdin=True))
             seen["session"] = session
 
             async def flood_stdin() -> None:
@@ -260,7 +260,7 @@ def test_a_timeout_closes_the_connection(adapter: Adapter, fake: Callable[..., F
     async def scenario() -> int:
         async with adapter.client(engine.host, timeout=0.2) as client:
             with pytest.raises(TimeoutError):
-                await client.request(calls.ping())
+                await client.request(api.ping())
             return other_tasks(adapter)
 
     assert adapter.run(scenario) == 0

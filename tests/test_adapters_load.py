@@ -22,7 +22,7 @@ import pytest
 import trio
 
 from tests.test_adapters import Adapter
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.exchange import Output
 
 STREAMS = 1000
@@ -104,7 +104,7 @@ def test_a_thousand_concurrent_log_streams(name: str, load_engine: LoadEngine) -
     measured: dict[str, float] = {}
 
     async def one(client: Any, stream: int, first: Any) -> None:
-        async with client.stream(calls.logs(f"s{stream}", tty=False)) as events:
+        async with client.stream(api.logs(f"s{stream}", tty=False)) as events:
             async for event in events:
                 if isinstance(event, Output):
                     for fd, piece in event.pieces:

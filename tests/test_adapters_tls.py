@@ -22,7 +22,7 @@ import pytest
 
 from tests.test_adapters import ADAPTERS, UPGRADED, Adapter, collect
 from tests.test_blocking import make_certificates, read_head
-from wireproto import calls, mux
+from wireproto import api, mux
 
 STDIN = b"to the container\n" * 1000
 OUTPUT = [mux.encode(1, b"after stdin's EOF: %d\n" % i) for i in range(2000)]
@@ -78,7 +78,7 @@ def test_close_stdin_over_tls_ends_stdin_and_reads_on(tmp_path: Path, adapter: A
     async def scenario() -> dict[int, bytearray]:
         host = f"tcp://localhost:{engine.port}"
         async with adapter.client(host, environ=environ) as client:
-            session = await client.hijack(calls.attach("c1", stdin=True, tty=False))
+            session = await client.hijack(api.attach("c1", stdin=True, tty=False))
             await session.send(STDIN)
             await session.close_stdin()
             _seen, output = await collect(session.events())

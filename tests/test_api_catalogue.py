@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from wireproto import api, calls
+from wireproto import api
 from wireproto.api import gates
 from wireproto.errors import LocalProtocolError, UnsupportedInVersion
 from wireproto.exchange import Exchange
@@ -301,10 +301,9 @@ def test_expects() -> None:
     assert Call(request=start.request, kind=EMPTY).expects(299)
 
 
-def test_calls_module_re_exports_the_catalogue() -> None:
-    assert calls.logs is api.logs and calls.exec_start is api.exec_start
+def test_logs_refuses_tail_before_its_version() -> None:
     with pytest.raises(UnsupportedInVersion):
-        calls.logs("c", V12, tail="5")
+        api.logs("c", V12, tail="5")
 
 
 def test_filters_are_sent_as_the_engines_map_of_lists() -> None:

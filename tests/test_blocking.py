@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from wireproto import calls, http, mux
+from wireproto import api, http, mux
 from wireproto.adapters.blocking import Client, parse_host, tls_context
 from wireproto.errors import EngineUnreachable, IncompleteBody, NotFound
 from wireproto.exchange import EndOfMessage, Output
@@ -99,7 +99,7 @@ def test_sequential_calls_reuse_one_connection(fake: Callable[[Handler], FakeEng
     engine = fake(keep_alive_handler(requests))
     with Client(engine.host) as client:
         for _ in range(3):
-            assert client.request(calls.ping()).data == b"OK"
+            assert client.request(api.ping()).data == b"OK"
     assert engine.connections == 1 and len(requests) == 3
 
 
@@ -108,7 +108,7 @@ def test_a_connection_the_engine_closed_is_replaced(fake: Callable[[Handler], Fa
     engine = fake(keep_alive_handler(requests, limit=1))  # closes after one answer
     with Client(engine.host) as client:
         for _ in range(3):
-            assert client.request(calls.ping()).data == b"OK"
+            assert client.request(api.ping()).data == b"OK"
     assert engine.connections == 3
 
 
@@ -119,8 +119,8 @@ def test_connection_close_is_honoured(fake: Callable[[Handler], FakeEngine]) -> 
 
     engine = fake(handle)
     with Client(engine.host) as client:
-        client.request(calls.ping())
-        client.request(calls.ping())
+        client.request(api.ping())
+        client.request(api.ping())
     assert engine.connections == 2
 
 
@@ -161,7 +161,7 @@ def test_hijacked_session(fake: Callable[[Handler], FakeEngine]) -> None:
 
     engine = fake(handle)
     with Client(engine.host) as client:
-        session = client.hijack(calls.attach("c1", stdin=True))
+        session = client.hijack(api.attach("c1", stdin=True))
         assert session.response.status == 101 and session.response.hijacked
         session.send(b"hello ")
         session.send(b"world")
@@ -182,7 +182,7 @@ def test_hijacked_session_into_sinks(fake: Callable[[Handler], FakeEngine]) -> N
     engine = fake(handle)
     sinks = [bytearray() for _ in range(4)]
     with Client(engine.host) as client:
-        session = client.hijack(calls.attach("c1", tty=False), sinks=sinks)
+        session = client.hijack(api.attach("c1", tty=False), sinks=sinks)
         events = list(session.events())
     assert isinstance(events[-1], EndOfMessage)
     assert not [e for e in events if isinstance(e, Output)]
@@ -196,7 +196,7 @@ def test_hijack_error_reply(fake: Callable[[Handler], FakeEngine]) -> None:
 
     engine = fake(handle)
     with Client(engine.host) as client, pytest.raises(NotFound, match="No such container: c1"):
-        client.hijack(calls.attach("c1"))
+        client.hijack(api.attach("c1"))
 
 
 def test_a_stream_cut_short_raises_after_the_data(fake: Callable[[Handler], FakeEngine]) -> None:
@@ -208,7 +208,7 @@ def test_a_stream_cut_short_raises_after_the_data(fake: Callable[[Handler], Fake
     engine = fake(handle)
     output = bytearray()
     with Client(engine.host) as client, pytest.raises(IncompleteBody):
-        for event in client.stream(calls.logs("c1", tty=False)):
+        for event in client.stream(api.logs("c1", tty=False)):
             if isinstance(event, Output):
                 output += b"".join(bytes(p) for _, p in event.pieces)
     assert output == b"lin"
@@ -223,15 +223,15 @@ def test_timeout_waiting_for_the_head(fake: Callable[[Handler], FakeEngine]) -> 
 
     engine = fake(handle)
     with Client(engine.host, timeout=0.2) as client, pytest.raises(TimeoutError):
-        client.request(calls.ping())
+        client.request(api.ping())
     gate.set()
 
 
 def test_unreachable(tmp_path: Path) -> None:
     with pytest.raises(EngineUnreachable, match="cannot connect"):
-        Client(f"unix://{tmp_path}/none.sock").request(calls.ping())
+        Client(f"unix://{tmp_path}/none.sock").request(api.ping())
     with pytest.raises(EngineUnreachable):
-        Client("tcp://127.0.0.1:1").request(calls.ping())
+        Client("tcp://127.0.0.1:1").request(api.ping())
 
 
 def test_parse_host() -> None:
@@ -256,7 +256,7 @@ def test_parse_host() -> None:
 def test_client_reads_docker_host(fake: Callable[[Handler], FakeEngine]) -> None:
     engine = fake(keep_alive_handler([]))
     with Client(environ={"DOCKER_HOST": engine.host}) as client:
-        assert client.request(calls.ping()).data == b"OK"
+        assert client.request(api.ping()).data == b"OK"
     assert Client(environ={}).host == "unix:///var/run/docker.sock"
 
 
@@ -287,7 +287,7 @@ def test_tls_with_verification_and_a_client_certificate(tmp_path: Path) -> None:
     thread.start()
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
     with Client(f"tcp://localhost:{port}", environ=env) as client:
-        assert client.request(calls.ping()).data == b"OK"
+        assert client.request(api.ping()).data == b"OK"
     thread.join(5)
     listener.close()
     assert b"Host: localhost:%d\r\n" % port in seen[0]

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.engine_support import Engine
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto import exchange as ex
 from wireproto.adapters.blocking import Client
 from wireproto.errors import APIError, NotFound
@@ -45,7 +45,7 @@ def test_sequential_calls_share_a_connection(engine: Engine, sleeper: str) -> No
         client.connect = counting  # type: ignore[method-assign]
         client.negotiate()
         for _ in range(3):
-            document = client.request(calls.inspect_container(sleeper)).document
+            document = client.request(api.inspect_container(sleeper)).document
             assert isinstance(document, dict) and document["Id"] == sleeper
     assert connects == 1
 
@@ -53,14 +53,14 @@ def test_sequential_calls_share_a_connection(engine: Engine, sleeper: str) -> No
 @pytest.mark.parametrize("version", [ApiVersion(1, 12), ApiVersion(1, 24), None])
 def test_errors_at_old_and_new_versions(engine: Engine, version: ApiVersion | None) -> None:
     with Client(engine.host) as client, pytest.raises(NotFound) as caught:
-        client.request(calls.inspect_container("wp-no-such", version))
+        client.request(api.inspect_container("wp-no-such", version))
     assert caught.value.message == "No such container: wp-no-such"
     assert caught.value.body.startswith(b"{" if version != ApiVersion(1, 12) else b"No such")
 
 
 def test_a_version_below_the_engines_minimum_is_an_api_error(engine: Engine) -> None:
     with Client(engine.host) as client, pytest.raises(APIError) as caught:
-        client.request(calls.engine_version(ApiVersion(1, 5)))
+        client.request(api.engine_version(ApiVersion(1, 5)))
     assert caught.value.status == 400 and "too old" in caught.value.message
 
 
@@ -68,9 +68,9 @@ def test_output_in_the_segment_of_the_101_head(engine: Engine, sleeper: str, bac
     """Read the 101 head and the first output in one recv, then feed it: nothing is lost."""
     assert engine.socket_path is not None
     with Client(engine.host) as client:
-        created = client.request(calls.exec_create(sleeper, ["echo", "first"])).document
+        created = client.request(api.exec_create(sleeper, ["echo", "first"])).document
     assert isinstance(created, dict)
-    exchange = ex.Exchange(calls.exec_start(str(created["Id"])), backend=backend)
+    exchange = ex.Exchange(api.exec_start(str(created["Id"])), backend=backend)
     with socket.socket(socket.AF_UNIX) as sock:
         sock.settimeout(10)
         sock.connect(engine.socket_path)
@@ -96,10 +96,10 @@ def test_hijacked_exec_session(engine: Engine, sleeper: str) -> None:
     with Client(engine.host) as client:
         client.negotiate()
         created = client.request(
-            calls.exec_create(sleeper, ["sh", "-c", "cat; echo done >&2"], stdin=True)
+            api.exec_create(sleeper, ["sh", "-c", "cat; echo done >&2"], stdin=True)
         ).document
         assert isinstance(created, dict)
-        session = client.hijack(calls.exec_start(str(created["Id"])))
+        session = client.hijack(api.exec_start(str(created["Id"])))
         payload = bytes(range(256)) * 1000
         session.send(payload)
         session.close_stdin()
@@ -107,7 +107,7 @@ def test_hijacked_exec_session(engine: Engine, sleeper: str) -> None:
         for stream, data in session:
             (out if stream == mux.STDOUT else err).extend(data)
         session.close()
-        inspected = client.request(calls.exec_inspect(str(created["Id"]))).document
+        inspected = client.request(api.exec_inspect(str(created["Id"]))).document
     assert out == payload and err == b"done\n"
     assert isinstance(inspected, dict) and inspected["ExitCode"] == 0
 
@@ -115,7 +115,7 @@ def test_hijacked_exec_session(engine: Engine, sleeper: str) -> None:
 def test_logs_stream_events(engine: Engine) -> None:
     cid = engine.run_container(["sh", "-c", "echo a; echo b >&2"])
     with Client(engine.host) as client:
-        events = list(client.stream(calls.logs(cid, ApiVersion(1, 12))))
+        events = list(client.stream(api.logs(cid, ApiVersion(1, 12))))
         pieces = [(s, bytes(p)) for e in events if isinstance(e, ex.Output) for s, p in e.pieces]
     assert sorted(pieces) == [(1, b"a\n"), (2, b"b\n")]
     assert isinstance(events[-1], ex.EndOfMessage)
@@ -123,6 +123,6 @@ def test_logs_stream_events(engine: Engine) -> None:
 
 def test_version_document(engine: Engine) -> None:
     with Client(engine.host) as client:
-        document = client.request(calls.engine_version(ApiVersion(1, 12))).document
+        document = client.request(api.engine_version(ApiVersion(1, 12))).document
     assert isinstance(document, dict) and "ApiVersion" in document
     json.dumps(document)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.adapters.blocking import Client
 from wireproto.api import events as events_api
 from wireproto.api import registry
@@ -62,24 +62,24 @@ def test_logs_blocking(
     engine: StubEngine, backend: str, container: Container, version: ApiVersion | None
 ) -> None:
     with Client(engine.host, backend=backend) as client:
-        got = collect(client.stream(calls.logs(container.id, version, tty=container.tty)))
+        got = collect(client.stream(api.logs(container.id, version, tty=container.tty)))
     assert (got[1], got[2]) == container.expected()
 
 
 def test_logs_one_stream(engine: StubEngine) -> None:
     with Client(engine.host) as client:
-        got = collect(client.stream(calls.logs(MUX.name, stderr=False, tty=False)))
+        got = collect(client.stream(api.logs(MUX.name, stderr=False, tty=False)))
     assert got[1] == MUX.expected()[0] and got[2] == b""
 
 
 def test_ping_version_info_lists(engine: StubEngine) -> None:
     with Client(engine.host) as client:
-        ping = client.request(calls.ping())
+        ping = client.request(api.ping())
         assert ping.data == b"OK" and ping.response.api_version == "1.41"
         assert client.negotiate() == ApiVersion(1, 41)
-        document = client.request(calls.engine_version(ApiVersion(1, 12))).document
+        document = client.request(api.engine_version(ApiVersion(1, 12))).document
         assert isinstance(document, dict) and document["MinAPIVersion"] == "1.12"
-        listed = client.request(calls.logs(MUX.id))  # keep-alive: several calls, one socket
+        listed = client.request(api.logs(MUX.id))  # keep-alive: several calls, one socket
         assert listed.response.status == 200
     for path, check in [
         ("/v1.41/info", lambda d: d["Containers"] == 4),
@@ -94,7 +94,7 @@ def test_ping_version_info_lists(engine: StubEngine) -> None:
 def test_attach_101_echoes_stdin_until_half_close(engine: StubEngine, backend: str) -> None:
     small = Script(containers=(Container("e" * 64, "small", output=LogSpec(size=5000)),))
     with StubEngine(small) as stub, Client(stub.host, backend=backend) as client:
-        session = client.hijack(calls.attach("small", stdin=True, tty=False))
+        session = client.hijack(api.attach("small", stdin=True, tty=False))
         assert session.response.status == 101
         session.send(b"ping\n")
         session.close_stdin()
@@ -160,9 +160,9 @@ def test_errors_shaped_as_the_engines(
 def test_errors_raise_typed_through_the_client(engine: StubEngine) -> None:
     with Client(engine.host) as client:
         with pytest.raises(NotFound, match="No such container: nope"):
-            client.request(calls.inspect_container("nope", ApiVersion(1, 12)))
+            client.request(api.inspect_container("nope", ApiVersion(1, 12)))
         with pytest.raises(APIError, match="too old"):
-            client.request(calls.engine_version(ApiVersion(1, 11)))
+            client.request(api.engine_version(ApiVersion(1, 11)))
 
 
 def test_malformed_request_gets_400_and_close(engine: StubEngine) -> None:
@@ -206,7 +206,7 @@ def test_logs_asyncio(engine: StubEngine, backend: str) -> None:
     async def main() -> dict[int, bytes]:
         out: dict[int, bytes] = {1: b"", 2: b""}
         async with AsyncClient(engine.host, backend=backend) as client:
-            call = calls.logs(MUX.id, tty=False)
+            call = api.logs(MUX.id, tty=False)
             async with client.stream(call) as events:
                 async for event in events:
                     if isinstance(event, Output):
@@ -225,7 +225,7 @@ def test_logs_trio(engine: StubEngine, backend: str) -> None:
     async def main() -> dict[int, bytes]:
         out: dict[int, bytes] = {1: b"", 2: b""}
         async with TrioClient(engine.host, backend=backend) as client:
-            call = calls.logs(BULK.id, tty=False)
+            call = api.logs(BULK.id, tty=False)
             async with client.stream(call) as events:
                 async for event in events:
                     if isinstance(event, Output):

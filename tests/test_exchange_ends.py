@@ -28,7 +28,7 @@ from tests.test_adapters import (
     fake,
 )
 from tests.test_blocking import read_head
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.errors import InvalidEngineVersion, RemoteProtocolError, TruncatedFrame
 from wireproto.exchange import EndOfMessage, Output
 
@@ -69,7 +69,7 @@ def test_every_adapter_raises_on_a_chunked_body_ending_mid_frame(
     seen: list[Any] = []
 
     async def scenario() -> None:
-        call = calls.logs("c1", tty=False)
+        call = api.logs("c1", tty=False)
         async with (
             adapter.client(engine.host) as client,
             client.stream(call, sinks=sinks if into else None) as events,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.test_engine_stub import CLIS, docker
-from wireproto import calls
+from wireproto import api
 from wireproto.engine import Container, LogSpec, Script, StubEngine
 from wireproto.engine.script import KIB
 
@@ -111,7 +111,7 @@ def test_attach_asyncio(engine: StubEngine, backend: str) -> None:
     async def main() -> dict[int, bytes]:
         got: dict[int, bytes] = {1: b"", 2: b""}
         async with Client(engine.host, backend=backend) as client:
-            session = await client.hijack(calls.attach("live", stdin=True, tty=False))
+            session = await client.hijack(api.attach("live", stdin=True, tty=False))
             async with session:
                 await session.send(STDIN)
                 await session.close_stdin()
@@ -130,7 +130,7 @@ def test_attach_trio(engine: StubEngine, backend: str) -> None:
     async def main() -> bytes:
         got = b""
         async with Client(engine.host, backend=backend) as client:
-            session = await client.hijack(calls.attach("live-tty", stdin=True, tty=True))
+            session = await client.hijack(api.attach("live-tty", stdin=True, tty=True))
             async with session:
                 await session.send(STDIN)
                 await session.close_stdin()

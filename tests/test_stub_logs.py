@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.test_engine_stub import CLIS, dechunk, docker, raw
-from wireproto import calls
+from wireproto import api
 from wireproto.adapters.blocking import Client
 from wireproto.engine import Container, LogSpec, Script, StubEngine
 from wireproto.engine.script import BASE_TIME, KIB, MIB
@@ -95,7 +95,7 @@ def test_timestamps_prefix_every_message(
     engine: StubEngine, backend: str, container: Container
 ) -> None:
     with Client(engine.host, backend=backend) as client:
-        call = calls.logs(container.id, timestamps=True, tty=container.tty)
+        call = api.logs(container.id, timestamps=True, tty=container.tty)
         got: dict[int, bytes] = {1: b"", 2: b""}
         for event in client.stream(call):
             if isinstance(event, Output):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from wireproto import calls
+from wireproto import api
 from wireproto.adapters.blocking import Client
 from wireproto.engine import Container, LogSpec, StubEngineProcess
 from wireproto.exchange import Output
@@ -16,7 +16,7 @@ from wireproto.exchange import Output
 
 def collect(client: Client, name: str, tty: bool = False) -> tuple[bytes, bytes]:
     got: dict[int, bytearray] = {1: bytearray(), 2: bytearray()}
-    for event in client.stream(calls.logs(name, tty=tty)):
+    for event in client.stream(api.logs(name, tty=tty)):
         if isinstance(event, Output):
             for stream, piece in event.pieces:
                 got[stream] += piece
@@ -28,7 +28,7 @@ def test_process_serves_the_bench_container_as_its_flags_say() -> None:
     bench = Container("b" * 64, "bench", output=LogSpec(size=300_000, mix="tiny", stderr_ratio=0.5))
     with StubEngineProcess(extra=extra) as stub, Client(stub.host) as client:
         assert collect(client, "bench") == bench.expected()
-        assert client.request(calls.ping()).data == b"OK"
+        assert client.request(api.ping()).data == b"OK"
 
 
 def test_process_tty_running_and_rate() -> None:
@@ -64,7 +64,7 @@ def test_serve_on_tcp_and_stop_on_interrupt() -> None:
         assert line.startswith("listening on tcp://127.0.0.1:"), line
         host = line.split()[-1]
         with Client(host) as client:
-            assert client.request(calls.ping()).response.api_version == "1.41"
+            assert client.request(api.ping()).response.api_version == "1.41"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from wireproto import calls
+from wireproto import api
 from wireproto.adapters.blocking import Client
 from wireproto.engine import Container, LogSpec, StubEngineProcess
 from wireproto.engine.server import SocketPathTaken, StubEngine
@@ -53,7 +53,7 @@ def still_serving(stub: StubEngineProcess) -> None:
     assert stub.proc is not None and stub.proc.poll() is None, "the server died"
     assert os.path.exists(stub.socket_path)
     with Client(stub.host) as client:
-        assert client.request(calls.ping()).data == b"OK"
+        assert client.request(api.ping()).data == b"OK"
 
 
 def server_log(stub: StubEngineProcess) -> str:
@@ -86,7 +86,7 @@ def test_serve_survives_adapters_leaving_mid_logs(stub: StubEngineProcess, backe
     from wireproto.adapters.asyncio import Client as AsyncClient
     from wireproto.adapters.trio import Client as TrioClient
 
-    call = calls.logs("bench", tty=False)
+    call = api.logs("bench", tty=False)
     with Client(stub.host, backend=backend) as client:
         for event in client.stream(call):
             if isinstance(event, Output):

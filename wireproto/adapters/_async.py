@@ -1,7 +1,8 @@
-"""The async client, written once for asyncio and trio: calls, streams, sessions.
+"""The client, written once for asyncio, trio and blocking sockets: calls, streams, sessions.
 
-Strategy: everything that is the same under asyncio and trio lives here,
-over two small interfaces an adapter provides.  A :class:`Connection` moves
+Strategy: everything that is the same under every adapter lives here, over
+two small interfaces an adapter provides (the blocking one runs these
+coroutines in one step each: its I/O never suspends).  A :class:`Connection` moves
 bytes for one exchange (``fill``: one read fed to the exchange, ``b""`` at
 EOF; ``flush``: write all that ``data_to_send`` gives, calling
 ``send_failed`` on any failure, cancellation included; ``write_eof``;
@@ -25,7 +26,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
-from wireproto import calls, versions
 from wireproto.adapters._common import (
     DEFAULT_TIMEOUT,
     Gather,
@@ -42,7 +42,7 @@ from wireproto.adapters._common import (
     settings,
 )
 from wireproto.codec.sinks import Sinks
-from wireproto.errors import ConnectionClosed, NotFound
+from wireproto.errors import ConnectionClosed
 from wireproto.exchange import (
     NEED_DATA,
     PAUSED,
@@ -53,6 +53,7 @@ from wireproto.exchange import (
     Sentinel,
 )
 from wireproto.http import Call, Response
+from wireproto.negotiation import Negotiation
 from wireproto.versions import ApiVersion
 from wireproto.ws import WSAttach
 
@@ -331,19 +332,11 @@ class Client:
 
     async def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.versions`); sets ``api_version``."""
-        if pinned is not None:
-            self.api_version = pinned
-            return pinned
-        engine = None
-        try:  # engines before API 1.11 have no /_ping
-            reply = await self.request(calls.ping())
-            engine = versions.from_ping_headers(reply.response.api_version)
-        except NotFound:
-            pass
-        if engine is None:
-            document = (await self.request(calls.engine_version())).document
-            engine = versions.from_version_document(document)
-        self.api_version = versions.choose(engine)
+        negotiation = Negotiation(pinned)
+        while (call := negotiation.next_call()) is not None:
+            with negotiation.answering():
+                negotiation.receive(await self.request(call))
+        self.api_version = negotiation.version
         return self.api_version
 
 
@@ -581,7 +574,6 @@ class WSSession(_StdinSession[WSWire]):
             self._finished = True
             await self._driver.conn.aclose()
         return event
-
 
     async def _send_replies(self) -> None:
         """Sends the pongs and the close echo the events asked for.  An engine that

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from wireproto import calls, mux
+from wireproto import api, mux
 from wireproto.bench import jsonstreams, kernels
 from wireproto.codec import backend as _backend
 from wireproto.engine.script import LOG_PIECE, Container, LogSpec, Script, encoded_block
@@ -174,7 +174,7 @@ def wireproto_logs(backend: str) -> Callable[[str, str], int]:
         sinks = [counter, counter, counter, counter]
         total = 0
         with Client(host, backend=backend) as client:
-            for event in client.stream(calls.logs(container, tty=False), sinks=sinks):
+            for event in client.stream(api.logs(container, tty=False), sinks=sinks):
                 if isinstance(event, Output):
                     total += sum(len(p) for _, p in event.pieces)
         return total + counter.count
@@ -284,7 +284,7 @@ async def asyncio_streams(host: str, container: str, n: int) -> int:
 
         async def one() -> int:
             counter = Counter()
-            call = calls.logs(container, tty=False)
+            call = api.logs(container, tty=False)
             async with client.stream(call, sinks=[counter] * 4) as events:
                 async for _event in events:
                     pass

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from wireproto import __version__, calls, mux
+from wireproto import __version__, api, mux
 from wireproto.adapters.blocking import Client, Session
 from wireproto.codec.sinks import Writable
 from wireproto.exchange import EndOfMessage, Output
@@ -75,15 +75,15 @@ def dispatch(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
 
 
 def ping(client: Client, pinned: ApiVersion | None) -> int:
-    reply = client.request(calls.ping(pinned))
+    reply = client.request(api.ping(pinned))
     out = reply.data.decode("utf-8", "replace")
-    api = reply.response.api_version
-    print(f"{out} (API version {api})" if api else out)
+    announced = reply.response.api_version
+    print(f"{out} (API version {announced})" if announced else out)
     return 0
 
 
 def version(client: Client) -> int:
-    document = client.request(calls.engine_version(client.api_version)).document
+    document = client.request(api.engine_version(client.api_version)).document
     assert isinstance(document, dict)
     used = client.api_version or "engine default"
     lines = [
@@ -100,7 +100,7 @@ def version(client: Client) -> int:
 
 
 def inspect(client: Client, container: str) -> dict[str, object]:
-    document = client.request(calls.inspect_container(container, client.api_version)).document
+    document = client.request(api.inspect_container(container, client.api_version)).document
     assert isinstance(document, dict)
     return document
 
@@ -144,7 +144,7 @@ def write_pieces(events: Iterator[object], systemerr: Collector) -> None:
 def logs(client: Client, args: argparse.Namespace) -> int:
     tty = bool(_config(inspect(client, args.container), "Tty"))
     now = time.time()
-    call = calls.logs(
+    call = api.logs(
         args.container,
         client.api_version,
         follow=args.follow,
@@ -210,8 +210,8 @@ def attach(client: Client, args: argparse.Namespace) -> int:
     with_stdin = bool(_config(document, "OpenStdin")) and not args.no_stdin
     # The wait goes out first, on its own connection, so the exit status is
     # caught even if the container is removed (--rm) as soon as it stops.
-    waiting = client.begin(calls.wait(args.container, client.api_version))
-    call = calls.attach(args.container, client.api_version, stdin=with_stdin, tty=tty)
+    waiting = client.begin(api.wait(args.container, client.api_version))
+    call = api.attach(args.container, client.api_version, stdin=with_stdin, tty=tty)
     sinks, systemerr = output_sinks()
     try:
         with client.hijack(call, sinks=sinks) as session, raw_terminal(tty and with_stdin):
@@ -228,7 +228,7 @@ def attach(client: Client, args: argparse.Namespace) -> int:
 
 def exec_(client: Client, args: argparse.Namespace) -> int:
     created = client.request(
-        calls.exec_create(
+        api.exec_create(
             args.container,
             args.command,
             client.api_version,
@@ -239,7 +239,7 @@ def exec_(client: Client, args: argparse.Namespace) -> int:
     assert isinstance(created, dict)
     exec_id = str(created["Id"])
     sinks, systemerr = output_sinks()
-    call = calls.exec_start(exec_id, client.api_version, tty=args.tty)
+    call = api.exec_start(exec_id, client.api_version, tty=args.tty)
     with client.hijack(call, sinks=sinks) as session, raw_terminal(args.tty and args.interactive):
         if args.interactive:
             session.forward_stdin(0)
@@ -250,7 +250,7 @@ def exec_(client: Client, args: argparse.Namespace) -> int:
 def exec_exit_code(client: Client, exec_id: str) -> int:
     """The command's exit code, once the engine has recorded it."""
     for _ in range(EXEC_EXIT_TRIES):
-        document = client.request(calls.exec_inspect(exec_id, client.api_version)).document
+        document = client.request(api.exec_inspect(exec_id, client.api_version)).document
         if isinstance(document, dict) and not document.get("Running"):
             code = document.get("ExitCode")
             return code if isinstance(code, int) else 1
