@@ -220,7 +220,7 @@ DEEP = "[" * 40_000 + "]" * 40_000
 )
 def test_unreadable_config_is_a_credentials_error(tmp_path: Path, text: bytes) -> None:
     (tmp_path / "config.json").write_bytes(text)
-    with pytest.raises(CredentialsError, match="config.json"):
+    with pytest.raises(CredentialsError, match=r"config\.json"):
         Credentials(environ={"DOCKER_CONFIG": str(tmp_path)})
 
 
