@@ -16,7 +16,7 @@ from typing import Union
 
 from wireproto import _backend
 from wireproto._mux_python import Demuxer as PythonDemuxer
-from wireproto._mux_python import immutable
+from wireproto._mux_python import COALESCE_BELOW, immutable
 from wireproto._sinks import Sinks, deliver, sink_for
 from wireproto.errors import LocalProtocolError, StreamFailed
 
@@ -96,7 +96,11 @@ class RawStream:
         self._check_open()
         view = immutable(data)
         self._offset += len(view)
-        return [(STDOUT, view)] if len(view) else []
+        if not len(view):
+            return []
+        if len(view) < COALESCE_BELOW:  # short pieces are bytes, as the demuxers give them
+            return [(STDOUT, bytes(view))]
+        return [(STDOUT, view)]
 
     def feed_into(self, data: bytes | bytearray | memoryview, sinks: Sinks) -> None:
         self._check_open()
