@@ -15,8 +15,8 @@ import struct
 from typing import Union
 
 from wireproto import _backend
-from wireproto._mux_python import Demuxer as PythonDemuxer
 from wireproto._mux_python import COALESCE_BELOW, immutable
+from wireproto._mux_python import Demuxer as PythonDemuxer
 from wireproto._sinks import Sinks, deliver, sink_for
 from wireproto.errors import LocalProtocolError, StreamFailed
 
