@@ -221,7 +221,15 @@ def test_a_context_nested_deeper_than_the_python_stack(tmp_path: Path) -> None:
     (bottom / "f").write_text("at the bottom")
     (tmp_path / "d" / "skip").mkdir()
     (tmp_path / "d" / "skip" / "gone").write_text("excluded")
-    got = members(b"".join(tar_context(tmp_path)))
+    skipped = tmp_path / "d" / "skip"
+    try:
+        got = members(b"".join(tar_context(tmp_path)))
+    finally:  # bottom up: pytest's cleanup (shutil.rmtree) recurses once per level too
+        (bottom / "f").unlink()
+        shutil.rmtree(skipped)
+        while bottom != tmp_path:
+            bottom.rmdir()
+            bottom = bottom.parent
     deepest = "/".join(["d"] * levels) + "/f"
     assert got[deepest].size == len("at the bottom")
     assert not [name for name in got if "skip" in name]
