@@ -269,3 +269,20 @@ def test_pipelined_requests_are_all_answered(
     assert answered == count
     time.sleep(0.05)
     assert_one_line_per_fault(faults.records, 0)
+
+
+def test_connections_opened_together_are_named_apart_in_log_lines(
+    faults: pytest.LogCaptureFixture,
+) -> None:
+    """Each connection's log lines carry its own number, however many arrive at once."""
+    with StubEngine(Script(), header_timeout=HEADER_TIMEOUT) as stub:
+        socks = [connect(stub) for _ in range(20)]
+        try:
+            for sock in socks:
+                assert read_to_close(sock) == b""  # each one closed by the header timeout
+        finally:
+            for sock in socks:
+                sock.close()
+    lines = [r.getMessage() for r in faults.records if r.name == "wireproto.engine"]
+    names = {line.split(":", 1)[0] for line in lines if line.startswith("connection ")}
+    assert len(lines) == 20 and len(names) == 20, lines

@@ -261,7 +261,7 @@ class _Connection(asyncio.Protocol):
         self.eof = False  # the client half-closed
         self.stdin = bytearray()  # attach stdin that arrived while the output was written
         self.head_timer: asyncio.TimerHandle | None = None  # closes a head that never completes
-        self.number = engine.stats.connections + 1  # names the connection in log lines
+        self.number = 0  # names the connection in log lines, from connection_made on
 
     # --- transport callbacks -----------------------------------------------------------
 
@@ -271,6 +271,7 @@ class _Connection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         self.engine._connections.add(self)
         self.engine.stats.connections += 1
+        self.number = self.engine.stats.connections
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
