@@ -52,7 +52,7 @@ def test_names_are_unique() -> None:
 
 
 def test_the_seeds_change_log_is_in_the_table() -> None:
-    """The changes DESIGN.md lists (v1.1 .. v1.12), each at its version."""
+    """The changes the Engine API documents for v1.1 .. v1.12, each at its version."""
     expected = {
         "build.forcerm": (V(1, 12), None),
         "inspect.camelcase": (V(1, 12), None),
