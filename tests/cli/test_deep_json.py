@@ -92,17 +92,17 @@ class FakeEngine:
 
 
 @pytest.fixture
-def engine() -> Iterator[FakeEngine]:
+def server() -> Iterator[FakeEngine]:
     server = FakeEngine(DEEP)
     yield server
     server.close()
 
 
-def wireproto(engine: FakeEngine, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def wireproto(server: FakeEngine, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, HOME=str(tmp_path), DOCKER_CONFIG=str(tmp_path))
     env.pop("DOCKER_API_VERSION", None)
     return subprocess.run(
-        [sys.executable, "-m", "wireproto", "-H", f"tcp://127.0.0.1:{engine.port}", *args],
+        [sys.executable, "-m", "wireproto", "-H", f"tcp://127.0.0.1:{server.port}", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -120,15 +120,15 @@ def _one_error_line(stderr: str) -> str:
     return lines[0]
 
 
-def test_events_prints_the_lines_before_then_one_error(engine: FakeEngine, tmp_path: Path) -> None:
-    done = wireproto(engine, tmp_path, "events")
+def test_events_prints_the_lines_before_then_one_error(server: FakeEngine, tmp_path: Path) -> None:
+    done = wireproto(server, tmp_path, "events")
     assert [json.loads(line) for line in done.stdout.splitlines()] == EVENTS
     _one_error_line(done.stderr)
     assert done.returncode == 1
 
 
-def test_pull_prints_the_lines_before_then_one_error(engine: FakeEngine, tmp_path: Path) -> None:
-    done = wireproto(engine, tmp_path, "pull", "busybox")
+def test_pull_prints_the_lines_before_then_one_error(server: FakeEngine, tmp_path: Path) -> None:
+    done = wireproto(server, tmp_path, "pull", "busybox")
     assert done.stdout.splitlines() == [
         "latest: Pulling from library/busybox",
         "abc: Pulling fs layer",
@@ -137,8 +137,8 @@ def test_pull_prints_the_lines_before_then_one_error(engine: FakeEngine, tmp_pat
     assert done.returncode == 1
 
 
-def test_version_with_a_deep_document(engine: FakeEngine, tmp_path: Path) -> None:
-    done = wireproto(engine, tmp_path, "version")
+def test_version_with_a_deep_document(server: FakeEngine, tmp_path: Path) -> None:
+    done = wireproto(server, tmp_path, "version")
     assert done.stdout == ""
     _one_error_line(done.stderr)
     assert done.returncode == 1

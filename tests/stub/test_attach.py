@@ -41,37 +41,37 @@ STDIN = b"hello from stdin\n" + bytes(range(256)) * 40
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[StubEngine]:
-    with StubEngine(Script(containers=(LIVE, LIVE_TTY))) as stub:
-        yield stub
+def stub() -> Iterator[StubEngine]:
+    with StubEngine(Script(containers=(LIVE, LIVE_TTY))) as server:
+        yield server
 
 
 @pytest.mark.skipif(not CLIS, reason="no docker CLI")
 @pytest.mark.parametrize("cli", CLIS)
-def test_docker_cli_attach(engine: StubEngine, cli: str) -> None:
+def test_docker_cli_attach(stub: StubEngine, cli: str) -> None:
     out, err = LIVE.expected()
-    with_stdin = docker_input(cli, engine, STDIN, "attach", "live")
+    with_stdin = docker_input(cli, stub, STDIN, "attach", "live")
     assert (with_stdin.stdout, with_stdin.stderr) == (out + STDIN, err)
     assert with_stdin.returncode == 3  # the container's exit code, from wait
-    no_stdin = docker(cli, engine, "attach", "--no-stdin", "live")
+    no_stdin = docker(cli, stub, "attach", "--no-stdin", "live")
     assert (no_stdin.stdout, no_stdin.stderr, no_stdin.returncode) == (out, err, 3)
-    tty = docker(cli, engine, "attach", "--no-stdin", "live-tty")
+    tty = docker(cli, stub, "attach", "--no-stdin", "live-tty")
     assert (tty.stdout, tty.returncode) == (LIVE_TTY.expected()[0], 0)
 
 
 def docker_input(
-    cli: str, engine: StubEngine, data: bytes, *args: str
+    cli: str, stub: StubEngine, data: bytes, *args: str
 ) -> subprocess.CompletedProcess[bytes]:
     """``docker -H stub ARGS`` with ``data`` on its stdin (the environment as ``docker()``'s)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    env.update(DOCKER_CONFIG=os.path.join(os.path.dirname(engine.socket_path or ""), "c"))
-    argv = [cli, "-H", engine.host, *args]
+    env.update(DOCKER_CONFIG=os.path.join(os.path.dirname(stub.socket_path or ""), "c"))
+    argv = [cli, "-H", stub.host, *args]
     return subprocess.run(argv, input=data, capture_output=True, env=env, timeout=60)
 
 
-def test_docker_py_attach(engine: StubEngine) -> None:
+def test_docker_py_attach(stub: StubEngine) -> None:
     docker_py = pytest.importorskip("docker")
-    client = docker_py.APIClient(base_url=engine.host, version="1.41")
+    client = docker_py.APIClient(base_url=stub.host, version="1.41")
     out, err = LIVE.expected()
     try:
         assert client.attach("live", stdout=True, stderr=True, demux=True) == (out, err)
@@ -105,12 +105,12 @@ def demux(data: bytes) -> tuple[bytes, bytes]:
 # --- the async adapters ----------------------------------------------------------------------
 
 
-def test_attach_asyncio(engine: StubEngine, backend: str) -> None:
+def test_attach_asyncio(stub: StubEngine, backend: str) -> None:
     from wireproto.adapters.asyncio import Client
 
     async def main() -> dict[int, bytes]:
         got: dict[int, bytes] = {1: b"", 2: b""}
-        async with Client(engine.host, backend=backend) as client:
+        async with Client(stub.host, backend=backend) as client:
             session = await client.hijack(api.attach("live", stdin=True, tty=False))
             async with session:
                 await session.send(STDIN)
@@ -123,13 +123,13 @@ def test_attach_asyncio(engine: StubEngine, backend: str) -> None:
     assert (got[1], got[2]) == (LIVE.expected()[0] + STDIN, LIVE.expected()[1])
 
 
-def test_attach_trio(engine: StubEngine, backend: str) -> None:
+def test_attach_trio(stub: StubEngine, backend: str) -> None:
     trio = pytest.importorskip("trio")
     from wireproto.adapters.trio import Client
 
     async def main() -> bytes:
         got = b""
-        async with Client(engine.host, backend=backend) as client:
+        async with Client(stub.host, backend=backend) as client:
             session = await client.hijack(api.attach("live-tty", stdin=True, tty=True))
             async with session:
                 await session.send(STDIN)

@@ -69,9 +69,9 @@ MALFORMED = [
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[StubEngine]:
-    with StubEngine(Script(), header_timeout=HEADER_TIMEOUT) as stub:
-        yield stub
+def stub() -> Iterator[StubEngine]:
+    with StubEngine(Script(), header_timeout=HEADER_TIMEOUT) as server:
+        yield server
 
 
 @pytest.fixture
@@ -81,10 +81,10 @@ def faults(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-def connect(engine: StubEngine) -> socket.socket:
+def connect(stub: StubEngine) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX)
     sock.settimeout(10)
-    sock.connect(engine.socket_path or "")
+    sock.connect(stub.socket_path or "")
     return sock
 
 
@@ -126,9 +126,9 @@ def assert_one_line_per_fault(records: list[logging.LogRecord], faults: int) -> 
 
 @pytest.mark.parametrize(("target", "status", "message"), MALFORMED, ids=lambda v: str(v)[:40])
 def test_malformed_query_answered_as_dockerd_and_the_connection_goes_on(
-    engine: StubEngine, faults: pytest.LogCaptureFixture, target: str, status: int, message: str
+    stub: StubEngine, faults: pytest.LogCaptureFixture, target: str, status: int, message: str
 ) -> None:
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         sock.sendall(f"GET /v1.41{target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         got, head, body, rest = read_reply(sock)
         assert (got, json.loads(body)) == (status, {"message": message})
@@ -139,17 +139,17 @@ def test_malformed_query_answered_as_dockerd_and_the_connection_goes_on(
     assert_one_line_per_fault(faults.records, 1)
 
 
-def test_filters_dockerd_accepts_still_filter(engine: StubEngine) -> None:
+def test_filters_dockerd_accepts_still_filter(stub: StubEngine) -> None:
     """Both filter shapes dockerd takes, and null, still filter after the stricter parsing."""
-    container = engine.script.containers[0]
+    container = stub.script.containers[0]
     shapes = {
         '{"container":{"logs-mux":true}}': {container.id},
         '{"container":["logs-mux"]}': {container.id},
-        "null": {c.id for c in engine.script.containers},
+        "null": {c.id for c in stub.script.containers},
     }
     for filters, wanted in shapes.items():
         target = f"/events?since=0&until=1800000000&filters={quote(filters)}"
-        with connect(engine) as sock:
+        with connect(stub) as sock:
             sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
             data = read_to_close(sock)
         lines = [line for line in data.partition(b"\r\n\r\n")[2].split(b"\r\n") if b"{" in line]
@@ -170,9 +170,9 @@ def test_filters_dockerd_accepts_still_filter(engine: StubEngine) -> None:
     ids=["content-length-and-chunked", "http-9.9", "http-2.0"],
 )
 def test_ambiguous_framing_and_unknown_versions_refused_and_closed(
-    engine: StubEngine, faults: pytest.LogCaptureFixture, request_bytes: bytes, status: int
+    stub: StubEngine, faults: pytest.LogCaptureFixture, request_bytes: bytes, status: int
 ) -> None:
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         sock.sendall(request_bytes)
         data = read_to_close(sock)  # the server closes after its answer
     head, _, body = data.partition(b"\r\n\r\n")
@@ -183,9 +183,9 @@ def test_ambiguous_framing_and_unknown_versions_refused_and_closed(
 
 
 def test_a_head_that_never_comes_is_closed_after_the_timeout(
-    engine: StubEngine, faults: pytest.LogCaptureFixture
+    stub: StubEngine, faults: pytest.LogCaptureFixture
 ) -> None:
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         started = time.monotonic()
         assert read_to_close(sock) == b""
         waited = time.monotonic() - started
@@ -196,11 +196,11 @@ def test_a_head_that_never_comes_is_closed_after_the_timeout(
 
 
 def test_a_slowloris_is_closed_though_bytes_keep_coming(
-    engine: StubEngine, faults: pytest.LogCaptureFixture
+    stub: StubEngine, faults: pytest.LogCaptureFixture
 ) -> None:
     """A byte every tenth of a second never lets the head finish: closed at the deadline."""
     head = b"GET /_ping HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 1000
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         started = time.monotonic()
         closed_after = None
         for byte in head:
@@ -221,9 +221,9 @@ def test_a_slowloris_is_closed_though_bytes_keep_coming(
     assert_one_line_per_fault(faults.records, 1)
 
 
-def test_an_idle_keep_alive_connection_is_not_timed_out(engine: StubEngine) -> None:
+def test_an_idle_keep_alive_connection_is_not_timed_out(stub: StubEngine) -> None:
     """The deadline runs from the first byte of a later request, as Go's ReadHeaderTimeout."""
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         sock.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
         _, _, _, rest = read_reply(sock)
         time.sleep(HEADER_TIMEOUT * 2)
@@ -231,8 +231,8 @@ def test_an_idle_keep_alive_connection_is_not_timed_out(engine: StubEngine) -> N
         assert read_reply(sock, rest)[:3:2] == (200, b"OK")
 
 
-def test_a_request_within_the_timeout_is_served(engine: StubEngine) -> None:
-    with connect(engine) as sock:
+def test_a_request_within_the_timeout_is_served(stub: StubEngine) -> None:
+    with connect(stub) as sock:
         for part in (b"GET /_ping HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
             sock.sendall(part)
             time.sleep(HEADER_TIMEOUT / 5)

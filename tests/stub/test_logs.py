@@ -42,9 +42,9 @@ MS = 1_000_000
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[StubEngine]:
-    with StubEngine(SCRIPT) as stub:
-        yield stub
+def stub() -> Iterator[StubEngine]:
+    with StubEngine(SCRIPT) as server:
+        yield server
 
 
 def stamp(nanos: int) -> bytes:
@@ -77,9 +77,9 @@ def frames(body: bytes) -> tuple[bytes, bytes]:
     return bytes(out[1]), bytes(out[2])
 
 
-def query(engine: StubEngine, name: str, params: str, version: str = "v1.41") -> tuple[int, bytes]:
+def query(stub: StubEngine, name: str, params: str, version: str = "v1.41") -> tuple[int, bytes]:
     request = f"GET /{version}/containers/{name}/logs?{params} HTTP/1.1\r\nHost: x\r\n\r\n"
-    status, _, body = raw(engine, request)
+    status, _, body = raw(stub, request)
     return status, body
 
 
@@ -92,9 +92,9 @@ def count(container: Container) -> int:
 
 @pytest.mark.parametrize("container", [LINES, TTY, LONG], ids=lambda c: c.name)
 def test_timestamps_prefix_every_message(
-    engine: StubEngine, backend: str, container: Container
+    stub: StubEngine, backend: str, container: Container
 ) -> None:
-    with Client(engine.host, backend=backend) as client:
+    with Client(stub.host, backend=backend) as client:
         call = api.logs(container.id, timestamps=True, tty=container.tty)
         got: dict[int, bytes] = {1: b"", 2: b""}
         for event in client.stream(call):
@@ -105,9 +105,9 @@ def test_timestamps_prefix_every_message(
     assert got[1].startswith(b"2023-11-14T22:13:20.000000000Z ")
 
 
-def test_timestamps_one_frame_per_message(engine: StubEngine) -> None:
+def test_timestamps_one_frame_per_message(stub: StubEngine) -> None:
     # each 16 KiB piece of a long line is its own json-file entry with its own time
-    status, body = query(engine, "long", "stdout=1&stderr=1&timestamps=yes")
+    status, body = query(stub, "long", "stdout=1&stderr=1&timestamps=yes")
     assert status == 200
     sizes, pos = [], 0
     while pos < len(body):
@@ -133,22 +133,22 @@ def test_timestamps_one_frame_per_message(engine: StubEngine) -> None:
         ("-3", None),
     ],
 )
-def test_tail_counts_the_last_messages(engine: StubEngine, tail: str, last: int | None) -> None:
-    status, body = query(engine, "lines", f"stdout=1&stderr=1&tail={tail}")
+def test_tail_counts_the_last_messages(stub: StubEngine, tail: str, last: int | None) -> None:
+    status, body = query(stub, "lines", f"stdout=1&stderr=1&tail={tail}")
     first = 0 if last is None else max(0, count(LINES) - last)
     assert status == 200 and frames(body) == expected(LINES, first)
 
 
-def test_tail_counts_both_streams_before_the_stream_filter(engine: StubEngine) -> None:
-    _, body = query(engine, "lines", "stderr=1&tail=9")
+def test_tail_counts_both_streams_before_the_stream_filter(stub: StubEngine) -> None:
+    _, body = query(stub, "lines", "stderr=1&tail=9")
     want = expected(LINES, count(LINES) - 9)
     assert frames(body) == (b"", want[1])
     assert len(want[1]) > 0 and len(want[0]) > 0  # both streams are among the last nine
 
 
-def test_tail_counts_the_pieces_of_a_long_line(engine: StubEngine) -> None:
+def test_tail_counts_the_pieces_of_a_long_line(stub: StubEngine) -> None:
     # 40 KiB lines are json-file entries of 16 + 16 + 8 KiB: tail=2 is the last two pieces
-    _, body = query(engine, "long", "stdout=1&stderr=1&tail=2")
+    _, body = query(stub, "long", "stdout=1&stderr=1&tail=2")
     pieces = list(LONG.messages())
     assert [len(p) for _, p in pieces[-2:]] == [16 * KIB, 100 * KIB + 5 - 2 * 40 * KIB - 16 * KIB]
     assert frames(body) == expected(LONG, len(pieces) - 2)
@@ -173,9 +173,9 @@ def test_tail_counts_the_pieces_of_a_long_line(engine: StubEngine) -> None:
     ],
 )
 def test_since_until_filter_by_message_time(
-    engine: StubEngine, params: str, first: int, stop: int | None
+    stub: StubEngine, params: str, first: int, stop: int | None
 ) -> None:
-    status, body = query(engine, "lines", f"stdout=1&stderr=1&{params}")
+    status, body = query(stub, "lines", f"stdout=1&stderr=1&{params}")
     assert status == 200
     if stop == 0 or first >= count(LINES):
         assert body == b""
@@ -186,22 +186,22 @@ def test_since_until_filter_by_message_time(
 @pytest.mark.parametrize(
     ("params", "part"), [("since=abc", "abc"), ("until=1.5x", "5x"), ("since=1.", "")]
 )
-def test_bad_times_get_the_engines_500(engine: StubEngine, params: str, part: str) -> None:
+def test_bad_times_get_the_engines_500(stub: StubEngine, params: str, part: str) -> None:
     message = f'strconv.ParseInt: parsing "{part}": invalid syntax'
-    assert query(engine, "lines", f"stdout=1&{params}", "v1.12") == (500, f"{message}\n".encode())
-    status, body = query(engine, "lines", f"stdout=1&{params}")
+    assert query(stub, "lines", f"stdout=1&{params}", "v1.12") == (500, f"{message}\n".encode())
+    status, body = query(stub, "lines", f"stdout=1&{params}")
     assert (status, body) == (500, b'{"message":"%s"}\n' % message.encode().replace(b'"', b'\\"'))
 
 
 @pytest.mark.skipif(not CLIS, reason="no docker CLI")
 @pytest.mark.parametrize("cli", CLIS)
-def test_docker_cli_logs_flags(engine: StubEngine, cli: str) -> None:
+def test_docker_cli_logs_flags(stub: StubEngine, cli: str) -> None:
     n = count(LINES)
     args = ["-t", "--tail", str(n - 3), "--since", "2023-11-14T22:13:20.002Z"]
-    got = docker(cli, engine, "logs", *args, "--until", f"{BASE_TIME}.{n - 6:03d}", "lines")
+    got = docker(cli, stub, "logs", *args, "--until", f"{BASE_TIME}.{n - 6:03d}", "lines")
     assert got.returncode == 0, got.stderr
     assert (got.stdout, got.stderr) == expected(LINES, 3, n - 5, timestamps=True)
-    tty = docker(cli, engine, "logs", "--timestamps", "--tail", "4", "tty")
+    tty = docker(cli, stub, "logs", "--timestamps", "--tail", "4", "tty")
     assert tty.stdout == expected(TTY, count(TTY) - 4, timestamps=True)[0]
 
 
@@ -224,16 +224,16 @@ def read_for(sock: socket.socket, seconds: float) -> bytes:
     return bytes(data)
 
 
-def open_logs(engine: StubEngine, name: str, params: str) -> socket.socket:
+def open_logs(stub: StubEngine, name: str, params: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX)
-    sock.connect(engine.socket_path or "")
+    sock.connect(stub.socket_path or "")
     request = f"GET /v1.41/containers/{name}/logs?{params} HTTP/1.1\r\nHost: x\r\n\r\n"
     sock.sendall(request.encode())
     return sock
 
 
-def test_follow_a_running_container_holds_the_stream_open(engine: StubEngine) -> None:
-    with open_logs(engine, "live", "stdout=1&stderr=1&follow=1") as sock:
+def test_follow_a_running_container_holds_the_stream_open(stub: StubEngine) -> None:
+    with open_logs(stub, "live", "stdout=1&stderr=1&follow=1") as sock:
         data = read_for(sock, 1.0)
         head, _, body = data.partition(b"\r\n\r\n")
         assert b"Transfer-Encoding: chunked" in head
@@ -244,19 +244,19 @@ def test_follow_a_running_container_holds_the_stream_open(engine: StubEngine) ->
             sock.recv(1)
 
 
-def test_follow_ends_for_a_stopped_container_or_with_until(engine: StubEngine) -> None:
+def test_follow_ends_for_a_stopped_container_or_with_until(stub: StubEngine) -> None:
     for name, params in [("lines", "follow=1"), ("live", f"follow=1&until={BASE_TIME}.002")]:
-        status, body = query(engine, name, f"stdout=1&stderr=1&{params}")
+        status, body = query(stub, name, f"stdout=1&stderr=1&{params}")
         container = LINES if name == "lines" else LIVE
         assert status == 200
         assert frames(body) == expected(container, 0, None if name == "lines" else 3)
 
 
-def test_rate_paces_the_body(engine: StubEngine) -> None:
+def test_rate_paces_the_body(stub: StubEngine) -> None:
     # 1 MiB at 4 MiB/s: 0.25 s at best; a tolerant lower bound, and an upper bound
     # for a loaded machine
     started = time.monotonic()
-    status, body = query(engine, "paced", "stdout=1&stderr=1")
+    status, body = query(stub, "paced", "stdout=1&stderr=1")
     elapsed = time.monotonic() - started
     assert status == 200 and frames(body) == expected(PACED)
     assert 0.2 <= elapsed < 20, elapsed
@@ -264,9 +264,9 @@ def test_rate_paces_the_body(engine: StubEngine) -> None:
 
 @pytest.mark.parametrize(("name", "rate"), [("live-paced", 256 * KIB), ("trickle", 20 * KIB)])
 def test_follow_with_rate_sends_no_faster_than_the_rate(
-    engine: StubEngine, name: str, rate: int
+    stub: StubEngine, name: str, rate: int
 ) -> None:
-    with open_logs(engine, name, "stdout=1&stderr=1&follow=1") as sock:
+    with open_logs(stub, name, "stdout=1&stderr=1&follow=1") as sock:
         started = time.monotonic()
         data = read_for(sock, 0.8)
         elapsed = time.monotonic() - started
@@ -277,12 +277,12 @@ def test_follow_with_rate_sends_no_faster_than_the_rate(
 # --- the event loop ------------------------------------------------------------------------------
 
 
-def test_hundreds_of_streams_share_one_thread(engine: StubEngine) -> None:
+def test_hundreds_of_streams_share_one_thread(stub: StubEngine) -> None:
     """300 followed streams at once: each gets its bytes; no thread is started per stream."""
     threads = threading.active_count()
 
     async def one() -> bytes:
-        reader, writer = await asyncio.open_unix_connection(engine.socket_path)
+        reader, writer = await asyncio.open_unix_connection(stub.socket_path)
         request = "GET /containers/live/logs?stdout=1&stderr=1&follow=1 HTTP/1.1\r\nHost: x\r\n\r\n"
         writer.write(request.encode())
         await reader.readuntil(b"\r\n\r\n")

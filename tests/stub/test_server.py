@@ -37,9 +37,9 @@ SCRIPT = Script(containers=(MUX, TTY, BULK, HUGE))
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[StubEngine]:
-    with StubEngine(SCRIPT) as stub:
-        yield stub
+def stub() -> Iterator[StubEngine]:
+    with StubEngine(SCRIPT) as server:
+        yield server
 
 
 def collect(events: Iterator[object]) -> dict[int, bytes]:
@@ -57,21 +57,21 @@ def collect(events: Iterator[object]) -> dict[int, bytes]:
 @pytest.mark.parametrize("container", [MUX, TTY, BULK], ids=lambda c: c.name)
 @pytest.mark.parametrize("version", [ApiVersion(1, 12), None])
 def test_logs_blocking(
-    engine: StubEngine, backend: str, container: Container, version: ApiVersion | None
+    stub: StubEngine, backend: str, container: Container, version: ApiVersion | None
 ) -> None:
-    with Client(engine.host, backend=backend) as client:
+    with Client(stub.host, backend=backend) as client:
         got = collect(client.stream(api.logs(container.id, version, tty=container.tty)))
     assert (got[1], got[2]) == container.expected()
 
 
-def test_logs_one_stream(engine: StubEngine) -> None:
-    with Client(engine.host) as client:
+def test_logs_one_stream(stub: StubEngine) -> None:
+    with Client(stub.host) as client:
         got = collect(client.stream(api.logs(MUX.name, stderr=False, tty=False)))
     assert got[1] == MUX.expected()[0] and got[2] == b""
 
 
-def test_ping_version_info_lists(engine: StubEngine) -> None:
-    with Client(engine.host) as client:
+def test_ping_version_info_lists(stub: StubEngine) -> None:
+    with Client(stub.host) as client:
         ping = client.request(api.ping())
         assert ping.data == b"OK" and ping.response.api_version == "1.41"
         assert client.negotiate() == ApiVersion(1, 41)
@@ -85,11 +85,11 @@ def test_ping_version_info_lists(engine: StubEngine) -> None:
         ("/v1.24/containers/mux/json", lambda d: d["Config"]["Tty"] is False),
         ("/images/json", lambda d: d[0]["RepoTags"] == ["busybox:latest"]),
     ]:
-        status, _, body = raw(engine, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, body = raw(stub, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
         assert status == 200 and check(json.loads(body))
 
 
-def test_attach_101_echoes_stdin_until_half_close(engine: StubEngine, backend: str) -> None:
+def test_attach_101_echoes_stdin_until_half_close(stub: StubEngine, backend: str) -> None:
     small = Script(containers=(Container("e" * 64, "small", output=LogSpec(size=5000)),))
     with StubEngine(small) as stub, Client(stub.host, backend=backend) as client:
         session = client.hijack(api.attach("small", stdin=True, tty=False))
@@ -103,9 +103,9 @@ def test_attach_101_echoes_stdin_until_half_close(engine: StubEngine, backend: s
         assert got == {1: out + b"ping\n", 2: err}
 
 
-def test_attach_legacy_200_raw_stream(engine: StubEngine) -> None:
+def test_attach_legacy_200_raw_stream(stub: StubEngine) -> None:
     request = "POST /v1.12/containers/tty/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n"
-    status, head, body = raw(engine, request + "Host: x\r\n\r\n", until_close=True)
+    status, head, body = raw(stub, request + "Host: x\r\n\r\n", until_close=True)
     assert status == 200 and b"Content-Type: application/vnd.docker.raw-stream" in head
     assert body == TTY.expected()[0]  # TTY: raw bytes, no frames
 
@@ -147,30 +147,30 @@ def test_attach_legacy_200_raw_stream(engine: StubEngine) -> None:
     ],
 )
 def test_errors_shaped_as_the_engines(
-    engine: StubEngine, request_line: str, status: int, body: bytes
+    stub: StubEngine, request_line: str, status: int, body: bytes
 ) -> None:
-    got_status, head, got_body = raw(engine, f"{request_line} HTTP/1.1\r\nHost: x\r\n\r\n")
+    got_status, head, got_body = raw(stub, f"{request_line} HTTP/1.1\r\nHost: x\r\n\r\n")
     assert (got_status, got_body) == (status, body)
     plain = b"text/plain; charset=utf-8" in head
     assert plain == (not body.startswith(b"{"))
 
 
-def test_errors_raise_typed_through_the_client(engine: StubEngine) -> None:
-    with Client(engine.host) as client:
+def test_errors_raise_typed_through_the_client(stub: StubEngine) -> None:
+    with Client(stub.host) as client:
         with pytest.raises(NotFound, match="No such container: nope"):
             client.request(api.inspect_container("nope", ApiVersion(1, 12)))
         with pytest.raises(APIError, match="too old"):
             client.request(api.engine_version(ApiVersion(1, 11)))
 
 
-def test_malformed_request_gets_400_and_close(engine: StubEngine) -> None:
-    status, _, body = raw(engine, "GET /_ping HTTP/1.1\r\nBad Header\r\n\r\n", until_close=True)
+def test_malformed_request_gets_400_and_close(stub: StubEngine) -> None:
+    status, _, body = raw(stub, "GET /_ping HTTP/1.1\r\nBad Header\r\n\r\n", until_close=True)
     assert status == 400 and body.startswith(b"400 Bad Request")
 
 
-def test_pull_and_events_streams(engine: StubEngine) -> None:
+def test_pull_and_events_streams(stub: StubEngine) -> None:
     image = SCRIPT.images[0]
-    with Client(engine.host) as client:
+    with Client(stub.host) as client:
         messages = decode(client.stream(registry.pull(parse_reference("busybox"))))
         assert messages == image.pull_messages()
         window = events_api.events(since=str(BASE_TIME), until=str(BASE_TIME + 12))
@@ -180,17 +180,17 @@ def test_pull_and_events_streams(engine: StubEngine) -> None:
     assert got == wanted
 
 
-def test_slow_reader_bounds_the_producer(engine: StubEngine) -> None:
+def test_slow_reader_bounds_the_producer(stub: StubEngine) -> None:
     """256 MiB scripted; the client reads 1 MiB then stalls: the stub stops writing."""
-    before = engine.stats.body_bytes
+    before = stub.stats.body_bytes
     with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(engine.socket_path or "")
+        sock.connect(stub.socket_path or "")
         sock.sendall(b"GET /containers/huge/logs?stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n\r\n")
         read = 0
         while read < MIB:
             read += len(sock.recv(64 * KIB))
         time.sleep(0.5)
-        sent = engine.stats.body_bytes - before
+        sent = stub.stats.body_bytes - before
         # socket buffers on both sides (a few hundred KiB) plus one 64 KiB piece
         assert sent < read + 8 * MIB, (sent, read)
 
@@ -198,12 +198,12 @@ def test_slow_reader_bounds_the_producer(engine: StubEngine) -> None:
 # --- asyncio and trio -------------------------------------------------------------------------
 
 
-def test_logs_asyncio(engine: StubEngine, backend: str) -> None:
+def test_logs_asyncio(stub: StubEngine, backend: str) -> None:
     from wireproto.adapters.asyncio import Client as AsyncClient
 
     async def main() -> dict[int, bytes]:
         out: dict[int, bytes] = {1: b"", 2: b""}
-        async with AsyncClient(engine.host, backend=backend) as client:
+        async with AsyncClient(stub.host, backend=backend) as client:
             call = api.logs(MUX.id, tty=False)
             async with client.stream(call) as events:
                 async for event in events:
@@ -216,13 +216,13 @@ def test_logs_asyncio(engine: StubEngine, backend: str) -> None:
     assert (got[1], got[2]) == MUX.expected()
 
 
-def test_logs_trio(engine: StubEngine, backend: str) -> None:
+def test_logs_trio(stub: StubEngine, backend: str) -> None:
     trio = pytest.importorskip("trio")
     from wireproto.adapters.trio import Client as TrioClient
 
     async def main() -> dict[int, bytes]:
         out: dict[int, bytes] = {1: b"", 2: b""}
-        async with TrioClient(engine.host, backend=backend) as client:
+        async with TrioClient(stub.host, backend=backend) as client:
             call = api.logs(BULK.id, tty=False)
             async with client.stream(call) as events:
                 async for event in events:
@@ -237,17 +237,18 @@ def test_logs_trio(engine: StubEngine, backend: str) -> None:
 
 # --- the docker CLI and docker-py ---------------------------------------------------------------
 
+
 @pytest.mark.skipif(not CLIS, reason="no docker CLI")
 @pytest.mark.parametrize("cli", CLIS)
-def test_docker_cli(engine: StubEngine, cli: str) -> None:
+def test_docker_cli(stub: StubEngine, cli: str) -> None:
     version = docker(
-        cli, engine, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"
+        cli, stub, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"
     )
     assert version.stdout == b"20.10.24-wireproto-stub 1.41\n", version.stderr
     for container in (MUX, TTY, BULK):
-        logs = docker(cli, engine, "logs", container.name)
+        logs = docker(cli, stub, "logs", container.name)
         assert (logs.stdout, logs.stderr) == container.expected(), container.name
-    pull = docker(cli, engine, "pull", "busybox")
+    pull = docker(cli, stub, "pull", "busybox")
     assert pull.returncode == 0, pull.stderr
     lines = [
         (f"{m['id']}: {m['status']}" if "id" in m else str(m["status"]))
@@ -256,7 +257,7 @@ def test_docker_cli(engine: StubEngine, cli: str) -> None:
     ]
     assert pull.stdout.decode().splitlines()[1:-1] == lines
     events = docker(
-        cli, engine, "events", "--since", str(BASE_TIME), "--until", str(BASE_TIME + 12)
+        cli, stub, "events", "--since", str(BASE_TIME), "--until", str(BASE_TIME + 12)
     )
     expected = [
         f"2023-11-14T22:13:{20 + e.time - BASE_TIME:02d}.123456789Z container {e.action} "
@@ -264,13 +265,13 @@ def test_docker_cli(engine: StubEngine, cli: str) -> None:
         for c, e in zip([MUX] * 3 + [TTY] * 2, SCRIPT.all_events()[:5])
     ]
     assert events.stdout.decode().splitlines() == expected
-    missing = docker(cli, engine, "logs", "nope")
+    missing = docker(cli, stub, "logs", "nope")
     assert missing.returncode == 1 and b"No such container: nope" in missing.stderr
 
 
-def test_docker_py(engine: StubEngine) -> None:
+def test_docker_py(stub: StubEngine) -> None:
     docker_py = pytest.importorskip("docker")
-    client = docker_py.APIClient(base_url=engine.host, version="1.41")
+    client = docker_py.APIClient(base_url=stub.host, version="1.41")
     try:
         assert client.version()["ApiVersion"] == "1.41"
         out, err = MUX.expected()
@@ -298,22 +299,22 @@ def decode(events: Iterator[object]) -> list[object]:
     return values
 
 
-def test_frames_are_one_chunk_per_message(engine: StubEngine) -> None:
-    status, _, _ = raw(engine, "GET /containers/mux/logs?stdout=1&stderr=1 HTTP/1.1\r\n\r\n")
+def test_frames_are_one_chunk_per_message(stub: StubEngine) -> None:
+    status, _, _ = raw(stub, "GET /containers/mux/logs?stdout=1&stderr=1 HTTP/1.1\r\n\r\n")
     assert status == 400  # no Host header: h11 refuses the HTTP/1.1 request
     request = "GET /containers/mux/logs?stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n\r\n"
-    _, _, data = raw(engine, request)
+    _, _, data = raw(stub, request)
     messages = list(MUX.messages())
     assert data == b"".join(mux.encode(s, p) for s, p in messages)
 
 
-def test_pipelined_requests_answered_in_order(engine: StubEngine) -> None:
+def test_pipelined_requests_answered_in_order(stub: StubEngine) -> None:
     """Two requests in one write, then the client's EOF: both replies, then the close."""
     logs = "GET /containers/tty/logs?stdout=1 HTTP/1.1\r\nHost: x\r\n\r\n"
     ping = "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n"
     with socket.socket(socket.AF_UNIX) as sock:
         sock.settimeout(10)
-        sock.connect(engine.socket_path or "")
+        sock.connect(stub.socket_path or "")
         sock.sendall((logs + ping).encode())
         sock.shutdown(socket.SHUT_WR)  # EOF while the first body is being written
         data = b""
