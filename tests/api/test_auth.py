@@ -97,3 +97,20 @@ def test_references(
 def test_bad_references(text: str) -> None:
     with pytest.raises(LocalProtocolError):
         parse_reference(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not base64!",
+        "é",
+        base64.urlsafe_b64encode(b'{"password": "hunter2').decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(b"[" * 50_000 + b"]" * 50_000).decode(),
+    ],
+    ids=["bad-alphabet", "not-ascii", "cut-json", "not-utf8", "deep"],
+)
+def test_decode_auth_garbage_is_typed_and_secret_free(value: str) -> None:
+    with pytest.raises(LocalProtocolError, match="X-Registry-Auth") as caught:
+        decode_auth(value)
+    assert "hunter2" not in str(caught.value) and caught.value.__cause__ is None

@@ -206,3 +206,31 @@ def test_a_file_that_grows_or_shrinks_while_sent_is_an_error(tmp_path: Path) -> 
                 handle.truncate(BLOCK)
         with pytest.raises(BuildContextError, match=f"{big}.*(grew|shrank)"):
             b"".join(stream)
+
+
+def test_a_context_nested_deeper_than_the_python_stack(tmp_path: Path) -> None:
+    """1100 levels (Python's stack stops recursion at 1000): walked whole, in order,
+    a pattern's hits still carried down to the bottom."""
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / ".dockerignore").write_text("d/skip\n")
+    levels = 1100
+    bottom = tmp_path
+    for _ in range(levels):  # not mkdir(parents=True): pathlib recurses once per level
+        bottom = bottom / "d"
+        bottom.mkdir()
+    (bottom / "f").write_text("at the bottom")
+    (tmp_path / "d" / "skip").mkdir()
+    (tmp_path / "d" / "skip" / "gone").write_text("excluded")
+    skipped = tmp_path / "d" / "skip"
+    try:
+        got = members(b"".join(tar_context(tmp_path)))
+    finally:  # bottom up: pytest's cleanup (shutil.rmtree) recurses once per level too
+        (bottom / "f").unlink()
+        shutil.rmtree(skipped)
+        while bottom != tmp_path:
+            bottom.rmdir()
+            bottom = bottom.parent
+    deepest = "/".join(["d"] * levels) + "/f"
+    assert got[deepest].size == len("at the bottom")
+    assert not [name for name in got if "skip" in name]
+    assert len(got) == levels + 3  # the directories, f, Dockerfile, .dockerignore

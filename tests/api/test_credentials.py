@@ -202,3 +202,43 @@ def test_helper_name_with_a_slash_is_refused(dot_helper: Path) -> None:
     with pytest.raises(CredentialsError, match="holds a '/'"):
         creds.get("reg.example")
     assert not dot_helper.exists()
+
+
+# --- hand-edited configs and odd helpers: a typed error or nothing, never another exception ----
+
+DEEP = "[" * 40_000 + "]" * 40_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"auths": ' + DEEP.encode() + b"}",
+        b'{"credHelpers": {"a": ' + b'{"b":' * 30_000 + b"1" + b"}" * 30_000 + b"}}",
+        b'{"auths": {"r.example": {"auth": "\xff\xfe"}}}',
+    ],
+    ids=["deep-array", "deep-object", "not-utf8"],
+)
+def test_unreadable_config_is_a_credentials_error(tmp_path: Path, text: bytes) -> None:
+    (tmp_path / "config.json").write_bytes(text)
+    with pytest.raises(CredentialsError, match=r"config\.json"):
+        Credentials(environ={"DOCKER_CONFIG": str(tmp_path)})
+
+
+@pytest.mark.parametrize("section", ["auths", "credHelpers"])
+@pytest.mark.parametrize("value", [5, 2.5, True, ["reg.example"], "reg.example"])
+def test_sections_that_are_not_objects_name_no_registry(section: str, value: object) -> None:
+    creds = Credentials({section: value}, environ={"PATH": "/nonexistent"})
+    assert creds.all() == {}
+    assert creds.get("reg.example") is None
+
+
+def test_helper_printing_deep_json_is_a_credentials_error(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "deep.json").write_text('{"Username": ' + DEEP + "}")
+    script = bin_dir / "docker-credential-deep"
+    script.write_text(f"#!/bin/sh\nexec /bin/cat '{bin_dir / 'deep.json'}'\n")
+    script.chmod(0o755)
+    creds = Credentials({"credsStore": "deep"}, environ={"PATH": str(bin_dir)})
+    with pytest.raises(CredentialsError, match="no JSON object"):
+        creds.get("reg.example")

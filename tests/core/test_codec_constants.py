@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wireproto.codec import backend as _backend
-from wireproto.codec.python import chunked, mux
+from wireproto.codec import views
+from wireproto.codec.python import chunked
 from wireproto.errors import InvalidChunk
 
 native = _backend.load_native()
@@ -40,4 +41,4 @@ def test_limits_are_the_same_in_c_and_python() -> None:
     assert native is not None
     assert native.lib.WP_CHUNK_MAX_LINE == chunked.MAX_LINE
     assert native.lib.WP_CHUNK_MAX_TRAILER == chunked.MAX_TRAILER
-    assert native.lib.WP_COALESCE_BELOW == mux.COALESCE_BELOW
+    assert native.lib.WP_COALESCE_BELOW == views.COALESCE_BELOW

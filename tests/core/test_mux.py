@@ -463,3 +463,33 @@ def test_pieces_under_1_kib_are_bytes_beside_long_ones(backend: str, split: Spli
         assert b"".join(p for s, p in pieces if s == 1) == b"short" + b"tail\n" + b"z" * 1024
         for _, payload in pieces:
             assert isinstance(payload, bytes) or len(payload) >= 1024, (type(payload), len(payload))
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview], ids=lambda k: k.__name__)
+def test_raw_stream_pieces_under_1_kib_are_bytes(kind: type, split: Split) -> None:
+    """A TTY stream keeps the same promise: short pieces ``bytes``, long ones views."""
+    data = b"$ ls\r\n" + b"w" * 3000 + b"\r\n"
+    raw = mux.RawStream()
+    pieces = [piece for part in split(data) for piece in raw.feed(kind(part))]
+    assert b"".join(bytes(p) for _, p in pieces) == data
+    for _, payload in pieces:
+        assert isinstance(payload, bytes) or len(payload) >= 1024, (type(payload), len(payload))
+
+
+@pytest.mark.parametrize("tty", [True, None], ids=["tty=True", "sniffed-raw"])
+def test_exchange_tty_output_under_1_kib_is_bytes(backend: str, tty: bool | None) -> None:
+    from wireproto import calls, http
+    from wireproto import exchange as ex
+
+    text = b"prompt$ \r\n"
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(text)
+    exchange = ex.Exchange(calls.logs("c1", tty=tty), backend=backend)
+    exchange.data_to_send()
+    exchange.receive_data(memoryview(bytearray(head + text)))
+    pieces = []
+    while not isinstance(event := exchange.next_event(), ex.EndOfMessage):
+        if isinstance(event, ex.Output):
+            pieces += event.pieces
+        else:
+            assert isinstance(event, http.Response), event
+    assert pieces == [(mux.STDOUT, text)] and isinstance(pieces[0][1], bytes)

@@ -237,3 +237,35 @@ def test_a_request_within_the_timeout_is_served(stub: StubEngine) -> None:
             sock.sendall(part)
             time.sleep(HEADER_TIMEOUT / 5)
         assert read_reply(sock)[:3:2] == (200, b"OK")
+
+
+@pytest.mark.parametrize("target", [b"http://[::1/_ping", b"//[fe80::/v1.41/version"])
+def test_a_target_that_is_no_url_is_refused_and_closed(
+    engine: StubEngine, faults: pytest.LogCaptureFixture, target: bytes
+) -> None:
+    with connect(engine) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = read_to_close(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and body.startswith(b"400 "), data
+    time.sleep(0.05)
+    assert_one_line_per_fault(faults.records, 1)
+
+
+def test_pipelined_requests_are_all_answered(
+    engine: StubEngine, faults: pytest.LogCaptureFixture
+) -> None:
+    """Thousands of requests in one send: answered in order, not one stack frame each."""
+    count = 3000
+    with connect(engine) as sock:
+        sock.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+        rest, answered = b"", 0
+        for _ in range(count):
+            status, _, body, rest = read_reply(sock, rest)
+            assert (status, body) == (200, b"OK")
+            answered += 1
+        sock.sendall(b"GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_reply(sock, rest)[0] == 200
+    assert answered == count
+    time.sleep(0.05)
+    assert_one_line_per_fault(faults.records, 0)

@@ -133,7 +133,10 @@ def encode_config(configs: Mapping[str, AuthConfig]) -> SecretText:
 def decode_auth(value: str) -> dict[str, Any]:
     """The JSON config of an ``X-Registry-Auth`` value, as the engine decodes it."""
     padded = value + "=" * (-len(value) % 4)
-    document = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    try:
+        document = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, RecursionError):  # the text is never shown: it holds the secret
+        raise LocalProtocolError("X-Registry-Auth is not base64 of a JSON object") from None
     if not isinstance(document, dict):
         raise LocalProtocolError("X-Registry-Auth does not hold a JSON object")
     return document

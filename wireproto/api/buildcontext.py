@@ -74,33 +74,42 @@ class ContextWalker:
         self.root = root
         self.matcher = matcher
 
-    def entries(
-        self,
-        directory: Path | None = None,
-        rel: str = "",
-        parent: dockerignore.ParentHits | None = None,
-    ) -> Iterator[tuple[str, Path, os.stat_result]]:
-        directory = directory or self.root
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError as exc:
-            raise BuildContextError(f"cannot list {directory}: {exc.strerror}") from None
-        for name in names:
-            path = directory / name
-            relative = f"{rel}/{name}" if rel else name
-            try:
-                st = os.lstat(path)
-            except OSError as exc:
-                raise BuildContextError(f"cannot stat {path}: {exc.strerror}") from None
+    def entries(self) -> Iterator[tuple[str, Path, os.stat_result]]:
+        # Depth first with a stack of listings, not recursion: a context may nest
+        # deeper than Python's stack (the docker CLI walks any depth).
+        Level = tuple[Iterator[tuple[str, Path, os.stat_result]], dockerignore.ParentHits | None]
+        stack: list[Level] = [(self._listing(self.root, ""), None)]
+        while stack:
+            listing, parent = stack[-1]
+            found = next(listing, None)
+            if found is None:
+                stack.pop()
+                continue
+            relative, path, st = found
             # The directory's pattern hits go down with the walk, as in the docker CLI.
             excluded, hits = self.matcher.decide(relative, parent)
             if stat.S_ISDIR(st.st_mode):
                 if not excluded:
                     yield relative, path, st
                 if not excluded or self.matcher.may_include_below(relative):
-                    yield from self.entries(path, relative, hits)
+                    stack.append((self._listing(path, relative), hits))
             elif not excluded:
                 yield relative, path, st
+
+    @staticmethod
+    def _listing(directory: Path, rel: str) -> Iterator[tuple[str, Path, os.stat_result]]:
+        """``directory``'s entries, sorted by name, with their paths relative to the root."""
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            raise BuildContextError(f"cannot list {directory}: {exc.strerror}") from None
+        for name in names:
+            path = directory / name
+            try:
+                st = os.lstat(path)
+            except OSError as exc:
+                raise BuildContextError(f"cannot stat {path}: {exc.strerror}") from None
+            yield (f"{rel}/{name}" if rel else name), path, st
 
 
 _SPECIAL = {

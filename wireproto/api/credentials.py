@@ -50,14 +50,16 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 def load_config(path: Path) -> dict[str, Any]:
     """The parsed config.json; {} when it does not exist."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise CredentialsError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        document = json.loads(text)
-    except ValueError as exc:
+        document = json.loads(data.decode("utf-8"))
+    except RecursionError:  # nested past the parser's stack: no config is that deep
+        raise CredentialsError(f"{path} nests too deep to be a config") from None
+    except ValueError as exc:  # not UTF-8 (UnicodeDecodeError) or not JSON
         # The message names the place, never the text (it may hold secrets).
         raise CredentialsError(
             f"{path} is not valid JSON (line {getattr(exc, 'lineno', '?')})"
@@ -65,6 +67,11 @@ def load_config(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CredentialsError(f"{path} does not hold a JSON object")
     return document
+
+
+def _keys(section: object) -> list[str]:
+    """The registries a config section names: its keys when it is an object, else none."""
+    return list(section) if isinstance(section, dict) else []
 
 
 def server_keys(registry: str) -> list[str]:
@@ -156,9 +163,9 @@ class Credentials:
     def all(self) -> dict[str, AuthConfig]:
         """Every registry's credentials (for ``X-Registry-Config`` on build)."""
         found: dict[str, AuthConfig] = {}
-        auths = self.config.get("auths") or {}
-        helpers = self.config.get("credHelpers") or {}
-        for key in [*auths, *helpers]:
+        # Either may be any JSON value in a hand-edited file: only objects name registries.
+        auths, helpers = self.config.get("auths"), self.config.get("credHelpers")
+        for key in [*_keys(auths), *_keys(helpers)]:
             config = self.get(key)
             if config is not None:
                 found[key] = config
@@ -223,7 +230,7 @@ class Credentials:
     def _parse_helper(self, program: str, server: str, out: bytes) -> AuthConfig:
         try:
             document = json.loads(out)
-        except ValueError:
+        except (ValueError, RecursionError):
             document = None
         if not isinstance(document, dict):
             raise CredentialsError(f"credential helper {program} printed no JSON object")

@@ -15,8 +15,8 @@ import struct
 
 from wireproto.codec import backend as _backend
 from wireproto.codec.sinks import Sinks, deliver, sink_for
+from wireproto.codec.views import COALESCE_BELOW, BytesLike, Decoder, Piece, immutable
 from wireproto.codec.views import HEADER_SIZE as HEADER_SIZE
-from wireproto.codec.views import BytesLike, Decoder, Piece, immutable
 from wireproto.errors import LocalProtocolError, StreamFailed
 
 STDIN = 0
@@ -70,7 +70,11 @@ class RawStream:
         self._check_open()
         view = immutable(data)
         self._offset += len(view)
-        return [(STDOUT, view)] if len(view) else []
+        if not len(view):
+            return []
+        if len(view) < COALESCE_BELOW:  # short pieces are bytes, as the demuxers give them
+            return [(STDOUT, bytes(view))]
+        return [(STDOUT, view)]
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         self._check_open()

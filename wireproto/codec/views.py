@@ -16,6 +16,10 @@ from wireproto.errors import FrameError, TruncatedFrame
 
 STREAMS = 4  # stdin, stdout, stderr, systemerr
 HEADER_SIZE = 8
+# Pieces shorter than this are bytes, and adjacent ones of one stream are merged
+# (WP_COALESCE_BELOW in native/wireproto.h): fewer Python objects per chunk for
+# log lines, while bulk payloads stay views of the input.
+COALESCE_BELOW = 1024
 
 BytesLike = bytes | bytearray | memoryview
 Piece = tuple[int, bytes | memoryview]

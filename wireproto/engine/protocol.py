@@ -158,7 +158,10 @@ class ServerConnection:
     def _dispatch(self) -> Reply:
         assert self._request is not None
         event, self._request = self._request, None
-        url = urlsplit(event.target.decode("latin-1"))
+        try:
+            url = urlsplit(event.target.decode("latin-1"))
+        except ValueError as exc:  # e.g. "http://[::1/": Go's server refuses the request
+            return self._bad_request(400, f"malformed request target: {exc}")
         request = _Request(
             method=event.method.decode("ascii"),
             path=unquote(url.path),

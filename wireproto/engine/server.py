@@ -419,6 +419,11 @@ class _Connection(asyncio.Protocol):
             self.state = REQUEST
             if self.eof:
                 self.conn.receive_data(b"")
+            # From the loop, not from here: pipelined requests would recurse once each.
+            asyncio.get_running_loop().call_soon(self._next_if_waiting)
+
+    def _next_if_waiting(self) -> None:
+        if self.state == REQUEST:  # data_received may have started the next reply meanwhile
             self._next()
 
     def _echo(self, hijack: Hijack) -> None:

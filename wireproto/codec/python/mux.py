@@ -19,13 +19,17 @@ import struct
 from typing import Protocol
 
 from wireproto.codec.sinks import Sinks, deliver, sink_for
-from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
+from wireproto.codec.views import (
+    COALESCE_BELOW,
+    HEADER_SIZE,
+    STREAMS,
+    BytesLike,
+    Piece,
+    byte_view,
+    immutable,
+)
 from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
 
-# Adjacent segments of one stream shorter than this are merged into one piece
-# (WP_COALESCE_BELOW in native/wireproto.h): fewer Python objects per chunk
-# for log lines, while bulk payloads stay views of the input.
-COALESCE_BELOW = 1024
 _HEADER = struct.Struct(">II")
 # A valid first header word is 0x0s000000 with s in 0..3.
 _INVALID_WORD_BITS = 0xFCFFFFFF
