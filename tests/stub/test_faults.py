@@ -241,9 +241,9 @@ def test_a_request_within_the_timeout_is_served(stub: StubEngine) -> None:
 
 @pytest.mark.parametrize("target", [b"http://[::1/_ping", b"//[fe80::/v1.41/version"])
 def test_a_target_that_is_no_url_is_refused_and_closed(
-    engine: StubEngine, faults: pytest.LogCaptureFixture, target: bytes
+    stub: StubEngine, faults: pytest.LogCaptureFixture, target: bytes
 ) -> None:
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
         data = read_to_close(sock)
     head, _, body = data.partition(b"\r\n\r\n")
@@ -253,11 +253,11 @@ def test_a_target_that_is_no_url_is_refused_and_closed(
 
 
 def test_pipelined_requests_are_all_answered(
-    engine: StubEngine, faults: pytest.LogCaptureFixture
+    stub: StubEngine, faults: pytest.LogCaptureFixture
 ) -> None:
     """Thousands of requests in one send: answered in order, not one stack frame each."""
     count = 3000
-    with connect(engine) as sock:
+    with connect(stub) as sock:
         sock.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n" * count)
         rest, answered = b"", 0
         for _ in range(count):
