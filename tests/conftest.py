@@ -1,16 +1,24 @@
-"""Fixtures every test module shares: the backends, and input splitting."""
+"""Fixtures every test module shares: the backends, input splitting, fake engines, adapters.
+
+Helpers that are not fixtures live in ``tests/support``; test modules import from there,
+never from one another.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.support.adapters import ADAPTERS, Adapter
+from tests.support.sockets import FakeEngine, Handler
 from wireproto import mux
+from wireproto.adapters import _common, blocking
 from wireproto.codec import backend as _backend
 
-pytest_plugins = ["tests.engine_support"]
+pytest_plugins = ["tests.support.engine"]
 
 BACKENDS = ["python", "native"]
 
@@ -59,3 +67,41 @@ def split(request: pytest.FixtureRequest) -> Callable[[bytes], list[bytes]]:
 def chunks_of(data: bytes, size: int) -> Iterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
+
+
+# --- fake engines on loopback and the three adapters ----------------------------------------
+
+
+@pytest.fixture(params=["whole", "byte_by_byte"])
+def delivery(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "byte_by_byte":
+        monkeypatch.setattr(blocking, "RECV_SIZE", 1)
+        monkeypatch.setattr(_common, "INITIAL_READ_SIZE", 1)
+        monkeypatch.setattr(_common, "READ_LIMIT", 1)
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[Callable[..., FakeEngine]]:
+    engines: list[FakeEngine] = []
+
+    def make(handler: Handler, trickle: bool = False) -> FakeEngine:
+        engine = FakeEngine(tmp_path / f"engine{len(engines)}.sock", handler, trickle)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
+
+
+@pytest.fixture(params=ADAPTERS)
+def adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
+    return Adapter(request.param, backend)
+
+
+@pytest.fixture(params=[name for name in ADAPTERS if name != "blocking"])
+def async_adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
+    """The async adapters alone: their streams can be asked again after an error."""
+    return Adapter(request.param, backend)

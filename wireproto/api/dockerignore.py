@@ -22,7 +22,7 @@ The Dockerfile and ``.dockerignore`` are always sent (the CLI adds
 exceptions for both; the builder needs them).
 
 Known differences from the docker CLI, on purpose (the CLI compiles patterns
-to Go regular expressions; its bugs are not copied).  tests/test_dockerignore.py
+to Go regular expressions; its bugs are not copied).  tests/api/test_dockerignore.py
 runs the real CLI and asserts each one by name:
 
 * ``regexp-escape-of-a-letter`` (all CLIs): ``\\`` before a letter is a

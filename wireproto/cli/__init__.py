@@ -1,6 +1,6 @@
 """The ``wireproto`` command: argument parsing, exit codes, error reporting.
 
-Exit codes (DESIGN.md): 0 success, 1 an error reported by the engine or the
+Exit codes (docs/architecture.md): 0 success, 1 an error reported by the engine or the
 stream, 2 usage, 3 cannot connect; ``attach`` and ``exec`` exit with the
 container's or the command's own code once the stream has run to its end.
 """

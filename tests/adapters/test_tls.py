@@ -1,0 +1,93 @@
+"""Half-closing stdin over TLS: the engine sees stdin end, the output still comes in.
+
+The docker CLI half-closes a TLS hijack with a TCP FIN under the TLS layer
+(no close_notify), and the engine's Go TLS reads a FIN at a record boundary
+as the end of stdin, then keeps writing.  The engine here is a TLS server in
+a thread (certificates from the ``openssl`` command) that does the same:
+OpenSSL would fail the connection on a bare FIN, so the server context sets
+OP_IGNORE_UNEXPECTED_EOF (OpenSSL 3), which reads it as the end, as Go does.
+It then writes the container's output, which the client must read whole
+through the TLS layer it kept.  Stdin that never ends (nothing sent) times
+out and fails the test.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.support.adapters import ADAPTERS, Adapter, collect
+from tests.support.sockets import UPGRADED, make_certificates, read_head
+from wireproto import api, mux
+
+STDIN = b"to the container\n" * 1000
+OUTPUT = [mux.encode(1, b"after stdin's EOF: %d\n" % i) for i in range(2000)]
+
+
+class TLSEngine:
+    """Answers one attach with 101, reads stdin to its end, then writes OUTPUT."""
+
+    def __init__(self, certs: Path) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(certs / "server.pem", certs / "server-key.pem")
+        self.context.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stdin = b""
+        self.end: str | None = None  # how stdin ended
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        conn.settimeout(10)
+        with self.context.wrap_socket(conn, server_side=True) as tls:
+            read_head(tls)
+            tls.sendall(UPGRADED)
+            self.end = self._read_stdin(tls)
+            tls.sendall(b"".join(OUTPUT))
+        # The with block closes the socket: a FIN after the output, as a finished container's.
+
+    def _read_stdin(self, tls: ssl.SSLSocket) -> str:
+        try:
+            while data := tls.recv(65536):
+                self.stdin += data
+        except TimeoutError:
+            return "nothing"
+        return "EOF"
+
+    def close(self) -> None:
+        self.thread.join(10)
+        self.listener.close()
+
+
+@pytest.fixture(params=ADAPTERS)
+def adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
+    return Adapter(request.param, backend)
+
+
+def test_close_stdin_over_tls_ends_stdin_and_reads_on(tmp_path: Path, adapter: Adapter) -> None:
+    make_certificates(tmp_path)
+    engine = TLSEngine(tmp_path)
+    environ = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
+
+    async def scenario() -> dict[int, bytearray]:
+        host = f"tcp://localhost:{engine.port}"
+        async with adapter.client(host, environ=environ) as client:
+            session = await client.hijack(api.attach("c1", stdin=True, tty=False))
+            await session.send(STDIN)
+            await session.close_stdin()
+            _seen, output = await collect(session.events())
+            await session.aclose()
+            return output
+
+    try:
+        output = adapter.run(scenario)
+    finally:
+        engine.close()
+    assert (engine.end, engine.stdin == STDIN) == ("EOF", True)
+    assert output[mux.STDOUT] == b"".join(frame[8:] for frame in OUTPUT)

@@ -1,0 +1,77 @@
+"""`pip install .` builds the native module with a compiler and still succeeds without one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_copy(destination: Path) -> Path:
+    """The project's own files (tracked or new, not ignored): no built module rides along."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def install_and_report(tmp_path: Path, env_changes: dict[str, str]) -> str:
+    source = project_copy(tmp_path / "src")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    env = {**os.environ, **env_changes}
+    env.pop("WIREPROTO_BACKEND", None)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True, env=env)
+    probe = (
+        "import wireproto.adapters.blocking, wireproto.api, wireproto.cli\n"
+        "import wireproto.mux as m\n"
+        "print(m.BACKEND, [(s, bytes(p)) for s, p in m.Demuxer().feed(m.encode(1, b'ok'))])"
+    )
+    clean_env = {"PATH": os.environ["PATH"]}
+    result = subprocess.run(
+        [str(python), "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env,
+    )
+    usage = subprocess.run(
+        [str(venv / "bin" / "wireproto"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env,
+    )
+    assert "logs" in usage.stdout
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_install_with_a_compiler_builds_native(tmp_path: Path) -> None:
+    output = install_and_report(tmp_path, {})
+    assert output.startswith("native ")
+    assert output.split(" ", 1)[1].strip() == "[(1, b'ok')]"
+
+
+@pytest.mark.slow
+def test_install_without_a_compiler_falls_back_to_python(tmp_path: Path) -> None:
+    output = install_and_report(tmp_path, {"CC": "false"})
+    assert output.startswith("python ")
+    assert output.split(" ", 1)[1].strip() == "[(1, b'ok')]"

@@ -1,0 +1,167 @@
+"""Fake engines on real loopback sockets, and the helpers their handlers use.
+
+Each fake is a real server (a unix socket, in a thread) answering from canned
+bytes, so the adapters meet a genuine peer, not a mock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[socket.socket], None]
+PING_OK = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+UPGRADED = b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+CHUNKED_MUX = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"
+CHUNKED_MUX += b"Transfer-Encoding: chunked\r\n\r\n"
+
+
+def read_head(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    return data
+
+
+class FakeEngine:
+    """A unix-socket server running ``handler`` for each connection, in a thread.
+
+    ``trickle``: every ``sendall`` of the handler goes out one byte at a time.
+    """
+
+    def __init__(self, path: Path, handler: Handler, trickle: bool = False) -> None:
+        self.path = path
+        self.handler = handler
+        self.trickle = trickle
+        self.connections = 0
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(path))
+        self.listener.listen(64)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.path}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        target: socket.socket = _Trickle(conn) if self.trickle else conn  # type: ignore[assignment]
+        with conn, contextlib.suppress(OSError):
+            self.handler(target)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class _Trickle:
+    """A socket whose sendall writes one byte per send."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def sendall(self, data: bytes) -> None:
+        for i in range(len(data)):
+            self._sock.sendall(data[i : i + 1])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def keep_alive(limit: int = 100, requests: list[bytes] | None = None) -> Handler:
+    def handle(conn: socket.socket) -> None:
+        for _ in range(limit):
+            head = read_head(conn)
+            if not head:
+                return
+            if requests is not None:
+                requests.append(head)
+            conn.sendall(PING_OK)
+
+    return handle
+
+
+def answer(response: bytes) -> Handler:
+    def handle(conn: socket.socket) -> None:
+        read_head(conn)
+        conn.sendall(response)
+
+    return handle
+
+
+def chunked(*chunks: bytes) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+
+
+def make_certificates(directory: Path) -> None:
+    """A CA, a server certificate for localhost and a client certificate, as docker names them."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test CA",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    )
+    for name, extension in (
+        ("server", "subjectAltName=DNS:localhost"),
+        ("cert", "extendedKeyUsage=clientAuth"),
+    ):
+        key = "key.pem" if name == "cert" else f"{name}-key.pem"
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            key,
+            "-out",
+            f"{name}.csr",
+        )
+        (directory / f"{name}.ext").write_text(extension + "\n")
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.pem",
+        )
