@@ -10,38 +10,15 @@ either backend's decoder classes, typed by the Protocols of
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
-from types import ModuleType
 
+from wireproto.codec.native import BUILD_HINT as BUILD_HINT
+from wireproto.codec.native import load_native as load_native
 from wireproto.codec.views import BodyDecoding, ChunkedDemuxing, Decoder
 
 ENV_VAR = "WIREPROTO_BACKEND"
 BACKENDS = ("native", "python")
-
-BUILD_HINT = (
-    "the native backend (wireproto._native) is not built; install a C compiler "
-    "and reinstall (`pip install --force-reinstall --no-deps .`), or build it in "
-    "place with `python setup.py build_ext --inplace`, or set WIREPROTO_BACKEND=python"
-)
-
-
-def load_native() -> ModuleType | None:
-    """The compiled cffi module, or None when it was not built."""
-    try:
-        return importlib.import_module("wireproto._native")
-    except ImportError:
-        return None
-
-
-def require_native() -> ModuleType:
-    """The compiled cffi module; ImportError saying how to build it if absent."""
-    native = load_native()
-    if native is None:
-        raise ImportError(BUILD_HINT)
-    return native
-
 
 def choose(value: str | None) -> str:
     """The backend for a WIREPROTO_BACKEND value (None or "" for the default)."""
@@ -51,8 +28,8 @@ def choose(value: str | None) -> str:
         raise ValueError(
             f"{ENV_VAR}={value!r} is not a backend; valid values: {', '.join(BACKENDS)}"
         )
-    if value == "native":
-        require_native()
+    if value == "native" and load_native() is None:
+        raise ImportError(BUILD_HINT)
     return value
 
 

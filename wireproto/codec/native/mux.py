@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from wireproto.codec.backend import require_native
+from wireproto.codec.native import require_native
 from wireproto.codec.sinks import Sinks, deliver, sink_for
 from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
 from wireproto.errors import (
