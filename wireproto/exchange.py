@@ -62,19 +62,9 @@ from wireproto.http import (
     h11_request,
     response_from_h11,
 )
-
-
-class Sentinel:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-NEED_DATA = Sentinel("NEED_DATA")  # feed more bytes (or EOF) to go on
-PAUSED = Sentinel("PAUSED")  # the exchange is over: no more events
-
+from wireproto.sentinel import NEED_DATA as NEED_DATA
+from wireproto.sentinel import PAUSED as PAUSED
+from wireproto.sentinel import Sentinel as Sentinel
 
 Event = Response | Output | Data | Document | EndOfMessage
 State = Literal["HEAD", "BODY", "DONE", "FAILED"]

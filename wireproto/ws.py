@@ -40,7 +40,7 @@ from wireproto.errors import (
     RemoteProtocolError,
     StreamFailed,
 )
-from wireproto.exchange import NEED_DATA, PAUSED, EndOfMessage, Output, Sentinel
+from wireproto.exchange import EndOfMessage, Output
 from wireproto.http import (
     MAX_ERROR_BODY,
     UNIX_HOST,
@@ -52,6 +52,7 @@ from wireproto.http import (
     response_from_h11,
 )
 from wireproto.mux import STDOUT
+from wireproto.sentinel import NEED_DATA, PAUSED, Sentinel
 
 Event = Response | Output | EndOfMessage
 # Memory stays bounded by what is fed: wsproto's FrameDecoder hands a data

@@ -19,8 +19,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from wireproto.errors import ConnectionClosed
-from wireproto.exchange import Data, Document, Event, Output, Sentinel
+from wireproto.exchange import Data, Document, Event, Output
 from wireproto.http import UNIX_HOST, BodyKind, Call, Response
+from wireproto.sentinel import Sentinel
 from wireproto.ws import WSAttach
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
