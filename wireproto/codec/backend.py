@@ -20,6 +20,7 @@ from wireproto.codec.views import BodyDecoding, ChunkedDemuxing, Decoder
 ENV_VAR = "WIREPROTO_BACKEND"
 BACKENDS = ("native", "python")
 
+
 def choose(value: str | None) -> str:
     """The backend for a WIREPROTO_BACKEND value (None or "" for the default)."""
     if not value:
