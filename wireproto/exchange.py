@@ -66,6 +66,7 @@ from wireproto.sentinel import NEED_DATA as NEED_DATA
 from wireproto.sentinel import PAUSED as PAUSED
 from wireproto.sentinel import Sentinel as Sentinel
 
+# What an exchange yields, and what the adapters hand out.
 Event = Response | Output | Data | Document | EndOfMessage
 State = Literal["HEAD", "BODY", "DONE", "FAILED"]
 _HIJACK_TYPES = (framing.RAW_STREAM, framing.MULTIPLEXED_STREAM)

@@ -425,7 +425,7 @@ class MessageDecoder:
 # --- events -------------------------------------------------------------------------------------
 
 
-class Event:
+class EngineEvent:
     """One message of ``GET /events``: old (``status``, ``id``, ``from``) and new
     (``Type``, ``Action``, ``Actor``, API 1.22+) fields alike."""
 
@@ -435,16 +435,16 @@ class Event:
         self.raw = raw
 
     @classmethod
-    def from_value(cls, value: object) -> Event:
+    def from_value(cls, value: object) -> EngineEvent:
         if not isinstance(value, dict):
             raise MalformedMessage("(event)", value)
         return cls(value)
 
     def __repr__(self) -> str:
-        return f"Event({short_repr(self.raw, REPR_WIDTH)})"
+        return f"EngineEvent({short_repr(self.raw, REPR_WIDTH)})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Event) and other.raw == self.raw
+        return isinstance(other, EngineEvent) and other.raw == self.raw
 
     __hash__ = None  # type: ignore[assignment]
 
