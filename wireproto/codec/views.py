@@ -105,11 +105,17 @@ def missing_detail(remaining: int) -> str:
 
 
 class Ending(Protocol):
-    """What :func:`stream_end` needs of a demuxer (either backend's)."""
+    """The failure state both backends' demuxers share, and what :func:`stream_end` needs.
+
+    ``fail`` records an error and raises nothing; ``check_usable`` raises
+    StreamFailed once one was recorded; ``_fail_and_raise`` (private) does both.
+    """
 
     def truncation(self) -> TruncatedFrame | None: ...
 
     def fail(self, error: Exception) -> None: ...
+
+    def check_usable(self) -> None: ...
 
 
 def stream_end(demuxer: Ending) -> FrameError | None:

@@ -369,8 +369,7 @@ class Demuxer:
         return pieces
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         view = byte_view(data)
         buffers = self._buffers
         buffers.reserve(len(view))
@@ -396,7 +395,7 @@ class Demuxer:
         self.check_usable()
         error = self.truncation()
         if error is not None:
-            self._raise(error)
+            self._fail_and_raise(error)
 
     def truncation(self) -> TruncatedFrame | None:
         state = self.state
@@ -407,13 +406,15 @@ class Demuxer:
         return None
 
     def check_usable(self) -> None:
+        """Raises StreamFailed once the demuxer failed: it takes no more input."""
         if self._error is not None:
             raise StreamFailed(self._error)
 
     def fail(self, error: Exception) -> None:
+        """Records ``error`` as the failure (the first one stays); raises nothing."""
         self._error = self._error or error
 
-    def _raise(self, error: FrameError) -> None:
+    def _fail_and_raise(self, error: FrameError) -> None:
         self.fail(error)
         raise error
 

@@ -84,14 +84,18 @@ class ChunkedDecoder:
 
     def close(self) -> None:
         """Says the connection ended; IncompleteBody unless the body did."""
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         if not self.done:
             raise IncompleteBody(self.offset, missing_detail(self.remaining))
 
     @property
     def error(self) -> InvalidChunk | None:
         return self._error
+
+    def check_usable(self) -> None:
+        """Raises StreamFailed once the framing failed: it takes no more input."""
+        if self._error is not None:
+            raise StreamFailed(self._error)
 
     def spans(self, view: memoryview) -> Iterator[tuple[int, int]]:
         """Consumes ``view``, yielding each chunk-data span as (start, stop).
@@ -100,8 +104,7 @@ class ChunkedDecoder:
         at a framing error (``error``); ``offset`` is kept current between
         yields, so a caller may stop iterating at any span.
         """
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         if self.done:
             self.trailing += bytes(view)
             return
@@ -282,7 +285,7 @@ class ChunkedDemuxer:
 
     def _walk(self, view: memoryview, out: Collector) -> FrameError | InvalidChunk | None:
         """Demuxes the chunk data of ``view`` into ``out``; the error that stopped it."""
-        self._demuxer.walk(view, out, 0, 0)  # raises StreamFailed if the stream failed
+        self._demuxer.check_usable()
         for start, stop in self._chunks.spans(view):
             error = self._demuxer.walk(view, out, start, stop)
             if error is not None:

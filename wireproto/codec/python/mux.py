@@ -108,10 +108,10 @@ class Demuxer:
 
     def close(self) -> None:
         """Says the stream ended; TruncatedFrame if it ended inside a frame."""
-        self._check_usable()
+        self.check_usable()
         error = self.truncation()
         if error is not None:
-            self._fail(error)
+            self._fail_and_raise(error)
 
     def truncation(self) -> TruncatedFrame | None:
         """The error of the stream ending here: TruncatedFrame inside a frame, else None."""
@@ -121,17 +121,21 @@ class Demuxer:
             return TruncatedFrame(self._offset, self._remaining, in_header=False)
         return None
 
-    def _check_usable(self) -> None:
+    def check_usable(self) -> None:
+        """Raises StreamFailed once the demuxer failed: it takes no more input."""
         if self._error is not None:
             raise StreamFailed(self._error)
 
-    def _fail(self, error: FrameError) -> None:
-        self._error = error
-        raise error
-
     def fail(self, error: Exception) -> None:
-        """Marks the demuxer failed by ``error`` (a layer above lost payload)."""
+        """Records ``error`` as the failure (the first one stays); raises nothing.
+
+        Also called from a layer above that lost payload (a sink raised).
+        """
         self._error = self._error or error
+
+    def _fail_and_raise(self, error: FrameError) -> None:
+        self.fail(error)
+        raise error
 
     def walk(
         self, data: memoryview, out: Collector, start: int = 0, end: int | None = None
@@ -139,7 +143,7 @@ class Demuxer:
         """Consumes ``data[start:end]`` (stream bytes), handing its payload
         segments to ``out``; returns the error that stopped it.  Positions stay
         those of ``data``: a chunked body's spans are walked in place."""
-        self._check_usable()
+        self.check_usable()
         end = len(data) if end is None else end
         pos = start
         base = self._offset - start  # the stream offset of data[0]
