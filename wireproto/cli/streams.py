@@ -25,6 +25,7 @@ from wireproto.api import registry
 from wireproto.api.auth import AuthConfig, parse_reference
 from wireproto.api.buildcontext import tar_context
 from wireproto.api.credentials import Credentials
+from wireproto.cli.errors import UsageError
 from wireproto.errors import (
     BuildError,
     CredentialsError,
@@ -78,7 +79,6 @@ def _auth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
-    from wireproto.cli.verbs import UsageError
 
     try:
         client = Client(args.host)
@@ -90,7 +90,6 @@ def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
 
 def credentials(args: argparse.Namespace, registry_name: str) -> AuthConfig | None:
     """``--username`` with the password on stdin, else config.json / credential helpers."""
-    from wireproto.cli.verbs import UsageError
 
     if args.password_stdin and not args.username:
         raise UsageError("--password-stdin needs --username")
@@ -290,7 +289,6 @@ def go_json(value: object) -> str:
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:
-    from wireproto.cli.verbs import UsageError
 
     filters: dict[str, list[str]] = {}
     for item in items:
