@@ -11,11 +11,23 @@ from typing import cast
 
 import pytest
 
-from wireproto import exchange, mux, sentinel, ws
+from wireproto import body, exchange, mux, sentinel, ws
 from wireproto.codec import backend as _backend
 from wireproto.codec.views import Ending
 from wireproto.engine import protocol
-from wireproto.errors import InvalidFrameHeader, StreamFailed, TruncatedFrame
+from wireproto.errors import (
+    DecodeError,
+    FrameError,
+    InvalidChunk,
+    InvalidFrameHeader,
+    InvalidResponse,
+    JSONStreamError,
+    MalformedMessage,
+    StreamFailed,
+    TruncatedFrame,
+)
+from wireproto.jsonstream import JSONStreamDecoder
+from wireproto.progress import MessageDecoder
 
 
 def test_every_loop_marker_is_one_sentinel_class() -> None:
@@ -59,3 +71,39 @@ def test_close_inside_a_frame_records_the_truncation(backend: str) -> None:
     with pytest.raises(StreamFailed) as raised:
         cast(Ending, demuxer).check_usable()
     assert isinstance(raised.value.cause, TruncatedFrame)
+
+
+# --- errors that carry what came before the failure ----------------------------------------------
+
+
+def test_every_partial_decode_error_shares_one_base_and_keeps_its_old_name(backend: str) -> None:
+    demuxer = mux.demuxer_class(backend)()
+    with pytest.raises(DecodeError) as frame:
+        demuxer.feed(mux.encode(mux.STDOUT, b"ok") + b"\x09" + bytes(7))
+    assert isinstance(frame.value, FrameError)
+    assert frame.value.pieces is frame.value.delivered
+    assert [bytes(p) for _, p in frame.value.pieces] == [b"ok"]
+
+    decoder = _backend.classes(backend).ChunkedDecoder()
+    with pytest.raises(DecodeError) as chunk:
+        decoder.feed(b"3\r\nabc\r\nzz")
+    assert isinstance(chunk.value, InvalidChunk)
+    assert chunk.value.pieces is chunk.value.delivered
+    assert chunk.value.pieces == [memoryview(b"abc")]
+    assert "at body offset 8" in str(chunk.value)
+
+    with pytest.raises(DecodeError) as json_error:
+        JSONStreamDecoder().feed(b'{"a": 1}\n{"b": ]')
+    assert isinstance(json_error.value, JSONStreamError)
+    assert json_error.value.values == [{"a": 1}] == json_error.value.delivered
+
+    with pytest.raises(DecodeError) as message:
+        MessageDecoder().feed(b'{"status": "x"}\n[1]\n')
+    assert isinstance(message.value, MalformedMessage)
+    assert [m.status for m in message.value.values] == ["x"]  # type: ignore[attr-defined]
+
+
+def test_a_body_read_whole_names_its_offset_a_body_offset() -> None:
+    with pytest.raises(InvalidResponse, match=r"at body byte 3\)"):
+        body.document(b"{x}")
+    assert InvalidResponse("bad head", 7).counts == "response"

@@ -261,7 +261,9 @@ class Collect:
             self.received += len(view)
             room = self.limit - len(self.data)
             if len(view) > room and not self.truncate:
-                raise InvalidResponse(f"{self.what} longer than {self.limit} bytes", self.received)
+                raise InvalidResponse(
+                    f"{self.what} longer than {self.limit} bytes", self.received, counts="body"
+                )
             self.data += view[:room]
 
     def finish(self) -> bytes:
@@ -309,7 +311,9 @@ def document(received: bytes) -> object:
     try:
         return json.loads(received)
     except ValueError as exc:
-        raise InvalidResponse(f"body is not a JSON document: {exc}", len(received)) from exc
+        raise InvalidResponse(
+            f"body is not a JSON document: {exc}", len(received), counts="body"
+        ) from exc
     except RecursionError as exc:  # within the limit, but the caller's stack was deep
         detail = "json.loads ran out of Python stack"
         raise NestingTooDeep(jsonstream.MAX_DEPTH, 0, received[:24], detail) from exc
