@@ -38,7 +38,7 @@ from wireproto.errors import (
     NestingTooDeep,
 )
 from wireproto.framing import Framing
-from wireproto.http import Response, api_error
+from wireproto.http import Call, Response, status_error
 
 # --- the events a body makes --------------------------------------------------
 
@@ -286,19 +286,21 @@ class DocumentBody(Discard):
 
 
 class ErrorBody(Discard):
-    """The body of an error status: its message becomes the APIError raised."""
+    """The body of a status the call does not expect: an error status (its
+    message becomes the APIError raised) or an undocumented success status
+    (UnexpectedStatus)."""
 
-    def __init__(self, limit: int, response: Response, target: str) -> None:
+    def __init__(self, limit: int, response: Response, call: Call) -> None:
         self._collected = Collect(limit, truncate=True, what="error body")
         self._response = response
-        self._target = target
+        self._call = call
 
     def feed(self, views: list[memoryview]) -> list[BodyEvent]:
         self._collected.feed(views)
         return []
 
     def outcome(self) -> list[BodyEvent]:
-        raise api_error(self._response, self._collected.finish(), self._target)
+        raise status_error(self._call, self._response, self._collected.finish())
 
 
 def document(received: bytes) -> object:

@@ -183,6 +183,30 @@ class APIError(WireprotoError):
         self.target = target
 
 
+class UnexpectedStatus(RemoteProtocolError):
+    """The engine answered a success status the call does not document.
+
+    ``status`` is what came, ``expected`` the statuses the API documents for
+    the call (:attr:`wireproto.http.Call.statuses`), ``body`` the body as
+    received (at most ``http.MAX_ERROR_BODY`` bytes), ``target`` the request
+    target.  A caller that reads the body as the documented status promises
+    would misread it, so nothing of it is handed out as output.
+    """
+
+    def __init__(
+        self, status: int, expected: tuple[int, ...], body: bytes = b"", *, target: str = ""
+    ) -> None:
+        documented = ", ".join(map(str, expected))
+        super().__init__(
+            f"engine answered status {status} for {target or 'the request'}, "
+            f"which the API does not document for it (expected {documented})"
+        )
+        self.status = status
+        self.expected = expected
+        self.body = body
+        self.target = target
+
+
 class NotFound(APIError):
     """404: no such container, image, exec instance or endpoint."""
 

@@ -313,9 +313,9 @@ class Exchange:
         # an error body is otherwise never decoded as stdio.
         chunked = framing_type == "chunked"
         chosen = self._stdio_framing(response) if chunked or response.status < 400 else None
-        if response.status >= 400:
-            target = self.call.request.target
-            return body.Layered(transport(*args), body.ErrorBody(MAX_ERROR_BODY, response, target))
+        if not (response.hijacked or self.call.expects(response.status)):
+            error_body = body.ErrorBody(MAX_ERROR_BODY, response, self.call)
+            return body.Layered(transport(*args), error_body)
         if chunked and chosen is not None and chosen.kind == "multiplexed":
             return body.FusedStdio(chosen, self._sinks, backend=self._backend)
         return body.Layered(transport(*args), self._payload(chosen))
