@@ -205,8 +205,9 @@ _OBJECT = frozenset((dict,))
 #
 # Why structs: decoding is not the cost left once a run of lines is parsed in
 # one C call; the objects are.  A dict-backed message is two objects the
-# cyclic GC tracks (the wrapper and the outer dict), and with ~300 000 of them
-# in 50 MB the collector's passes cost as much as the parsing.  A msgspec
+# cyclic GC tracks (the wrapper and the outer dict), and a long pull's stream
+# makes hundreds of thousands of them: the collector's passes then cost as
+# much as the parsing (figures in docs/performance.md).  A msgspec
 # Struct declared ``gc=False`` is never tracked, and decoding into it skips
 # the dict, so a message is one untracked object.  That is sound here: a
 # struct built from JSON holds only strings, numbers and JSON containers, which
