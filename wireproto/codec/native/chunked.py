@@ -12,16 +12,17 @@ from wireproto.codec.native.mux import Demuxer, SpanBuffers, ffi, lib
 from wireproto.codec.sinks import Sinks
 from wireproto.codec.views import (
     BytesLike,
+    Failable,
     Piece,
     byte_view,
     immutable,
     missing_detail,
     stream_end,
 )
-from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
+from wireproto.errors import FrameError, IncompleteBody, InvalidChunk
 
 
-class _Chunks:
+class _Chunks(Failable):
     """The chunked-framing state shared by both native classes."""
 
     def __init__(self) -> None:
@@ -32,11 +33,6 @@ class _Chunks:
     @property
     def done(self) -> bool:
         return bool(self.state.done)
-
-    def check_usable(self) -> None:
-        """Raises StreamFailed once the framing failed: it takes no more input."""
-        if self._error is not None:
-            raise StreamFailed(self._error)
 
     def after(self, view: memoryview, consumed: int) -> InvalidChunk | None:
         """Keeps the bytes past the body's end; the framing error C found, if any."""

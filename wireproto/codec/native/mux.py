@@ -15,12 +15,19 @@ from typing import Any, Protocol
 
 from wireproto.codec.native import require_native
 from wireproto.codec.sinks import Sinks, deliver, sink_for
-from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
+from wireproto.codec.views import (
+    HEADER_SIZE,
+    STREAMS,
+    BytesLike,
+    Demuxing,
+    Piece,
+    byte_view,
+    immutable,
+)
 from wireproto.errors import (
     FrameError,
     InvalidFrameHeader,
     MissingSink,
-    StreamFailed,
     TruncatedFrame,
 )
 
@@ -344,7 +351,7 @@ class SpanBuffers:
         return self.scratch_views[stream][:count]
 
 
-class Demuxer:
+class Demuxer(Demuxing):
     """Splits a v1.6 multiplexed stream; see wireproto.codec.python.mux.Demuxer."""
 
     def __init__(self) -> None:
@@ -391,12 +398,6 @@ class Demuxer:
         outputs = self._buffers.gather_outputs
         return int(lib.wp_demux_gather(self.state, source, len(view), *outputs))
 
-    def close(self) -> None:
-        self.check_usable()
-        error = self.truncation()
-        if error is not None:
-            self._fail_and_raise(error)
-
     def truncation(self) -> TruncatedFrame | None:
         state = self.state
         if state.have:
@@ -404,19 +405,6 @@ class Demuxer:
         if state.remaining:
             return TruncatedFrame(self.offset, int(state.remaining), in_header=False)
         return None
-
-    def check_usable(self) -> None:
-        """Raises StreamFailed once the demuxer failed: it takes no more input."""
-        if self._error is not None:
-            raise StreamFailed(self._error)
-
-    def fail(self, error: Exception) -> None:
-        """Records ``error`` as the failure (the first one stays); raises nothing."""
-        self._error = self._error or error
-
-    def _fail_and_raise(self, error: FrameError) -> None:
-        self.fail(error)
-        raise error
 
     def frame_error(self) -> FrameError:
         """The error C recorded, which fails this demuxer."""

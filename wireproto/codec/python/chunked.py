@@ -17,17 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from wireproto.codec.python.mux import Collector, Demuxer, Pieces, StreamSpans
+from wireproto.codec.python.mux import Collector, Demuxer, feed_pieces, feed_sinks
 from wireproto.codec.sinks import Sinks
 from wireproto.codec.views import (
     BytesLike,
+    Failable,
     Piece,
-    byte_view,
     immutable,
     missing_detail,
     stream_end,
 )
-from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
+from wireproto.errors import FrameError, IncompleteBody, InvalidChunk
 
 MAX_LINE = 4096
 MAX_TRAILER = 16384
@@ -53,7 +53,7 @@ _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[;\t ][^\r\n\x00]*)?\r\n")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
-class ChunkedDecoder:
+class ChunkedDecoder(Failable):
     """Decodes a chunked body: feed wire bytes, get body bytes.
 
     ``feed`` returns the chunk data as views (of the input when it is
@@ -91,11 +91,6 @@ class ChunkedDecoder:
     @property
     def error(self) -> InvalidChunk | None:
         return self._error
-
-    def check_usable(self) -> None:
-        """Raises StreamFailed once the framing failed: it takes no more input."""
-        if self._error is not None:
-            raise StreamFailed(self._error)
 
     def spans(self, view: memoryview) -> Iterator[tuple[int, int]]:
         """Consumes ``view``, yielding each chunk-data span as (start, stop).
@@ -257,26 +252,10 @@ class ChunkedDemuxer:
         return self._demuxer.offset
 
     def feed(self, data: BytesLike) -> list[Piece]:
-        view = immutable(data)
-        collector = Pieces()
-        error = self._walk(view, collector)
-        pieces = collector.finish()
-        if error is not None:
-            error.pieces = pieces
-            raise error
-        return pieces
+        return feed_pieces(self._walk, data)
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
-        view = byte_view(data)
-        collector = StreamSpans()
-        error = self._walk(view, collector)
-        try:
-            collector.deliver(sinks)
-        except Exception as exc:
-            self._demuxer.fail(exc)  # payload consumed but not delivered
-            raise
-        if error is not None:
-            raise error
+        feed_sinks(self._walk, self._demuxer, data, sinks)
 
     def close(self) -> None:
         """The connection ended: the body must be complete, and the stream too."""
