@@ -210,20 +210,24 @@ def _transfer(client: Client, call: Call, error: type[StreamMessageError]) -> Pr
 
 
 def run_pull(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    image = parse_reference(args.image)
-    auth = credentials(args, image.registry)
-    with _client(args, pinned) as client:
-        call = registry.pull(image, client.api_version, auth=auth)
-        _transfer(client, call, PullError)
-    return 0
+    return _run_transfer(args, pinned, registry.pull, PullError)
 
 
 def run_push(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    return _run_transfer(args, pinned, registry.push, PushError)
+
+
+def _run_transfer(
+    args: argparse.Namespace,
+    pinned: ApiVersion | None,
+    endpoint: Callable[..., Call],
+    error: type[StreamMessageError],
+) -> int:
+    """Pull or push ``args.image`` with the credentials for its registry."""
     image = parse_reference(args.image)
     auth = credentials(args, image.registry)
     with _client(args, pinned) as client:
-        call = registry.push(image, client.api_version, auth=auth)
-        _transfer(client, call, PushError)
+        _transfer(client, endpoint(image, client.api_version, auth=auth), error)
     return 0
 
 
