@@ -38,7 +38,7 @@ from wireproto.errors import (
     NestingTooDeep,
 )
 from wireproto.framing import Framing
-from wireproto.http import Response, api_error
+from wireproto.http import Call, Response, status_error
 
 # --- the events a body makes --------------------------------------------------
 
@@ -261,7 +261,9 @@ class Collect:
             self.received += len(view)
             room = self.limit - len(self.data)
             if len(view) > room and not self.truncate:
-                raise InvalidResponse(f"{self.what} longer than {self.limit} bytes", self.received)
+                raise InvalidResponse(
+                    f"{self.what} longer than {self.limit} bytes", self.received, counts="body"
+                )
             self.data += view[:room]
 
     def finish(self) -> bytes:
@@ -284,19 +286,21 @@ class DocumentBody(Discard):
 
 
 class ErrorBody(Discard):
-    """The body of an error status: its message becomes the APIError raised."""
+    """The body of a status the call does not expect: an error status (its
+    message becomes the APIError raised) or an undocumented success status
+    (UnexpectedStatus)."""
 
-    def __init__(self, limit: int, response: Response, target: str) -> None:
+    def __init__(self, limit: int, response: Response, call: Call) -> None:
         self._collected = Collect(limit, truncate=True, what="error body")
         self._response = response
-        self._target = target
+        self._call = call
 
     def feed(self, views: list[memoryview]) -> list[BodyEvent]:
         self._collected.feed(views)
         return []
 
     def outcome(self) -> list[BodyEvent]:
-        raise api_error(self._response, self._collected.finish(), self._target)
+        raise status_error(self._call, self._response, self._collected.finish())
 
 
 def document(received: bytes) -> object:
@@ -309,7 +313,9 @@ def document(received: bytes) -> object:
     try:
         return json.loads(received)
     except ValueError as exc:
-        raise InvalidResponse(f"body is not a JSON document: {exc}", len(received)) from exc
+        raise InvalidResponse(
+            f"body is not a JSON document: {exc}", len(received), counts="body"
+        ) from exc
     except RecursionError as exc:  # within the limit, but the caller's stack was deep
         detail = "json.loads ran out of Python stack"
         raise NestingTooDeep(jsonstream.MAX_DEPTH, 0, received[:24], detail) from exc

@@ -3,13 +3,25 @@
 ``ProtocolError`` splits as h11's does: ``LocalProtocolError`` when the caller
 asked for something the protocol (or the API version in use) does not allow,
 ``RemoteProtocolError`` when the peer sent bytes that break it.  Each error
-says what went wrong and where: a stream offset, a field, a version.
+says what went wrong and where: an offset, a field, a version.
+
+Every ``offset`` names what it counts, from 0 at the first byte of:
+
+* the *stream*: what a decoder is fed after the HTTP framing is undone
+  (a multiplexed stream with its frame headers, a JSON stream);
+* the *body*: the HTTP body as it came on the wire (chunk framing included);
+* the *response*: the whole response, head included.
+
+A decoder that fails part-way raises a :class:`DecodeError` whose
+``delivered`` holds what it decoded before the bad byte.
 """
 
 from __future__ import annotations
 
 import reprlib
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class WireprotoError(Exception):
@@ -28,19 +40,40 @@ class RemoteProtocolError(ProtocolError):
     """The peer sent bytes that break the protocol."""
 
 
-class FrameError(RemoteProtocolError):
+class DecodeError(RemoteProtocolError, Generic[T]):
+    """A decoder failed on the peer's bytes after decoding part of its input.
+
+    ``delivered`` holds, in order, what the failing ``feed`` (or ``close``)
+    call decoded before the bad byte, so nothing already decoded is lost.
+    Each subclass also names it for what it holds (``pieces``, ``values``).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.delivered: list[T] = []
+
+
+class FrameError(DecodeError[tuple[int, bytes | memoryview]]):
     """A multiplexed stream is malformed.
 
-    ``offset`` is the stream offset (bytes since the stream began) of the
-    offending byte or, for truncation, of the end of the stream.  ``pieces``
-    holds what :meth:`wireproto.mux.Demuxer.feed` decoded in the failing call
-    before the bad byte, so nothing already decoded is lost.
+    ``offset`` is the stream offset (bytes of the multiplexed stream since it
+    began, frame headers included) of the offending byte or, for truncation,
+    of the end of the stream.  ``pieces`` (``delivered``) holds the
+    ``(stream, payload)`` pieces :meth:`wireproto.mux.Demuxer.feed` decoded
+    in the failing call before the bad byte.
     """
 
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
-        self.pieces: list[tuple[int, bytes | memoryview]] = []
+
+    @property
+    def pieces(self) -> list[tuple[int, bytes | memoryview]]:
+        return self.delivered
+
+    @pieces.setter
+    def pieces(self, pieces: list[tuple[int, bytes | memoryview]]) -> None:
+        self.delivered = pieces
 
 
 class InvalidFrameHeader(FrameError):
@@ -102,14 +135,18 @@ class MissingSink(LocalProtocolError):
 
 
 class InvalidResponse(RemoteProtocolError):
-    """The engine's response head is malformed or larger than the limit.
+    """The engine's response head, or a body read whole, is malformed or too large.
 
-    ``offset`` is the number of response bytes received when it was found.
+    ``offset`` counts in ``counts``: ``"response"`` (the default: response
+    bytes received, head included, when a head error was found) or
+    ``"body"`` (bytes of the body's content, for a JSON document or an
+    error body read whole).
     """
 
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(f"{message} (at response byte {offset})")
+    def __init__(self, message: str, offset: int, *, counts: str = "response") -> None:
+        super().__init__(f"{message} (at {counts} byte {offset})")
         self.offset = offset
+        self.counts = counts
 
 
 class ConnectionClosed(RemoteProtocolError):
@@ -146,6 +183,30 @@ class APIError(WireprotoError):
         self.target = target
 
 
+class UnexpectedStatus(RemoteProtocolError):
+    """The engine answered a success status the call does not document.
+
+    ``status`` is what came, ``expected`` the statuses the API documents for
+    the call (:attr:`wireproto.http.Call.statuses`), ``body`` the body as
+    received (at most ``http.MAX_ERROR_BODY`` bytes), ``target`` the request
+    target.  A caller that reads the body as the documented status promises
+    would misread it, so nothing of it is handed out as output.
+    """
+
+    def __init__(
+        self, status: int, expected: tuple[int, ...], body: bytes = b"", *, target: str = ""
+    ) -> None:
+        documented = ", ".join(map(str, expected))
+        super().__init__(
+            f"engine answered status {status} for {target or 'the request'}, "
+            f"which the API does not document for it (expected {documented})"
+        )
+        self.status = status
+        self.expected = expected
+        self.body = body
+        self.target = target
+
+
 class NotFound(APIError):
     """404: no such container, image, exec instance or endpoint."""
 
@@ -174,11 +235,14 @@ class EngineUnreachable(WireprotoError):
         self.reason = reason
 
 
-class InvalidChunk(RemoteProtocolError):
+class InvalidChunk(DecodeError[memoryview | tuple[int, bytes | memoryview]]):
     """A chunked body's framing (RFC 9112 section 7.1) is malformed.
 
-    ``offset`` is the wire offset of the offending byte counted from the
-    first byte of the body; ``value`` is that byte.
+    ``offset`` is the body offset (bytes of the body on the wire, chunk
+    framing included) of the offending byte; ``value`` is that byte.
+    ``pieces`` (``delivered``) holds what the failing call decoded before it:
+    chunk data views from a chunked decoder, ``(stream, payload)`` pieces
+    from a chunked demuxer.
     """
 
     MESSAGES: ClassVar[dict[int, str]] = {
@@ -192,17 +256,29 @@ class InvalidChunk(RemoteProtocolError):
 
     def __init__(self, code: int, offset: int, value: int) -> None:
         super().__init__(
-            f"invalid chunked body at offset {offset}: {self.MESSAGES[code]} "
+            f"invalid chunked body at body offset {offset}: {self.MESSAGES[code]} "
             f"(got byte {value:#04x})"
         )
         self.code = code
         self.offset = offset
         self.value = value
-        self.pieces: list[object] = []
+
+    @property
+    def pieces(self) -> list[memoryview | tuple[int, bytes | memoryview]]:
+        return self.delivered
+
+    @pieces.setter
+    def pieces(self, pieces: list[memoryview | tuple[int, bytes | memoryview]]) -> None:
+        self.delivered = pieces
 
 
 class IncompleteBody(RemoteProtocolError):
-    """The connection ended before the body did."""
+    """The connection ended before the body did.
+
+    ``offset`` is the body offset (bytes of the body on the wire) where it
+    ended; for a WebSocket attach cut inside a frame, the bytes of that
+    frame that had arrived.
+    """
 
     def __init__(self, offset: int, detail: str) -> None:
         super().__init__(f"body ended early at offset {offset}: {detail}")
@@ -212,14 +288,28 @@ class IncompleteBody(RemoteProtocolError):
 # --- JSON streams (pull, push, build, events) ---------------------------------------------------
 
 
-class JSONStreamError(RemoteProtocolError):
+class JSONValuesError(DecodeError[object]):
+    """A JSON-stream decoder failed: ``values`` is what it decoded before (``delivered``)."""
+
+    @property
+    def values(self) -> list[object]:
+        return self.delivered
+
+    @values.setter
+    def values(self, values: list[object]) -> None:
+        self.delivered = values
+
+
+class JSONStreamError(JSONValuesError):
     """A JSON stream is malformed: bad JSON, an over-long value, or a cut value.
 
-    ``offset`` is the stream offset (bytes since the stream began) of the
-    offending byte, or of the start of the value that is too long or cut;
-    ``excerpt`` shows the bytes around it.  ``values`` holds what
+    ``offset`` is the stream offset (bytes of the JSON stream since it began,
+    chunk framing not counted) of the offending byte, or of the start of the
+    value that is too long or cut; ``excerpt`` shows the bytes around it.
+    ``values`` (``delivered``) holds what
     :meth:`wireproto.jsonstream.JSONStreamDecoder.feed` decoded in the
-    failing call before the bad value, so nothing already decoded is lost.
+    failing call before the bad value (typed messages, when raised through
+    :class:`wireproto.progress.MessageDecoder`).
     """
 
     def __init__(self, message: str, offset: int, excerpt: bytes = b"") -> None:
@@ -227,7 +317,6 @@ class JSONStreamError(RemoteProtocolError):
         super().__init__(f"{message} at stream offset {offset}{shown}")
         self.offset = offset
         self.excerpt = excerpt
-        self.values: list[object] = []
 
 
 class MalformedJSON(JSONStreamError):
@@ -245,9 +334,10 @@ class TruncatedJSON(JSONStreamError):
 class NestingTooDeep(JSONStreamError):
     """A JSON value is nested deeper than ``max_depth`` levels (``[`` and ``{`` open).
 
-    ``offset`` is the opening bracket that goes past the limit (for a value
-    within the limit that the parser still could not take, the value's start,
-    and ``detail`` says why).
+    ``offset`` is the stream offset of the opening bracket that goes past the
+    limit (for a value within the limit that the parser still could not take,
+    the value's start, and ``detail`` says why); for a JSON document read
+    whole, the offset in that document.
     """
 
     def __init__(self, max_depth: int, offset: int, excerpt: bytes = b"", detail: str = "") -> None:
@@ -338,11 +428,11 @@ _SHORT.maxstring = _SHORT.maxother = 60
 _SHORT.maxlong = 60
 
 
-class MalformedMessage(RemoteProtocolError):
+class MalformedMessage(JSONValuesError):
     """A JSON-stream message is not an object, or a known field has the wrong type.
 
-    From :class:`wireproto.progress.MessageDecoder`, ``values`` holds the
-    messages decoded before the value that is not an object.
+    From :class:`wireproto.progress.MessageDecoder`, ``values`` (``delivered``)
+    holds the messages decoded before the value that is not an object.
     """
 
     def __init__(self, field: str, value: object) -> None:
@@ -350,7 +440,6 @@ class MalformedMessage(RemoteProtocolError):
         super().__init__(f"malformed message: {field} is {type(value).__name__} {shown}")
         self.field = field
         self.value = value
-        self.values: list[object] = []
 
 
 class BuildContextError(WireprotoError):

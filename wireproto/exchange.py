@@ -62,20 +62,11 @@ from wireproto.http import (
     h11_request,
     response_from_h11,
 )
+from wireproto.sentinel import NEED_DATA as NEED_DATA
+from wireproto.sentinel import PAUSED as PAUSED
+from wireproto.sentinel import Sentinel as Sentinel
 
-
-class Sentinel:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-NEED_DATA = Sentinel("NEED_DATA")  # feed more bytes (or EOF) to go on
-PAUSED = Sentinel("PAUSED")  # the exchange is over: no more events
-
-
+# What an exchange yields, and what the adapters hand out.
 Event = Response | Output | Data | Document | EndOfMessage
 State = Literal["HEAD", "BODY", "DONE", "FAILED"]
 _HIJACK_TYPES = (framing.RAW_STREAM, framing.MULTIPLEXED_STREAM)
@@ -322,9 +313,9 @@ class Exchange:
         # an error body is otherwise never decoded as stdio.
         chunked = framing_type == "chunked"
         chosen = self._stdio_framing(response) if chunked or response.status < 400 else None
-        if response.status >= 400:
-            target = self.call.request.target
-            return body.Layered(transport(*args), body.ErrorBody(MAX_ERROR_BODY, response, target))
+        if not (response.hijacked or self.call.expects(response.status)):
+            error_body = body.ErrorBody(MAX_ERROR_BODY, response, self.call)
+            return body.Layered(transport(*args), error_body)
         if chunked and chosen is not None and chosen.kind == "multiplexed":
             return body.FusedStdio(chosen, self._sinks, backend=self._backend)
         return body.Layered(transport(*args), self._payload(chosen))

@@ -26,6 +26,7 @@ from wireproto.errors import (
     InvalidResponse,
     LocalProtocolError,
     NotFound,
+    UnexpectedStatus,
 )
 from wireproto.versions import ApiVersion
 
@@ -116,7 +117,8 @@ class Call:
     ("logs", "attach", "exec.start", ...): both feed framing resolution.
     ``statuses`` are the success statuses the API documents for it (e.g.
     ``(204, 304)`` for start: 304 when already started); ``()`` means any
-    status below 400.
+    status below 400.  Another success status fails the exchange with
+    :class:`errors.UnexpectedStatus` (see :func:`status_error`).
     """
 
     request: Request
@@ -394,6 +396,16 @@ ERROR_TEXT = 200  # characters of an error body shown when it is not a message
 
 def _cut(text: str) -> str:
     return text if len(text) <= ERROR_TEXT else text[: ERROR_TEXT - 3] + "..."
+
+
+def status_error(call: Call, response: Response, body: bytes) -> APIError | UnexpectedStatus:
+    """The error a response the call does not expect ends in, once its body is read:
+    APIError for an error status (>= 400), UnexpectedStatus for a success status
+    that is not one of ``call.statuses``."""
+    target = call.request.target
+    if response.status >= 400:
+        return api_error(response, body, target)
+    return UnexpectedStatus(response.status, call.statuses, body, target=target)
 
 
 def api_error(response: Response, body: bytes, target: str = "") -> APIError:

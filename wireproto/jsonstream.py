@@ -172,8 +172,9 @@ PARSER = choose(os.environ.get(ENV_VAR))
 # orjson turns integers outside [-2**63, 2**64) into floats, where the stdlib
 # keeps them exact: bytes with a digit run that long (20 digits, or "-" and
 # 19) go to the stdlib parser.  A false alarm (digits in a string) only costs
-# speed.  Found by mapping every digit to "0" and searching for a run: a
-# regular expression backtracks at every digit and is 50x slower.
+# speed.  Found by mapping every digit to "0" and searching for a run, not
+# by a regular expression, which backtracks at every digit (figures in
+# docs/performance.md).
 _ALL_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _RUN20 = b"0" * 20
 _NEG19 = b"-" + b"0" * 19

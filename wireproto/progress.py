@@ -205,8 +205,9 @@ _OBJECT = frozenset((dict,))
 #
 # Why structs: decoding is not the cost left once a run of lines is parsed in
 # one C call; the objects are.  A dict-backed message is two objects the
-# cyclic GC tracks (the wrapper and the outer dict), and with ~300 000 of them
-# in 50 MB the collector's passes cost as much as the parsing.  A msgspec
+# cyclic GC tracks (the wrapper and the outer dict), and a long pull's stream
+# makes hundreds of thousands of them: the collector's passes then cost as
+# much as the parsing (figures in docs/performance.md).  A msgspec
 # Struct declared ``gc=False`` is never tracked, and decoding into it skips
 # the dict, so a message is one untracked object.  That is sound here: a
 # struct built from JSON holds only strings, numbers and JSON containers, which
@@ -425,7 +426,7 @@ class MessageDecoder:
 # --- events -------------------------------------------------------------------------------------
 
 
-class Event:
+class EngineEvent:
     """One message of ``GET /events``: old (``status``, ``id``, ``from``) and new
     (``Type``, ``Action``, ``Actor``, API 1.22+) fields alike."""
 
@@ -435,16 +436,16 @@ class Event:
         self.raw = raw
 
     @classmethod
-    def from_value(cls, value: object) -> Event:
+    def from_value(cls, value: object) -> EngineEvent:
         if not isinstance(value, dict):
             raise MalformedMessage("(event)", value)
         return cls(value)
 
     def __repr__(self) -> str:
-        return f"Event({short_repr(self.raw, REPR_WIDTH)})"
+        return f"EngineEvent({short_repr(self.raw, REPR_WIDTH)})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Event) and other.raw == self.raw
+        return isinstance(other, EngineEvent) and other.raw == self.raw
 
     __hash__ = None  # type: ignore[assignment]
 

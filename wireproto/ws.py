@@ -40,7 +40,7 @@ from wireproto.errors import (
     RemoteProtocolError,
     StreamFailed,
 )
-from wireproto.exchange import NEED_DATA, PAUSED, EndOfMessage, Output, Sentinel
+from wireproto.exchange import EndOfMessage, Output
 from wireproto.http import (
     MAX_ERROR_BODY,
     UNIX_HOST,
@@ -52,8 +52,11 @@ from wireproto.http import (
     response_from_h11,
 )
 from wireproto.mux import STDOUT
+from wireproto.sentinel import NEED_DATA, PAUSED, Sentinel
 
-Event = Response | Output | EndOfMessage
+# What a WebSocket attach yields: a subset of wireproto.exchange.Event (no
+# Data or Document), so an adapter hands both out through one iterator.
+WSEvent = Response | Output | EndOfMessage
 # Memory stays bounded by what is fed: wsproto's FrameDecoder hands a data
 # frame's payload out in pieces as it arrives (only control frames, at most
 # 125 bytes, are held whole).
@@ -81,7 +84,7 @@ class WSAttach:
         self._outbound = [self._request(host)]
         self._frames = FrameDecoder(client=True, extensions=[])
         self._writer = FrameProtocol(client=True, extensions=[])
-        self._events: deque[Event] = deque()
+        self._events: deque[WSEvent] = deque()
         self._state = "HEAD"  # HEAD -> OPEN -> DONE, or ERROR_BODY -> raise
         self._error_transport: body.Transport | None = None
         self._error_body = body.Collect(MAX_ERROR_BODY, truncate=True, what="error body")
@@ -148,7 +151,7 @@ class WSAttach:
         else:
             self._frames.receive_bytes(bytes(data))
 
-    def next_event(self) -> Event | Sentinel:
+    def next_event(self) -> WSEvent | Sentinel:
         """The next event, NEED_DATA, or PAUSED once the stream is over."""
         if self._failed is not None:
             raise StreamFailed(self._failed)
@@ -158,7 +161,7 @@ class WSAttach:
             self._failed = exc
             raise
 
-    def _step(self) -> Event | Sentinel:
+    def _step(self) -> WSEvent | Sentinel:
         if self._events:
             return self._events.popleft()
         if self._deferred is not None:
@@ -171,7 +174,7 @@ class WSAttach:
             return self._step_frames()
         return PAUSED
 
-    def _step_head(self) -> Event | Sentinel:
+    def _step_head(self) -> WSEvent | Sentinel:
         event = self._head.next_head()
         if event is None:
             if self._eof:
@@ -185,7 +188,7 @@ class WSAttach:
         self._error_body.feed(self._error_transport.feed(memoryview(self._head.rest)))
         return self._step_error()
 
-    def _open(self, event: h11.Response | h11.InformationalResponse) -> Event:
+    def _open(self, event: h11.Response | h11.InformationalResponse) -> WSEvent:
         response = response_from_h11(event, hijacked=True)
         accept = response.header("sec-websocket-accept")
         if accept != generate_accept_token(self._key).decode("ascii"):
@@ -209,7 +212,7 @@ class WSAttach:
         assert isinstance(received, bytes)
         raise api_error(self.response, received, self.call.request.target)
 
-    def _step_frames(self) -> Event | Sentinel:
+    def _step_frames(self) -> WSEvent | Sentinel:
         pieces: list[tuple[int, bytes | memoryview]] = []
         while True:
             try:
@@ -262,7 +265,7 @@ class WSAttach:
         self._close(CloseReason.NORMAL_CLOSURE)  # echo it, as RFC 6455 section 5.5.1 asks
         self._state = "DONE"
 
-    def _end_without_close(self) -> Event:
+    def _end_without_close(self) -> WSEvent:
         """The engine dropped the connection without a close frame: the end of the
         stream, as for a hijacked attach, unless it cut a frame."""
         buffered = len(self._frames.buffer)

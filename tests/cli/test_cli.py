@@ -11,6 +11,7 @@ import pytest
 
 from wireproto import __main__, cli
 from wireproto.cli import verbs
+from wireproto.cli.errors import UsageError
 
 NOW = 1_700_000_000.0
 
@@ -40,7 +41,7 @@ def test_a_local_time_without_zone() -> None:
 
 @pytest.mark.parametrize("bad", ["yesterday", "42x", "-5m", ""])
 def test_bad_times(bad: str) -> None:
-    with pytest.raises(verbs.UsageError):
+    with pytest.raises(UsageError):
         verbs.timestamp(bad, NOW)
 
 

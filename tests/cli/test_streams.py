@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from wireproto.cli import main
+from wireproto.cli.errors import UsageError
 from wireproto.cli.streams import PlainDisplay, TerminalDisplay, go_json, json_values, parse_filters
-from wireproto.cli.verbs import UsageError
 from wireproto.errors import MalformedJSON
 from wireproto.exchange import Data, EndOfMessage
 from wireproto.progress import JSONMessage, Progress

@@ -26,7 +26,7 @@ from wireproto.errors import (
 )
 from wireproto.http import Response, api_error, error_message
 from wireproto.jsonstream import MAX_DEPTH, JSONStreamDecoder, first_too_deep, may_nest_deeper
-from wireproto.progress import Event, JSONMessage, MessageDecoder
+from wireproto.progress import EngineEvent, JSONMessage, MessageDecoder
 
 Splitter = Callable[[bytes], list[bytes]]
 BEFORE = b'{"a":1}\r\n{"b":[2]}\n'
@@ -315,7 +315,10 @@ def test_reprs_do_not_recurse_or_grow() -> None:
     assert len(str(error)) < 200
     assert len(repr(error)) < 200
     for value in (deep, big):
-        for shown in (repr(JSONMessage.from_value({"aux": value})), repr(Event({"a": value}))):
+        for shown in (
+            repr(JSONMessage.from_value({"aux": value})),
+            repr(EngineEvent({"a": value})),
+        ):
             assert len(shown) <= 300
 
 

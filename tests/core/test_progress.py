@@ -11,7 +11,7 @@ from wireproto.errors import BuildError, MalformedMessage, PullError, PushError
 from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import (
     DictMessage,
-    Event,
+    EngineEvent,
     JSONMessage,
     Progress,
     ProgressDetail,
@@ -138,7 +138,7 @@ def test_push_aggregation() -> None:
 
 
 def test_events_old_and_new_fields() -> None:
-    new = Event.from_value(
+    new = EngineEvent.from_value(
         {
             "status": "start",
             "id": "abc",
@@ -155,9 +155,9 @@ def test_events_old_and_new_fields() -> None:
     assert new.attributes["name"] == "x"
     assert new.time_nano == 1700000000123456789
     assert new.raw["scope"] == "local"
-    old = Event.from_value({"status": "die", "id": "abc", "from": "busybox", "time": 1})
+    old = EngineEvent.from_value({"status": "die", "id": "abc", "from": "busybox", "time": 1})
     assert (old.type, old.action, old.id) == ("container", "die", "abc")
-    image = Event.from_value({"Type": "image", "Action": "pull", "Actor": {"ID": "busybox"}})
+    image = EngineEvent.from_value({"Type": "image", "Action": "pull", "Actor": {"ID": "busybox"}})
     assert (image.type, image.action, image.id, image.status) == ("image", "pull", "busybox", None)
 
 

@@ -29,7 +29,7 @@ from wireproto.api.containers import attach_ws
 from wireproto.errors import BuildError, PullError, PushError, StreamMessageError
 from wireproto.exchange import Data, EndOfMessage, Output
 from wireproto.http import Call, Response
-from wireproto.progress import Event, JSONMessage, MessageDecoder, Progress, check
+from wireproto.progress import EngineEvent, JSONMessage, MessageDecoder, Progress, check
 from wireproto.versions import ApiVersion
 
 pytestmark = pytest.mark.engine
@@ -298,14 +298,14 @@ def test_events_window_as_docker_events(adapter: Adapter, engine: Engine) -> Non
     window = ["--since", since, "--until", until, "--filter", f"container={cid}"]
     theirs = engine.docker("events", *window, "--format", "{{json .}}").stdout.decode()
     assert ours == [json.loads(line) for line in theirs.splitlines()]
-    actions = [Event.from_value(raw).action for raw in ours]
+    actions = [EngineEvent.from_value(raw).action for raw in ours]
     assert actions[:2] == ["create", "start"] and "die" in actions and actions[-1] == "destroy"
 
 
 def test_live_events_cut_off_by_the_caller(adapter: Adapter, engine: Engine) -> None:
     label = unique("wp-p5-events")
 
-    async def scenario() -> Event:
+    async def scenario() -> EngineEvent:
         async with adapter.client(engine.host) as client:
             call = events_api.events(await client.negotiate(), filters={"label": [label]})
             decoder = MessageDecoder()
@@ -314,7 +314,7 @@ def test_live_events_cut_off_by_the_caller(adapter: Adapter, engine: Engine) -> 
                     if isinstance(event, Response):  # the engine listens now: make an event
                         engine.run_container(["true"], extra_args=["--label", label])
                     elif isinstance(event, Data) and (values := decoder.feed(event.data)):
-                        return Event.from_value(values[0].raw)  # leaves the stream open
+                        return EngineEvent.from_value(values[0].raw)  # leaves the stream open
         raise AssertionError("the events stream ended")
 
     first = adapter.run(scenario)

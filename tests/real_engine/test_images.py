@@ -25,7 +25,7 @@ from wireproto.api.buildcontext import tar_context
 from wireproto.cli.streams import json_values, run_messages
 from wireproto.errors import BuildError, PullError, PushError
 from wireproto.http import Response
-from wireproto.progress import Event, Progress
+from wireproto.progress import EngineEvent, Progress
 from wireproto.versions import ApiVersion
 
 pytestmark = pytest.mark.engine
@@ -276,7 +276,7 @@ def test_events_window_matches_docker_events(engine: Engine) -> None:
     theirs = engine.docker("events", *window, "--format", "{{json .}}")
     lines = ours.stdout.decode().splitlines()
     assert lines == theirs.stdout.decode().splitlines()
-    actions = [Event.from_value(json.loads(line)).action for line in lines]
+    actions = [EngineEvent.from_value(json.loads(line)).action for line in lines]
     assert actions[:2] == ["create", "start"] and "die" in actions and actions[-1] == "destroy"
 
 
@@ -290,7 +290,7 @@ def test_events_stream_cut_off_by_the_caller(engine: Engine) -> None:
         assert isinstance(head, Response) and head.status == 200
         values = json_values(stream)
         cid = engine.run_container(["true"], **run)  # type: ignore[arg-type]
-        first = Event.from_value(next(values))
+        first = EngineEvent.from_value(next(values))
         assert first.id == cid and first.action == "create"
         stream.close()  # the caller stops reading: the connection is dropped
     assert engine.docker("version").returncode == 0  # the engine is fine

@@ -43,17 +43,10 @@ from wireproto.adapters._common import (
 )
 from wireproto.codec.sinks import Sinks
 from wireproto.errors import ConnectionClosed
-from wireproto.exchange import (
-    NEED_DATA,
-    PAUSED,
-    EndOfMessage,
-    Event,
-    Exchange,
-    Output,
-    Sentinel,
-)
+from wireproto.exchange import EndOfMessage, Event, Exchange, Output
 from wireproto.http import Call, Response
 from wireproto.negotiation import Negotiation
+from wireproto.sentinel import NEED_DATA, PAUSED, Sentinel
 from wireproto.versions import ApiVersion
 from wireproto.ws import WSAttach
 

@@ -19,8 +19,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from wireproto.errors import ConnectionClosed
-from wireproto.exchange import Data, Document, Event, Output, Sentinel
+from wireproto.exchange import Data, Document, Event, Output
 from wireproto.http import UNIX_HOST, BodyKind, Call, Response
+from wireproto.sentinel import Sentinel
 from wireproto.ws import WSAttach
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -230,12 +231,12 @@ def is_stale(exc: BaseException) -> bool:
 
 # The engine cuts long log lines into 16 KiB messages: a first read that size
 # holds most streams' traffic; a busy stream's reads fill it and it doubles up
-# to READ_LIMIT.  32 KiB, not RECV_SIZE: measured at 100 concurrent streams
-# (benchmarks/bench_concurrency.py), 32 KiB reads ran as fast as 64 or 256 KiB
-# ones (the decoders run at GB/s; the loop's per-read cost is what counts),
-# while every read's buffer, its decoded copy and the demuxer's span arrays
-# grow with the read size: 64 KiB cost ~1.7x the memory per stream, 256 KiB
-# ~3x.  Blocking reads use RECV_SIZE at once (one thread per stream anyway).
+# to READ_LIMIT.  32 KiB, not RECV_SIZE: with many concurrent streams the
+# event loop's cost per read, not the decoders, sets the pace, so larger
+# reads gain no speed, while every read's buffer, its decoded copy and the
+# demuxer's span arrays grow with the read size, per stream (figures in
+# docs/performance.md).  Blocking reads use RECV_SIZE at once (one thread per
+# stream anyway).
 INITIAL_READ_SIZE = 16 * 1024
 READ_LIMIT = 32 * 1024
 

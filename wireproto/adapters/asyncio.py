@@ -250,10 +250,6 @@ class Connection:
     async def aclose(self) -> None:
         self.transport.abort()
 
-    def abandoned(self) -> bool:
-        """Whether bytes given to the transport were still unsent (for tests)."""
-        return bool(self.transport.get_write_buffer_size())
-
 
 class _Runtime:
     async def connect(self, resolved: Settings, timeout: float | None) -> Connection:

@@ -52,7 +52,8 @@ class Connection:
         try:
             if self._sock is not None:
                 # The buffer is kept while waiting: releasing it would need a
-                # wait_readable before each recv_into, measured ~10% slower.
+                # wait_readable before each recv_into, a second trip through
+                # the scheduler per read (docs/performance.md).
                 count: int = await self._sock.recv_into(self.buffer.ready())
                 data: memoryview | bytes = self.buffer.take(count)
             else:

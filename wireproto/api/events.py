@@ -2,7 +2,7 @@
 
 Without ``until`` the stream stays open until the caller closes it; with it
 (1.11+) the engine ends it after the events up to that time.  Type the
-values with :class:`wireproto.progress.Event`.
+values with :class:`wireproto.progress.EngineEvent`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from wireproto import __version__, versions
+from wireproto.cli.errors import UsageError
 from wireproto.errors import APIError, EngineUnreachable, LocalProtocolError, WireprotoError
 
 OK, ERROR, USAGE, UNREACHABLE = 0, 1, 2, 3
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
     except EngineUnreachable as exc:
         report(str(exc))
         return UNREACHABLE
-    except verbs.UsageError as exc:
+    except UsageError as exc:
         report(str(exc))
         return USAGE
     except APIError as exc:

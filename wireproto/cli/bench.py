@@ -7,6 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from wireproto.cli.errors import UsageError
 from wireproto.versions import ApiVersion
 
 SECTIONS = ("kernels", "json", "e2e", "concurrency")
@@ -35,7 +36,6 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def run_bench(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     from wireproto.bench import runner
-    from wireproto.cli.verbs import UsageError
 
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise UsageError("--plot needs matplotlib: pip install matplotlib (or wireproto[plot])")

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 
+from wireproto.cli.errors import UsageError
 from wireproto.engine import LogSpec, Script, StubEngine
 from wireproto.engine.script import MIXES, Container, default_containers
 from wireproto.versions import ApiVersion
@@ -52,7 +53,6 @@ def script_from(args: argparse.Namespace) -> Script:
 
 
 def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    from wireproto.cli.verbs import UsageError
     from wireproto.engine.server import SocketPathTaken  # asyncio: only when serving
 
     tcp = None

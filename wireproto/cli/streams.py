@@ -25,6 +25,7 @@ from wireproto.api import registry
 from wireproto.api.auth import AuthConfig, parse_reference
 from wireproto.api.buildcontext import tar_context
 from wireproto.api.credentials import Credentials
+from wireproto.cli.errors import UsageError
 from wireproto.errors import (
     BuildError,
     CredentialsError,
@@ -78,7 +79,6 @@ def _auth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
-    from wireproto.cli.verbs import UsageError
 
     try:
         client = Client(args.host)
@@ -90,7 +90,6 @@ def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
 
 def credentials(args: argparse.Namespace, registry_name: str) -> AuthConfig | None:
     """``--username`` with the password on stdin, else config.json / credential helpers."""
-    from wireproto.cli.verbs import UsageError
 
     if args.password_stdin and not args.username:
         raise UsageError("--password-stdin needs --username")
@@ -211,20 +210,24 @@ def _transfer(client: Client, call: Call, error: type[StreamMessageError]) -> Pr
 
 
 def run_pull(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    image = parse_reference(args.image)
-    auth = credentials(args, image.registry)
-    with _client(args, pinned) as client:
-        call = registry.pull(image, client.api_version, auth=auth)
-        _transfer(client, call, PullError)
-    return 0
+    return _run_transfer(args, pinned, registry.pull, PullError)
 
 
 def run_push(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    return _run_transfer(args, pinned, registry.push, PushError)
+
+
+def _run_transfer(
+    args: argparse.Namespace,
+    pinned: ApiVersion | None,
+    endpoint: Callable[..., Call],
+    error: type[StreamMessageError],
+) -> int:
+    """Pull or push ``args.image`` with the credentials for its registry."""
     image = parse_reference(args.image)
     auth = credentials(args, image.registry)
     with _client(args, pinned) as client:
-        call = registry.push(image, client.api_version, auth=auth)
-        _transfer(client, call, PushError)
+        _transfer(client, endpoint(image, client.api_version, auth=auth), error)
     return 0
 
 
@@ -290,7 +293,6 @@ def go_json(value: object) -> str:
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:
-    from wireproto.cli.verbs import UsageError
 
     filters: dict[str, list[str]] = {}
     for item in items:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from wireproto import __version__, api, mux
 from wireproto.adapters.blocking import Client, Session
+from wireproto.cli.errors import UsageError
 from wireproto.codec.sinks import Writable
 from wireproto.exchange import EndOfMessage, Output
 from wireproto.versions import ApiVersion
@@ -24,10 +25,6 @@ from wireproto.versions import ApiVersion
 BULK_READ_DELAY = 0.002
 EXEC_EXIT_POLL = 0.05  # seconds between exec inspections while it still runs
 EXEC_EXIT_TRIES = 100
-
-
-class UsageError(Exception):
-    """A command line that cannot work (a bad --host)."""
 
 
 class FdWriter:

@@ -13,20 +13,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from wireproto.codec.native import BUILD_HINT, load_native, require_native
+from wireproto.codec.native import BUILD_HINT as BUILD_HINT
+from wireproto.codec.native import load_native as load_native
 from wireproto.codec.views import BodyDecoding, ChunkedDemuxing, Decoder
 
 ENV_VAR = "WIREPROTO_BACKEND"
 BACKENDS = ("native", "python")
-__all__ = [
-    "BACKEND",
-    "BACKENDS",
-    "BUILD_HINT",
-    "choose",
-    "classes",
-    "load_native",
-    "require_native",
-]
 
 
 def choose(value: str | None) -> str:

@@ -9,10 +9,10 @@ up a layer.  The Protocols below are the contract both backends satisfy;
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from wireproto.codec.sinks import Sinks
-from wireproto.errors import FrameError, TruncatedFrame
+from wireproto.errors import FrameError, StreamFailed, TruncatedFrame
 
 STREAMS = 4  # stdin, stdout, stderr, systemerr
 HEADER_SIZE = 8
@@ -108,12 +108,56 @@ def missing_detail(remaining: int) -> str:
     return "the last chunk never came"
 
 
+class Failable:
+    """The failure state of every decoder of both backends, one vocabulary.
+
+    ``fail`` records an error (the first one stays) and raises nothing;
+    ``check_usable`` raises StreamFailed once one was recorded (the decoder
+    takes no more input, as h11 does); ``_fail_and_raise`` does both.
+    """
+
+    _error: Exception | None = None
+
+    def check_usable(self) -> None:
+        """Raises StreamFailed once the decoder failed: it takes no more input."""
+        if self._error is not None:
+            raise StreamFailed(self._error)
+
+    def fail(self, error: Exception) -> None:
+        """Records ``error`` as the failure (the first one stays); raises nothing.
+
+        Also called from a layer above that lost payload (a sink raised).
+        """
+        self._error = self._error or error
+
+    def _fail_and_raise(self, error: Exception) -> NoReturn:
+        self.fail(error)
+        raise error
+
+
+class Demuxing(Failable):
+    """What both backends' demuxers share: their failure state and ``close``."""
+
+    def truncation(self) -> TruncatedFrame | None:
+        """The error of the stream ending here: TruncatedFrame inside a frame, else None."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Says the stream ended; TruncatedFrame if it ended inside a frame."""
+        self.check_usable()
+        error = self.truncation()
+        if error is not None:
+            self._fail_and_raise(error)
+
+
 class Ending(Protocol):
-    """What :func:`stream_end` needs of a demuxer (either backend's)."""
+    """What :func:`stream_end` needs of a demuxer (either backend's: a :class:`Demuxing`)."""
 
     def truncation(self) -> TruncatedFrame | None: ...
 
     def fail(self, error: Exception) -> None: ...
+
+    def check_usable(self) -> None: ...
 
 
 def stream_end(demuxer: Ending) -> FrameError | None:

@@ -14,18 +14,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wireproto.engine.protocol import Reply, ServerConnection
-from wireproto.engine.script import Container, Event, Image, LogSpec, Script
+from wireproto.engine.script import Container, Image, LogSpec, Script, ScriptedEvent
 
 if TYPE_CHECKING:
     from wireproto.engine.server import StubEngine, StubEngineProcess
 
 __all__ = [
     "Container",
-    "Event",
     "Image",
     "LogSpec",
     "Reply",
     "Script",
+    "ScriptedEvent",
     "ServerConnection",
     "StubEngine",
     "StubEngineProcess",

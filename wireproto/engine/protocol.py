@@ -33,6 +33,7 @@ from wireproto.engine.script import (
     chunk,
 )
 from wireproto.errors import InvalidVersion
+from wireproto.sentinel import NEED_DATA, Sentinel
 from wireproto.versions import JSON_ERRORS, ApiVersion, parse
 
 # Largest request body read (container create, auth): the engine reads JSON
@@ -45,8 +46,7 @@ MAX_HEAD = 64 * 1024
 # Bytes per write of a streamed body (the socket loop writes piece by piece).
 PIECE = 64 * 1024
 
-NEED_DATA = "NEED_DATA"
-CLOSED = "CLOSED"
+CLOSED = Sentinel("CLOSED")  # the client closed the connection: no more requests
 
 
 @dataclass
@@ -110,7 +110,7 @@ class ServerConnection:
         """Bytes from the client; ``b""`` is its EOF."""
         self._conn.receive_data(data)
 
-    def next_reply(self) -> Reply | str:
+    def next_reply(self) -> Reply | Sentinel:
         """The reply to the next complete request, NEED_DATA, or CLOSED."""
         while True:
             try:
@@ -151,7 +151,7 @@ class ServerConnection:
 
     # --- dispatch ----------------------------------------------------------------------
 
-    def _paused(self) -> Reply | str:
+    def _paused(self) -> Reply | Sentinel:
         # A client asked for an upgrade (attach): the request is complete.
         return self._dispatch() if self._request is not None else CLOSED
 

@@ -414,8 +414,8 @@ def _human(size: int) -> str:
 
 
 @dataclass(frozen=True)
-class Event:
-    """A scripted engine event at ``time`` (Unix seconds) + ``nanos``."""
+class ScriptedEvent:
+    """An event the stub engine serves on ``GET /events``, at ``time`` (seconds) + ``nanos``."""
 
     type: str
     action: str
@@ -487,13 +487,13 @@ def default_containers() -> tuple[Container, ...]:
     )
 
 
-def default_events(containers: Sequence[Container]) -> tuple[Event, ...]:
+def default_events(containers: Sequence[Container]) -> tuple[ScriptedEvent, ...]:
     events = []
     for index, container in enumerate(containers):
         attributes = (("image", container.image), ("name", container.name))
         for step, action in enumerate(("create", "start", "die")):
             events.append(
-                Event(
+                ScriptedEvent(
                     "container",
                     action,
                     container.id,
@@ -511,12 +511,12 @@ class Script:
 
     containers: tuple[Container, ...] = field(default_factory=default_containers)
     images: tuple[Image, ...] = (Image("busybox"), Image("alpine", "3.19"))
-    events: tuple[Event, ...] | None = None
+    events: tuple[ScriptedEvent, ...] | None = None
     min_version: tuple[int, int] = (1, 12)
     max_version: tuple[int, int] = (1, 41)
     server_version: str = "20.10.24-wireproto-stub"
 
-    def all_events(self) -> tuple[Event, ...]:
+    def all_events(self) -> tuple[ScriptedEvent, ...]:
         return default_events(self.containers) if self.events is None else self.events
 
     def container(self, ref: str) -> Container | None:

@@ -35,8 +35,9 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 
-from wireproto.engine.protocol import CLOSED, NEED_DATA, Hijack, Reply, ServerConnection
+from wireproto.engine.protocol import CLOSED, Hijack, Reply, ServerConnection
 from wireproto.engine.script import Script
+from wireproto.sentinel import NEED_DATA
 
 # The transport's write buffer limits: above HIGH the pump pauses, below LOW it
 # resumes.  Small, because a thousand connections may each hold this much (the
@@ -334,14 +335,14 @@ class _Connection(asyncio.Protocol):
     def _next(self) -> None:
         """Takes the next complete request's reply and starts writing it."""
         reply = self.conn.next_reply()
-        if reply == NEED_DATA:
+        if reply is NEED_DATA:
             self.state = REQUEST
             self._transport().resume_reading()
             if self.conn.head_incomplete:
                 self._arm_head_timer()
             else:  # the head is in (the body is coming), or an idle keep-alive connection
                 self._disarm_head_timer()
-        elif reply == CLOSED or not isinstance(reply, Reply):
+        elif reply is CLOSED or not isinstance(reply, Reply):
             self._transport().close()
         else:
             self._start(reply)

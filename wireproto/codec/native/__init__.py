@@ -1,7 +1,8 @@
 """The C backend (native/*.c through cffi), behind the same interface.
 
-Loading the compiled module lives here, below the backend switch, so that the
-switch can hand out this backend's classes without an import cycle.
+Loading the compiled module lives here, not in :mod:`wireproto.codec.backend`,
+so that the backend switch imports this package and this package never
+imports the switch (no import cycle).
 """
 
 from __future__ import annotations

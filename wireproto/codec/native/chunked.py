@@ -12,16 +12,17 @@ from wireproto.codec.native.mux import Demuxer, SpanBuffers, ffi, lib
 from wireproto.codec.sinks import Sinks
 from wireproto.codec.views import (
     BytesLike,
+    Failable,
     Piece,
     byte_view,
     immutable,
     missing_detail,
     stream_end,
 )
-from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
+from wireproto.errors import FrameError, IncompleteBody, InvalidChunk
 
 
-class _Chunks:
+class _Chunks(Failable):
     """The chunked-framing state shared by both native classes."""
 
     def __init__(self) -> None:
@@ -32,12 +33,6 @@ class _Chunks:
     @property
     def done(self) -> bool:
         return bool(self.state.done)
-
-    def check_usable(self) -> bool:
-        """Raises StreamFailed after an error; False once the body is done."""
-        if self._error is not None:
-            raise StreamFailed(self._error)
-        return not self.state.done
 
     def after(self, view: memoryview, consumed: int) -> InvalidChunk | None:
         """Keeps the bytes past the body's end; the framing error C found, if any."""
@@ -51,8 +46,7 @@ class _Chunks:
         return self._error
 
     def close(self) -> None:
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         if not self.state.done:
             raise IncompleteBody(int(self.state.offset), missing_detail(self.state.remaining))
 
@@ -78,7 +72,8 @@ class ChunkedDecoder:
 
     def feed(self, data: BytesLike) -> list[memoryview]:
         view = immutable(data)
-        if not self._chunks.check_usable():
+        self._chunks.check_usable()
+        if self._chunks.done:
             self._chunks.trailing += view.tobytes()
             return []
         buffers = self._buffers
@@ -182,7 +177,8 @@ class ChunkedDemuxer:
     def _usable(self, view: memoryview) -> bool:
         """False once the body is done (the bytes join ``trailing``)."""
         self._demuxer.check_usable()
-        if self._chunks.check_usable():
+        self._chunks.check_usable()
+        if not self._chunks.done:
             return True
         self._chunks.trailing += view.tobytes()
         return False

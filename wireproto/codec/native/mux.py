@@ -15,12 +15,19 @@ from typing import Any, Protocol
 
 from wireproto.codec.native import require_native
 from wireproto.codec.sinks import Sinks, deliver, sink_for
-from wireproto.codec.views import HEADER_SIZE, STREAMS, BytesLike, Piece, byte_view, immutable
+from wireproto.codec.views import (
+    HEADER_SIZE,
+    STREAMS,
+    BytesLike,
+    Demuxing,
+    Piece,
+    byte_view,
+    immutable,
+)
 from wireproto.errors import (
     FrameError,
     InvalidFrameHeader,
     MissingSink,
-    StreamFailed,
     TruncatedFrame,
 )
 
@@ -344,7 +351,7 @@ class SpanBuffers:
         return self.scratch_views[stream][:count]
 
 
-class Demuxer:
+class Demuxer(Demuxing):
     """Splits a v1.6 multiplexed stream; see wireproto.codec.python.mux.Demuxer."""
 
     def __init__(self) -> None:
@@ -369,8 +376,7 @@ class Demuxer:
         return pieces
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         view = byte_view(data)
         buffers = self._buffers
         buffers.reserve(len(view))
@@ -392,12 +398,6 @@ class Demuxer:
         outputs = self._buffers.gather_outputs
         return int(lib.wp_demux_gather(self.state, source, len(view), *outputs))
 
-    def close(self) -> None:
-        self.check_usable()
-        error = self.truncation()
-        if error is not None:
-            self._raise(error)
-
     def truncation(self) -> TruncatedFrame | None:
         state = self.state
         if state.have:
@@ -405,17 +405,6 @@ class Demuxer:
         if state.remaining:
             return TruncatedFrame(self.offset, int(state.remaining), in_header=False)
         return None
-
-    def check_usable(self) -> None:
-        if self._error is not None:
-            raise StreamFailed(self._error)
-
-    def fail(self, error: Exception) -> None:
-        self._error = self._error or error
-
-    def _raise(self, error: FrameError) -> None:
-        self.fail(error)
-        raise error
 
     def frame_error(self) -> FrameError:
         """The error C recorded, which fails this demuxer."""

@@ -17,17 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from wireproto.codec.python.mux import Collector, Demuxer, Pieces, StreamSpans
+from wireproto.codec.python.mux import Collector, Demuxer, feed_pieces, feed_sinks
 from wireproto.codec.sinks import Sinks
 from wireproto.codec.views import (
     BytesLike,
+    Failable,
     Piece,
-    byte_view,
     immutable,
     missing_detail,
     stream_end,
 )
-from wireproto.errors import FrameError, IncompleteBody, InvalidChunk, StreamFailed
+from wireproto.errors import FrameError, IncompleteBody, InvalidChunk
 
 MAX_LINE = 4096
 MAX_TRAILER = 16384
@@ -53,7 +53,7 @@ _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[;\t ][^\r\n\x00]*)?\r\n")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
-class ChunkedDecoder:
+class ChunkedDecoder(Failable):
     """Decodes a chunked body: feed wire bytes, get body bytes.
 
     ``feed`` returns the chunk data as views (of the input when it is
@@ -84,8 +84,7 @@ class ChunkedDecoder:
 
     def close(self) -> None:
         """Says the connection ended; IncompleteBody unless the body did."""
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         if not self.done:
             raise IncompleteBody(self.offset, missing_detail(self.remaining))
 
@@ -100,8 +99,7 @@ class ChunkedDecoder:
         at a framing error (``error``); ``offset`` is kept current between
         yields, so a caller may stop iterating at any span.
         """
-        if self._error is not None:
-            raise StreamFailed(self._error)
+        self.check_usable()
         if self.done:
             self.trailing += bytes(view)
             return
@@ -254,26 +252,10 @@ class ChunkedDemuxer:
         return self._demuxer.offset
 
     def feed(self, data: BytesLike) -> list[Piece]:
-        view = immutable(data)
-        collector = Pieces()
-        error = self._walk(view, collector)
-        pieces = collector.finish()
-        if error is not None:
-            error.pieces = pieces
-            raise error
-        return pieces
+        return feed_pieces(self._walk, data)
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
-        view = byte_view(data)
-        collector = StreamSpans()
-        error = self._walk(view, collector)
-        try:
-            collector.deliver(sinks)
-        except Exception as exc:
-            self._demuxer.fail(exc)  # payload consumed but not delivered
-            raise
-        if error is not None:
-            raise error
+        feed_sinks(self._walk, self._demuxer, data, sinks)
 
     def close(self) -> None:
         """The connection ended: the body must be complete, and the stream too."""
@@ -282,7 +264,7 @@ class ChunkedDemuxer:
 
     def _walk(self, view: memoryview, out: Collector) -> FrameError | InvalidChunk | None:
         """Demuxes the chunk data of ``view`` into ``out``; the error that stopped it."""
-        self._demuxer.walk(view, out, 0, 0)  # raises StreamFailed if the stream failed
+        self._demuxer.check_usable()
         for start, stop in self._chunks.spans(view):
             error = self._demuxer.walk(view, out, start, stop)
             if error is not None:

@@ -16,6 +16,7 @@ hand out identical pieces for identical inputs.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Protocol
 
 from wireproto.codec.sinks import Sinks, deliver, sink_for
@@ -24,11 +25,13 @@ from wireproto.codec.views import (
     HEADER_SIZE,
     STREAMS,
     BytesLike,
+    Demuxing,
+    Failable,
     Piece,
     byte_view,
     immutable,
 )
-from wireproto.errors import FrameError, InvalidFrameHeader, StreamFailed, TruncatedFrame
+from wireproto.errors import FrameError, InvalidChunk, InvalidFrameHeader, TruncatedFrame
 
 _HEADER = struct.Struct(">II")
 # A valid first header word is 0x0s000000 with s in 0..3.
@@ -47,7 +50,7 @@ def header_byte_error(index: int, value: int) -> bool:
     return index < 4 and value != 0
 
 
-class Demuxer:
+class Demuxer(Demuxing):
     """Splits a v1.6 multiplexed stream (attach, exec, logs without a TTY).
 
     Feed it bytes as they arrive, split anywhere.  Payload is delivered as
@@ -83,14 +86,7 @@ class Demuxer:
         ``bytes`` (they keep it alive), else of a private copy; all stay
         valid for good.
         """
-        view = immutable(data)
-        collector = Pieces()
-        error = self.walk(view, collector)
-        pieces = collector.finish()
-        if error is not None:
-            error.pieces = pieces
-            raise error
-        return pieces
+        return feed_pieces(self.walk, data)
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         """Demuxes ``data``, appending each stream's payload to ``sinks[stream]``.
@@ -99,23 +95,7 @@ class Demuxer:
         bytearray, or an object whose ``write`` consumes the view it is given
         during the call.  Each stream's sink gets at most one append per call.
         """
-        view = byte_view(data)
-        collector = StreamSpans()
-        error = self.walk(view, collector)
-        try:
-            collector.deliver(sinks)
-        except Exception as exc:
-            self.fail(exc)  # payload of this chunk was consumed but not delivered
-            raise
-        if error is not None:
-            raise error
-
-    def close(self) -> None:
-        """Says the stream ended; TruncatedFrame if it ended inside a frame."""
-        self._check_usable()
-        error = self.truncation()
-        if error is not None:
-            self._fail(error)
+        feed_sinks(self.walk, self, data, sinks)
 
     def truncation(self) -> TruncatedFrame | None:
         """The error of the stream ending here: TruncatedFrame inside a frame, else None."""
@@ -125,25 +105,13 @@ class Demuxer:
             return TruncatedFrame(self._offset, self._remaining, in_header=False)
         return None
 
-    def _check_usable(self) -> None:
-        if self._error is not None:
-            raise StreamFailed(self._error)
-
-    def _fail(self, error: FrameError) -> None:
-        self._error = error
-        raise error
-
-    def fail(self, error: Exception) -> None:
-        """Marks the demuxer failed by ``error`` (a layer above lost payload)."""
-        self._error = self._error or error
-
     def walk(
         self, data: memoryview, out: Collector, start: int = 0, end: int | None = None
     ) -> FrameError | None:
         """Consumes ``data[start:end]`` (stream bytes), handing its payload
         segments to ``out``; returns the error that stopped it.  Positions stay
         those of ``data``: a chunked body's spans are walked in place."""
-        self._check_usable()
+        self.check_usable()
         end = len(data) if end is None else end
         pos = start
         base = self._offset - start  # the stream offset of data[0]
@@ -186,6 +154,35 @@ class Demuxer:
     def _bad_header(data: memoryview, pos: int, base: int) -> InvalidFrameHeader:
         index = next(i for i in range(4) if header_byte_error(i, data[pos + i]))
         return InvalidFrameHeader(base + pos + index, index, data[pos + index])
+
+
+Walk = Callable[[memoryview, "Collector"], FrameError | InvalidChunk | None]
+
+
+def feed_pieces(walk: Walk, data: BytesLike) -> list[Piece]:
+    """``feed`` of a demuxer whose ``walk`` consumes input: the pieces of
+    ``data``, or the error that stopped the walk, raised with them."""
+    collector = Pieces()
+    error = walk(immutable(data), collector)
+    pieces = collector.finish()
+    if error is not None:
+        error.pieces = pieces
+        raise error
+    return pieces
+
+
+def feed_sinks(walk: Walk, demuxer: Failable, data: BytesLike, sinks: Sinks) -> None:
+    """``feed_into`` of a demuxer whose ``walk`` consumes input: each stream's
+    payload appended to its sink; ``demuxer`` fails if a sink raises."""
+    collector = StreamSpans()
+    error = walk(byte_view(data), collector)
+    try:
+        collector.deliver(sinks)
+    except Exception as exc:
+        demuxer.fail(exc)  # payload of this chunk was consumed but not delivered
+        raise
+    if error is not None:
+        raise error
 
 
 class Collector(Protocol):
