@@ -6,15 +6,22 @@ import pytest
 
 from tests.support.sans_io import IO_MODULES, PACKAGE, imported_by
 
+CORE_FILES = [
+    *(path for path in PACKAGE.glob("*.py") if path.stem != "__main__"),
+    *PACKAGE.glob("codec/**/*.py"),  # the decoders are core too, both backends
+]
 CORE_MODULES = sorted(
-    f"wireproto.{path.stem}" for path in PACKAGE.glob("*.py") if path.stem != "__main__"
+    ".".join(("wireproto", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(
+        ".__init__"
+    )
+    for path in CORE_FILES
 )
-CORE_MODULES = [m.removesuffix(".__init__") for m in CORE_MODULES]
+
 
 @pytest.mark.parametrize("backend", ["native", "python"])
 def test_core_imports_no_io_modules(backend: str) -> None:
     imported = imported_by(CORE_MODULES, {"WIREPROTO_BACKEND": backend})
-    assert "wireproto.mux" in imported
+    assert {"wireproto.mux", "wireproto.codec.native.mux", "wireproto.codec.python.mux"} <= imported
     assert not {m.split(".")[0] for m in imported} & IO_MODULES
 
 
