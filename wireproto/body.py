@@ -29,7 +29,15 @@ from wireproto import framing, jsonstream
 from wireproto.codec import backend as codec_backend
 from wireproto.codec.mux import RawStream
 from wireproto.codec.sinks import Sinks
-from wireproto.codec.views import BodyDecoding, ChunkedDemuxing, Decoder, Piece, immutable
+from wireproto.codec.views import (
+    BodyDecoding,
+    BodyEnd,
+    ChunkedDemuxing,
+    Decoder,
+    ForwardsBodyEnd,
+    Piece,
+    immutable,
+)
 from wireproto.errors import (
     FrameError,
     IncompleteBody,
@@ -74,16 +82,8 @@ BodyEvent = Output | Data | Document
 # --- transports -------------------------------------------------------------
 
 
-class Transport(Protocol):
+class Transport(BodyEnd, Protocol):
     """Where the body ends on the connection."""
-
-    @property
-    def done(self) -> bool:
-        """The whole body has been read."""
-
-    @property
-    def trailing(self) -> bytes:
-        """Bytes received after the body's end (valid once done)."""
 
     def feed(self, data: memoryview) -> list[memoryview]:
         """The body bytes in ``data``; InvalidChunk (with the views before the
@@ -153,25 +153,17 @@ class UntilClose:
         self.done = True
 
 
-class ChunkedBody:
+class ChunkedBody(ForwardsBodyEnd[BodyDecoding]):
     """A body in the chunked transfer coding (RFC 9112 section 7.1)."""
 
     def __init__(self, backend: str | None = None) -> None:
-        self._decoder: BodyDecoding = codec_backend.classes(backend).ChunkedDecoder()
-
-    @property
-    def done(self) -> bool:
-        return self._decoder.done
-
-    @property
-    def trailing(self) -> bytes:
-        return bytes(self._decoder.trailing)
+        self._wire: BodyDecoding = codec_backend.classes(backend).ChunkedDecoder()
 
     def feed(self, data: memoryview) -> list[memoryview]:
-        return self._decoder.feed(data)
+        return self._wire.feed(data)
 
     def close(self) -> None:
-        self._decoder.close()
+        self._wire.close()
 
 
 BodyFraming = Literal["none", "length", "chunked", "close"]
@@ -405,19 +397,13 @@ def output(pieces: list[Piece]) -> list[BodyEvent]:
 # --- readers: what the exchange feeds ---------------------------------------
 
 
-class Reader(Protocol):
+class Reader(BodyEnd, Protocol):
     """A response body, from wire bytes to events: the exchange's one handle on it.
 
     ``error`` is the first bad byte's error, raised by the exchange once the
     events decoded before it are out; ``release``, ``finish`` and ``outcome``
     are the payload's (see :class:`Payload`).
     """
-
-    @property
-    def done(self) -> bool: ...
-
-    @property
-    def trailing(self) -> bytes: ...
 
     @property
     def framing(self) -> Framing | None: ...
@@ -437,21 +423,13 @@ class Reader(Protocol):
     def outcome(self) -> list[BodyEvent]: ...
 
 
-class Layered:
+class Layered(ForwardsBodyEnd[Transport]):
     """A transport finding the body's end and a payload decoding what it holds."""
 
     def __init__(self, transport: Transport, payload: Payload) -> None:
-        self.transport = transport
+        self._wire = transport
         self.payload = payload
         self._bad_chunk: InvalidChunk | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.transport.done
-
-    @property
-    def trailing(self) -> bytes:
-        return self.transport.trailing
 
     @property
     def framing(self) -> Framing | None:
@@ -464,7 +442,7 @@ class Layered:
 
     def feed(self, data: memoryview) -> list[BodyEvent]:
         try:
-            views = self.transport.feed(data)
+            views = self._wire.feed(data)
         except InvalidChunk as exc:  # the body up to the bad byte is still payload
             self._bad_chunk = exc
             views = [view for view in exc.pieces if isinstance(view, memoryview)]
@@ -474,7 +452,7 @@ class Layered:
         return events
 
     def close(self) -> None:
-        self.transport.close()
+        self._wire.close()
 
     def release(self) -> list[BodyEvent]:
         return self.payload.release()
@@ -486,35 +464,27 @@ class Layered:
         return self.payload.outcome()
 
 
-class FusedStdio:
+class FusedStdio(ForwardsBodyEnd[ChunkedDemuxing]):
     """A chunked body carrying a multiplexed stream: one fused decoder, both layers."""
 
     def __init__(self, chosen: Framing, sinks: Sinks | None, backend: str | None = None) -> None:
         self.framing: Framing | None = chosen
-        self._decoder: ChunkedDemuxing = codec_backend.classes(backend).ChunkedDemuxer()
+        self._wire: ChunkedDemuxing = codec_backend.classes(backend).ChunkedDemuxer()
         self._sinks = sinks
         self.error: FrameError | InvalidChunk | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._decoder.done
-
-    @property
-    def trailing(self) -> bytes:
-        return bytes(self._decoder.trailing)
 
     def feed(self, data: memoryview) -> list[BodyEvent]:
         try:
             if self._sinks is not None:
-                self._decoder.feed_into(data, self._sinks)
+                self._wire.feed_into(data, self._sinks)
                 return []
-            return output(self._decoder.feed(data))
+            return output(self._wire.feed(data))
         except (FrameError, InvalidChunk) as exc:
             self.error = exc
             return output(list(exc.pieces))  # type: ignore[arg-type]
 
     def close(self) -> None:
-        self._decoder.close()
+        self._wire.close()
 
     def release(self) -> list[BodyEvent]:
         return []  # nothing is held back: every byte was decoded as it came

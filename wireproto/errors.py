@@ -19,7 +19,7 @@ A decoder that fails part-way raises a :class:`DecodeError` whose
 from __future__ import annotations
 
 import reprlib
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -53,6 +53,25 @@ class DecodeError(RemoteProtocolError, Generic[T]):
         self.delivered: list[T] = []
 
 
+class DeliveredAs(Generic[T]):
+    """``delivered`` under the name a subclass gives it for what it holds
+    (``pieces``, ``values``): one list, read and set through either name."""
+
+    @overload
+    def __get__(self, error: None, owner: type[object]) -> DeliveredAs[T]: ...
+
+    @overload
+    def __get__(self, error: DecodeError[T], owner: type[object]) -> list[T]: ...
+
+    def __get__(
+        self, error: DecodeError[T] | None, owner: type[object]
+    ) -> DeliveredAs[T] | list[T]:
+        return self if error is None else error.delivered
+
+    def __set__(self, error: DecodeError[T], delivered: list[T]) -> None:
+        error.delivered = delivered
+
+
 class FrameError(DecodeError[tuple[int, bytes | memoryview]]):
     """A multiplexed stream is malformed.
 
@@ -67,13 +86,7 @@ class FrameError(DecodeError[tuple[int, bytes | memoryview]]):
         super().__init__(message)
         self.offset = offset
 
-    @property
-    def pieces(self) -> list[tuple[int, bytes | memoryview]]:
-        return self.delivered
-
-    @pieces.setter
-    def pieces(self, pieces: list[tuple[int, bytes | memoryview]]) -> None:
-        self.delivered = pieces
+    pieces: DeliveredAs[tuple[int, bytes | memoryview]] = DeliveredAs()
 
 
 class InvalidFrameHeader(FrameError):
@@ -263,13 +276,7 @@ class InvalidChunk(DecodeError[memoryview | tuple[int, bytes | memoryview]]):
         self.offset = offset
         self.value = value
 
-    @property
-    def pieces(self) -> list[memoryview | tuple[int, bytes | memoryview]]:
-        return self.delivered
-
-    @pieces.setter
-    def pieces(self, pieces: list[memoryview | tuple[int, bytes | memoryview]]) -> None:
-        self.delivered = pieces
+    pieces: DeliveredAs[memoryview | tuple[int, bytes | memoryview]] = DeliveredAs()
 
 
 class IncompleteBody(RemoteProtocolError):
@@ -291,13 +298,7 @@ class IncompleteBody(RemoteProtocolError):
 class JSONValuesError(DecodeError[object]):
     """A JSON-stream decoder failed: ``values`` is what it decoded before (``delivered``)."""
 
-    @property
-    def values(self) -> list[object]:
-        return self.delivered
-
-    @values.setter
-    def values(self, values: list[object]) -> None:
-        self.delivered = values
+    values: DeliveredAs[object] = DeliveredAs()
 
 
 class JSONStreamError(JSONValuesError):

@@ -478,12 +478,13 @@ def test_raw_stream_pieces_under_1_kib_are_bytes(kind: type, split: Split) -> No
 
 @pytest.mark.parametrize("tty", [True, None], ids=["tty=True", "sniffed-raw"])
 def test_exchange_tty_output_under_1_kib_is_bytes(backend: str, tty: bool | None) -> None:
-    from wireproto import api, http
     from wireproto import exchange as ex
+    from wireproto import http
+    from wireproto.api import containers
 
     text = b"prompt$ \r\n"
     head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(text)
-    exchange = ex.Exchange(api.logs("c1", tty=tty), backend=backend)
+    exchange = ex.Exchange(containers.logs("c1", tty=tty), backend=backend)
     exchange.data_to_send()
     exchange.receive_data(memoryview(bytearray(head + text)))
     pieces = []

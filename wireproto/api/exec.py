@@ -52,28 +52,18 @@ def exec_start(
     With ``detach`` the engine starts it and answers at once (no stream).
     """
     gates.require("exec", version)
-    body = {"Detach": detach, "Tty": tty}
-    if detach:
-        return make(
-            "POST",
-            "/exec/{}/start",
-            exec_id,
-            version=version,
-            json_body=body,
-            kind=BodyKind.EMPTY,
-            statuses=(200,),
-        )
+    streamed = not detach  # detached, the engine answers at once: no stream, no hijack
     return make(
         "POST",
         "/exec/{}/start",
         exec_id,
         version=version,
-        json_body=body,
-        kind=BodyKind.STDIO,
-        statuses=(101, 200),
-        hijack=True,
-        tty=tty,
-        endpoint="exec.start",
+        json_body={"Detach": detach, "Tty": tty},
+        kind=BodyKind.STDIO if streamed else BodyKind.EMPTY,
+        statuses=(101, 200) if streamed else (200,),
+        hijack=streamed,
+        tty=tty if streamed else None,
+        endpoint="exec.start" if streamed else "",
     )
 
 

@@ -35,31 +35,28 @@ def pull_messages(seed: int = 180) -> list[dict[str, Any]]:
     out += [{"status": "Pulling fs layer", "progressDetail": {}, "id": lid} for lid, _ in layers]
     out += [{"status": "Waiting", "progressDetail": {}, "id": lid} for lid, _ in layers[3:]]
     for lid, total in layers:
-        for current in range(0, total, 32768 * 8):
-            out.append(
-                {
-                    "status": "Downloading",
-                    "progressDetail": {"current": current, "total": total},
-                    "progress": _bar(current, total),
-                    "id": lid,
-                }
-            )
+        out += _progress("Downloading", lid, total, 32768 * 8)
         out.append({"status": "Verifying Checksum", "progressDetail": {}, "id": lid})
         out.append({"status": "Download complete", "progressDetail": {}, "id": lid})
     for lid, total in layers:
-        for current in range(0, total, 32768 * 16):
-            out.append(
-                {
-                    "status": "Extracting",
-                    "progressDetail": {"current": current, "total": total},
-                    "progress": _bar(current, total),
-                    "id": lid,
-                }
-            )
+        out += _progress("Extracting", lid, total, 32768 * 16)
         out.append({"status": "Pull complete", "progressDetail": {}, "id": lid})
     out.append({"status": f"Digest: sha256:{rng.getrandbits(256):064x}"})
     out.append({"status": "Status: Downloaded newer image for python:3.12"})
     return out
+
+
+def _progress(status: str, lid: str, total: int, step: int) -> list[dict[str, Any]]:
+    """A layer's progress messages of one phase, one per ``step`` bytes."""
+    return [
+        {
+            "status": status,
+            "progressDetail": {"current": current, "total": total},
+            "progress": _bar(current, total),
+            "id": lid,
+        }
+        for current in range(0, total, step)
+    ]
 
 
 def make_stream(size: int) -> tuple[list[bytes], int]:

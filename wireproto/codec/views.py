@@ -9,7 +9,7 @@ up a layer.  The Protocols below are the contract both backends satisfy;
 
 from __future__ import annotations
 
-from typing import NoReturn, Protocol
+from typing import Generic, NoReturn, Protocol, TypeVar
 
 from wireproto.codec.sinks import Sinks
 from wireproto.errors import FrameError, StreamFailed, TruncatedFrame
@@ -69,18 +69,22 @@ class Decoder(Protocol):
         """The stream ended; an error if it ended inside a frame."""
 
 
-class BodyDecoding(Protocol):
-    """A chunked-body decoder: wire bytes in, chunk data out (as views)."""
+class BodyEnd(Protocol):
+    """Where a body stands on the wire: whether it ended, and what came after it."""
 
     @property
     def done(self) -> bool:
-        """The last chunk and the trailer section were read."""
+        """The whole body was read (chunked: the last chunk and the trailer section)."""
         ...
 
     @property
     def trailing(self) -> bytes:
         """The bytes that came after the body (valid once done)."""
         ...
+
+
+class BodyDecoding(BodyEnd, Protocol):
+    """A chunked-body decoder: wire bytes in, chunk data out (as views)."""
 
     @property
     def offset(self) -> int: ...
@@ -91,14 +95,30 @@ class BodyDecoding(Protocol):
         """The connection ended: IncompleteBody unless the body did."""
 
 
-class ChunkedDemuxing(Decoder, Protocol):
+class ChunkedDemuxing(Decoder, BodyEnd, Protocol):
     """A chunked body carrying a multiplexed stream, decoded in one pass."""
 
-    @property
-    def done(self) -> bool: ...
+
+Wire = TypeVar("Wire", bound=BodyEnd)
+
+
+class ForwardsBodyEnd(Generic[Wire]):
+    """``done`` and ``trailing`` of the wire-framing decoder wrapped, ``_wire``.
+
+    Everything that wraps one (each backend's chunked classes around their
+    chunk state, the body readers around a backend's decoder or a
+    transport) says where the body stands by asking it: one source.
+    """
+
+    _wire: Wire
 
     @property
-    def trailing(self) -> bytes: ...
+    def done(self) -> bool:
+        return self._wire.done
+
+    @property
+    def trailing(self) -> bytes:
+        return self._wire.trailing
 
 
 def missing_detail(remaining: int) -> str:

@@ -324,26 +324,8 @@ class ServerConnection:
 
     def _version_document(self) -> dict[str, object]:
         version = self.script.server_version
-        return {
-            "Platform": {"Name": "wireproto stub engine"},
-            "Components": [
-                {
-                    "Name": "Engine",
-                    "Version": version,
-                    "Details": {
-                        "ApiVersion": str(self.max),
-                        "MinAPIVersion": str(self.min),
-                        "GitCommit": "wireproto",
-                        "GoVersion": "go1.x",
-                        "Os": "linux",
-                        "Arch": "amd64",
-                        "KernelVersion": "stub",
-                        "Experimental": "false",
-                        "BuildTime": "2023-11-14T22:13:20.000000000+00:00",
-                    },
-                }
-            ],
-            "Version": version,
+        # The engine reports its build both at the top and in its component's Details.
+        build = {
             "ApiVersion": str(self.max),
             "MinAPIVersion": str(self.min),
             "GitCommit": "wireproto",
@@ -351,7 +333,20 @@ class ServerConnection:
             "Os": "linux",
             "Arch": "amd64",
             "KernelVersion": "stub",
-            "BuildTime": "2023-11-14T22:13:20.000000000+00:00",
+        }
+        built_at = "2023-11-14T22:13:20.000000000+00:00"
+        return {
+            "Platform": {"Name": "wireproto stub engine"},
+            "Components": [
+                {
+                    "Name": "Engine",
+                    "Version": version,
+                    "Details": {**build, "Experimental": "false", "BuildTime": built_at},
+                }
+            ],
+            "Version": version,
+            **build,
+            "BuildTime": built_at,
         }
 
     def _info_document(self) -> dict[str, object]:

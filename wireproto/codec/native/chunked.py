@@ -13,6 +13,7 @@ from wireproto.codec.sinks import Sinks
 from wireproto.codec.views import (
     BytesLike,
     Failable,
+    ForwardsBodyEnd,
     Piece,
     byte_view,
     immutable,
@@ -51,35 +52,27 @@ class _Chunks(Failable):
             raise IncompleteBody(int(self.state.offset), missing_detail(self.state.remaining))
 
 
-class ChunkedDecoder:
+class ChunkedDecoder(ForwardsBodyEnd[_Chunks]):
     """Decodes a chunked body; see wireproto.codec.python.chunked.ChunkedDecoder."""
 
     def __init__(self) -> None:
-        self._chunks = _Chunks()
+        self._wire = _Chunks()
         self._buffers = SpanBuffers(1 / 3)
 
     @property
-    def done(self) -> bool:
-        return self._chunks.done
-
-    @property
-    def trailing(self) -> bytes:
-        return self._chunks.trailing
-
-    @property
     def offset(self) -> int:
-        return int(self._chunks.state.offset)
+        return int(self._wire.state.offset)
 
     def feed(self, data: BytesLike) -> list[memoryview]:
         view = immutable(data)
-        self._chunks.check_usable()
-        if self._chunks.done:
-            self._chunks.trailing += view.tobytes()
+        self._wire.check_usable()
+        if self._wire.done:
+            self._wire.trailing += view.tobytes()
             return []
         buffers = self._buffers
         buffers.reserve(len(view))
         count = lib.wp_chunked_spans(
-            self._chunks.state,
+            self._wire.state,
             ffi.from_buffer(view),
             len(view),
             buffers.starts,
@@ -89,31 +82,23 @@ class ChunkedDecoder:
         starts = ffi.unpack(buffers.starts, count)
         ends = ffi.unpack(buffers.ends, count)
         spans = list(map(view.__getitem__, map(slice, starts, ends)))
-        error = self._chunks.after(view, buffers.consumed[0])
+        error = self._wire.after(view, buffers.consumed[0])
         if error is not None:
             error.pieces = list(spans)
             raise error
         return spans
 
     def close(self) -> None:
-        self._chunks.close()
+        self._wire.close()
 
 
-class ChunkedDemuxer:
+class ChunkedDemuxer(ForwardsBodyEnd[_Chunks]):
     """A chunked multiplexed body in one pass; see wireproto.codec.python.chunked."""
 
     def __init__(self) -> None:
-        self._chunks = _Chunks()
+        self._wire = _Chunks()
         self._demuxer = Demuxer()
         self._buffers = SpanBuffers(1 / 4)
-
-    @property
-    def done(self) -> bool:
-        return self._chunks.done
-
-    @property
-    def trailing(self) -> bytes:
-        return self._chunks.trailing
 
     @property
     def offset(self) -> int:
@@ -154,7 +139,7 @@ class ChunkedDemuxer:
 
     def walk_pieces(self, source: Any, view: memoryview) -> int:
         """Runs the fused C walk that lists pieces; returns how many (see Walker)."""
-        buffers, states = self._buffers, (self._chunks.state, self._demuxer.state)
+        buffers, states = self._buffers, (self._wire.state, self._demuxer.state)
         return int(
             lib.wp_chunked_demux_pieces(
                 *states, source, len(view), *buffers.piece_outputs, buffers.consumed
@@ -163,7 +148,7 @@ class ChunkedDemuxer:
 
     def walk_gather(self, source: Any, view: memoryview) -> int:
         """Runs the fused C walk that gathers each stream's payload (see Walker)."""
-        buffers, states = self._buffers, (self._chunks.state, self._demuxer.state)
+        buffers, states = self._buffers, (self._wire.state, self._demuxer.state)
         return int(
             lib.wp_chunked_demux_gather(
                 *states, source, len(view), *buffers.gather_outputs, buffers.consumed
@@ -171,22 +156,22 @@ class ChunkedDemuxer:
         )
 
     def close(self) -> None:
-        self._chunks.close()
+        self._wire.close()
         self._demuxer.close()
 
     def _usable(self, view: memoryview) -> bool:
         """False once the body is done (the bytes join ``trailing``)."""
         self._demuxer.check_usable()
-        self._chunks.check_usable()
-        if not self._chunks.done:
+        self._wire.check_usable()
+        if not self._wire.done:
             return True
-        self._chunks.trailing += view.tobytes()
+        self._wire.trailing += view.tobytes()
         return False
 
     def _error(self, view: memoryview) -> InvalidChunk | FrameError | None:
         if self._demuxer.state.error:
             return self._demuxer.frame_error()
-        error = self._chunks.after(view, self._buffers.consumed[0])
-        if error is None and self._chunks.state.done:
+        error = self._wire.after(view, self._buffers.consumed[0])
+        if error is None and self._wire.state.done:
             return stream_end(self._demuxer)
         return error

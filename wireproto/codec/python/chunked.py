@@ -22,6 +22,7 @@ from wireproto.codec.sinks import Sinks
 from wireproto.codec.views import (
     BytesLike,
     Failable,
+    ForwardsBodyEnd,
     Piece,
     immutable,
     missing_detail,
@@ -225,7 +226,7 @@ class ChunkedDecoder(Failable):
         return 0
 
 
-class ChunkedDemuxer:
+class ChunkedDemuxer(ForwardsBodyEnd[ChunkedDecoder]):
     """A chunked body that carries a multiplexed stream, decoded in one pass.
 
     The same interface as :class:`wireproto.codec.python.mux.Demuxer`, plus
@@ -235,16 +236,8 @@ class ChunkedDemuxer:
     """
 
     def __init__(self) -> None:
-        self._chunks = ChunkedDecoder()
+        self._wire = ChunkedDecoder()
         self._demuxer = Demuxer()
-
-    @property
-    def done(self) -> bool:
-        return self._chunks.done
-
-    @property
-    def trailing(self) -> bytes:
-        return self._chunks.trailing
 
     @property
     def offset(self) -> int:
@@ -259,16 +252,16 @@ class ChunkedDemuxer:
 
     def close(self) -> None:
         """The connection ended: the body must be complete, and the stream too."""
-        self._chunks.close()
+        self._wire.close()
         self._demuxer.close()
 
     def _walk(self, view: memoryview, out: Collector) -> FrameError | InvalidChunk | None:
         """Demuxes the chunk data of ``view`` into ``out``; the error that stopped it."""
         self._demuxer.check_usable()
-        for start, stop in self._chunks.spans(view):
+        for start, stop in self._wire.spans(view):
             error = self._demuxer.walk(view, out, start, stop)
             if error is not None:
                 return error
-        if self._chunks.error is not None:
-            return self._chunks.error
-        return stream_end(self._demuxer) if self._chunks.done else None
+        if self._wire.error is not None:
+            return self._wire.error
+        return stream_end(self._demuxer) if self._wire.done else None
