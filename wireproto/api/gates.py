@@ -139,6 +139,21 @@ GATES: tuple[Gate, ...] = (
     Gate(name="images.delete.force", kind=P, since=V(1, 10), what="force on image delete"),
     Gate(name="images.delete.noprune", kind=P, since=V(1, 10), what="noprune on image delete"),
     Gate(name="registry_auth", kind=P, since=V(1, 5), what="X-Registry-Auth on pull and push"),
+    # build's tar body: the v1.0 .. v1.2 references already show "{{ TAR STREAM }}", but the
+    # change log at 1.3 says the tar stream replaced a multipart upload and older clients
+    # break on it: the change log decides, build is refused below 1.3.
+    Gate(name="build", kind=E, since=V(1, 3), what="POST /build with a tar context"),
+    # remote: in the v1.2 reference ("resource to fetch, as URI"), not in v1.1's.
+    Gate(name="build.remote", kind=P, since=V(1, 2), what="remote (a context URL) on build"),
+    # X-Registry-Auth on build: only the v1.8 reference documents it (v1.7's does not); the
+    # v1.9 change log replaces it with X-Registry-Config ("must be updated").
+    Gate(
+        name="build.registry_auth",
+        kind=P,
+        since=V(1, 8),
+        until=V(1, 8),
+        what="X-Registry-Auth (one registry's auth) on build (1.9+: X-Registry-Config)",
+    ),
     Gate(name="build.registry_config", kind=P, since=V(1, 9), what="X-Registry-Config on build"),
     Gate(name="build.forcerm", kind=P, since=V(1, 12), what="forcerm on build"),
     Gate(name="events.until", kind=P, since=V(1, 11), what="until on GET /events"),
@@ -152,6 +167,16 @@ GATES: tuple[Gate, ...] = (
     Gate(name="ports.list", kind=B, since=V(1, 5), what="container Ports as a list of dicts"),
     Gate(name="multiplexed", kind=B, since=V(1, 6), what="multiplexed attach stream"),
     Gate(name="images.list.grouped", kind=B, since=V(1, 7), what="RepoTags grouped per image"),
+    # build's JSON stream: the v1.7 reference already shows Content-Type application/json,
+    # but the change log at 1.8 says build "now returns build status as json stream": the
+    # change log decides, build output below 1.8 is plain text.
+    Gate(name="build.jsonstream", kind=B, since=V(1, 8), what="build output as a JSON stream"),
+    Gate(
+        name="build.registry_config.bare",
+        kind=B,
+        since=V(1, 19),
+        what='X-Registry-Config as a bare {registry: auth} map ({"configs": map} before)',
+    ),
     Gate(name="progress_detail", kind=B, since=V(1, 8), what="progressDetail in JSON streams"),
     Gate(name="inspect.camelcase", kind=B, since=V(1, 12), what="CamelCase keys in inspect"),
     Gate(name="search.is_automated", kind=B, since=V(1, 12), what="is_automated (was is_trusted)"),
