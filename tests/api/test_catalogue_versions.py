@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import pytest
 
+from wireproto import api
 from wireproto import exchange as ex
 from wireproto.api import build as build_api
-from wireproto.api.auth import AuthConfig
+from wireproto.api import events as events_api
+from wireproto.api.auth import AuthConfig, parse_reference
 from wireproto.errors import UnsupportedInVersion
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
@@ -110,3 +113,113 @@ def test_build_remote_sends_no_body() -> None:
     assert b"remote=https%3A%2F%2Fgit.test%2Frepo.git" in line
     assert call.request.body is None
     assert header(call, "Content-Type") is None
+
+
+# --- progress streams before 1.1 ----------------------------------------------------------------
+
+REF = parse_reference("registry.test:5000/team/app:1")
+PROGRESS_CALLS: dict[str, Callable[[ApiVersion | None], Call]] = {
+    "pull": lambda v: api.pull(REF, v),
+    "push": lambda v: api.push(REF, v),
+    "import": lambda v: api.import_image(b"rootfs-tar", v, repo="r"),
+    "insert": lambda v: api.insert("base", "/x", "https://files.test/x", v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRESS_CALLS))
+def test_progress_before_1_1_is_raw_text_and_a_json_stream_after(name: str) -> None:
+    """Change log 1.1: images/create, insert and push use a JSON stream "instead of HTML
+    hijack" (the v1.0 reference answers application/vnd.docker.raw-stream)."""
+    make_call = PROGRESS_CALLS[name]
+    old = make_call(V(1, 0))
+    assert old.kind is BodyKind.BYTES
+    text = b"Downloading 3/12 MB\rDownloading 12/12 MB\nDone\n"
+    wire = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n" + text
+    data, _ = received(old, wire)
+    assert data == text
+    for version in (V(1, 1), V(1, 11)):
+        assert make_call(version).kind is BodyKind.JSONSTREAM
+
+
+def test_events_filters_from_1_16() -> None:
+    """The v1.16 reference adds filters to GET /events; v1.15's has since and until only."""
+    call = events_api.events(V(1, 16), filters={"event": ["die"]})
+    assert "filters=%7B%22event%22%3A%5B%22die%22%5D%7D" in call.request.target
+    for version in (V(1, 12), V(1, 15)):
+        with pytest.raises(UnsupportedInVersion, match=r"needs API 1\.16"):
+            events_api.events(version, filters={"event": ["die"]})
+    assert "filters" not in events_api.events(V(1, 12)).request.target
+
+
+@pytest.mark.parametrize("version", [V(1, 0), V(1, 12), V(1, 20)], ids=str)
+def test_images_create_registry_until_1_20(version: ApiVersion) -> None:
+    """Every reference from v1.0 to v1.20 lists registry on images/create; v1.21's does not."""
+    pulled = api.pull(REF, version, registry="registry.test:5000")
+    imported = api.import_image("https://files.test/rootfs.tar", version, registry="r.test")
+    assert "registry=registry.test%3A5000" in pulled.request.target
+    assert "registry=r.test" in imported.request.target
+    for later in (V(1, 21), None):
+        with pytest.raises(UnsupportedInVersion):
+            api.pull(REF, later, registry="registry.test:5000")
+        with pytest.raises(UnsupportedInVersion):
+            api.import_image(b"tar", later, registry="r.test")
+
+
+# --- success statuses, as each version's reference lists them ------------------------------------
+
+# (call, {version: the statuses below 400 that version's reference lists}).
+DOCUMENTED: dict[
+    str, tuple[Callable[[ApiVersion | None], Call], dict[ApiVersion, tuple[int, ...]]]
+] = {
+    # start: 200 in v1.0 .. v1.3, 204 from v1.4, 304 "already started" from v1.13.
+    "start": (
+        lambda v: api.start("c1", v),
+        {V(1, 0): (200,), V(1, 3): (200,), V(1, 4): (204,), V(1, 12): (204,), V(1, 13): (204, 304)},
+    ),
+    # stop: 204, and 304 "already stopped" from v1.13.
+    "stop": (
+        lambda v: api.stop("c1", v),
+        {V(1, 0): (204,), V(1, 12): (204,), V(1, 13): (204, 304)},
+    ),
+    # image delete: 204 in v1.0 and v1.1; the list (200) from the change log's 1.2.
+    "remove_image": (
+        lambda v: api.remove_image("x", v),
+        {V(1, 0): (204,), V(1, 1): (204,), V(1, 2): (200,), V(1, 3): (200,), V(1, 12): (200,)},
+    ),
+    "create_container": (
+        lambda v: api.create_container({}, v),
+        {V(1, 0): (201,), V(1, 12): (201,)},
+    ),
+    "restart": (lambda v: api.restart("c1", v), {V(1, 0): (204,), V(1, 12): (204,)}),
+    "kill": (lambda v: api.kill("c1", v), {V(1, 0): (204,), V(1, 12): (204,)}),
+    "remove_container": (
+        lambda v: api.remove_container("c1", v),
+        {V(1, 0): (204,), V(1, 12): (204,)},
+    ),
+    "wait": (lambda v: api.wait("c1", v), {V(1, 0): (200,), V(1, 12): (200,)}),
+    "tag": (lambda v: api.tag("x", "r", v), {V(1, 0): (201,), V(1, 12): (201,)}),
+    "commit": (lambda v: api.commit("c1", v), {V(1, 0): (201,), V(1, 12): (201,)}),
+    "login": (lambda v: api.login({}, v), {V(1, 0): (200, 204), V(1, 12): (200, 204)}),
+    "copy": (lambda v: api.copy("c1", "/x", v), {V(1, 4): (200,), V(1, 12): (200,)}),
+    "export": (lambda v: api.export("c1", v), {V(1, 0): (200,), V(1, 12): (200,)}),
+    "get_image": (lambda v: api.get_image("x", v), {V(1, 8): (200,), V(1, 12): (200,)}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_success_statuses_follow_the_reference_of_each_version(name: str) -> None:
+    make_call, documented = DOCUMENTED[name]
+    for version, statuses in documented.items():
+        assert make_call(version).statuses == statuses, f"{name} at {version}"
+
+
+@pytest.mark.parametrize("version", [V(1, 1), V(1, 2), V(1, 3)], ids=str)
+def test_copy_is_refused_before_1_4(version: ApiVersion) -> None:
+    """The v1.4 reference is the first with POST /containers/(id)/copy."""
+    with pytest.raises(UnsupportedInVersion, match=r"needs API 1\.4"):
+        api.copy("c1", "/x", version)
+
+
+def test_image_delete_before_1_2_has_no_body() -> None:
+    assert api.remove_image("x", V(1, 1)).kind is BodyKind.EMPTY
+    assert api.remove_image("x", V(1, 2)).kind is BodyKind.DOCUMENT

@@ -151,7 +151,7 @@ def start(
     *,
     host_config: Mapping[str, object] | None = None,
 ) -> Call:
-    """``POST /containers/(id)/start``: 204, or 304 when it already runs.
+    """``POST /containers/(id)/start``: 204 (200 until 1.3), or 304 (1.13+) when it already runs.
 
     ``host_config`` (``Binds``, ``PortBindings``, ...) is the 1.3 .. 1.23
     way to set them; from 1.24 they belong in create's config.
@@ -164,12 +164,19 @@ def start(
         version=version,
         json_body=dict(config) if config is not None else None,
         kind=EMPTY,
-        statuses=(204, 304),
+        statuses=_with_not_modified(
+            (204,) if gates.has("containers.start.no_content", version) else (200,), version
+        ),
     )
 
 
+def _with_not_modified(statuses: tuple[int, ...], version: ApiVersion | None) -> tuple[int, ...]:
+    """``statuses`` and, from 1.13, 304: start and stop with nothing to do."""
+    return (*statuses, 304) if gates.has("containers.not_modified", version) else statuses
+
+
 def stop(container: str, version: ApiVersion | None = None, *, timeout: int | None = None) -> Call:
-    """``POST /containers/(id)/stop?t=``: 204, or 304 when already stopped.
+    """``POST /containers/(id)/stop?t=``: 204, or 304 (1.13+) when already stopped.
 
     ``timeout``: seconds to wait before killing it (the engine's default: 10).
     """
@@ -180,7 +187,7 @@ def stop(container: str, version: ApiVersion | None = None, *, timeout: int | No
         version=version,
         query={"t": timeout},
         kind=EMPTY,
-        statuses=(204, 304),
+        statuses=_with_not_modified((204,), version),
     )
 
 
@@ -342,7 +349,7 @@ def remove_container(
 
 
 def copy(container: str, resource: str, version: ApiVersion | None = None) -> Call:
-    """``POST /containers/(id)/copy`` (until 1.23): the file or directory ``resource``
+    """``POST /containers/(id)/copy`` (1.4 .. 1.23): the file or directory ``resource``
     as a tar stream."""
     gates.require("containers.copy", version)
     return make(
