@@ -223,3 +223,32 @@ def test_copy_is_refused_before_1_4(version: ApiVersion) -> None:
 def test_image_delete_before_1_2_has_no_body() -> None:
     assert api.remove_image("x", V(1, 1)).kind is BodyKind.EMPTY
     assert api.remove_image("x", V(1, 2)).kind is BodyKind.DOCUMENT
+
+
+# --- endpoints and parameters of the first versions -----------------------------------------------
+
+
+@pytest.mark.parametrize("version", [V(1, 7), V(1, 8)], ids=str)
+def test_commit_config_is_the_run_query_parameter_at_1_7_and_1_8(version: ApiVersion) -> None:
+    """The v1.7 and v1.8 references: ``run``: the config applied when the image is run."""
+    call = api.commit("c1", version, config={"Cmd": ["cat", "/world"]})
+    assert "run=%7B%22Cmd%22%3A%5B%22cat%22%2C%22%2Fworld%22%5D%7D" in call.request.target
+    assert call.request.body is None
+
+
+@pytest.mark.parametrize("version", [V(1, 6), V(1, 9), V(1, 12), None], ids=str)
+def test_commit_config_is_the_body_elsewhere(version: ApiVersion | None) -> None:
+    call = api.commit("c1", version, config={"Cmd": ["sh"]})
+    assert "run=" not in call.request.target
+    assert call.request.body == b'{"Cmd":["sh"]}'
+
+
+def test_images_viz_until_1_6_and_get_auth_until_1_1() -> None:
+    """Change log 1.7: images/viz "no longer exists"; 1.2: GET /auth deprecated."""
+    assert api.viz(V(1, 6)).request.target == "/v1.6/images/viz"
+    assert api.viz(V(1, 6)).kind is BodyKind.BYTES  # text/plain, a Graphviz digraph
+    assert api.default_auth(V(1, 1)).request.method == "GET"
+    with pytest.raises(UnsupportedInVersion):
+        api.viz(V(1, 7))
+    with pytest.raises(UnsupportedInVersion):
+        api.default_auth(V(1, 2))

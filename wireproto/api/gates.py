@@ -92,6 +92,11 @@ GATES: tuple[Gate, ...] = (
         since=V(1, 12),
         what="POST /containers/(id)/pause and /unpause",
     ),
+    # images/viz: in the references up to v1.6; the change log at 1.7: "no longer exists".
+    Gate(name="images.viz", kind=E, until=V(1, 6), what="GET /images/viz (a Graphviz digraph)"),
+    # GET /auth: in the v1.0 and v1.1 references; the change log at 1.2 deprecates it and
+    # v1.2's reference has only POST /auth.
+    Gate(name="auth.get", kind=E, until=V(1, 1), what="GET /auth (the stored username, email)"),
     Gate(name="exec", kind=E, since=V(1, 15), what="POST /containers/(id)/exec, /exec/(id)/start"),
     Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
@@ -157,6 +162,15 @@ GATES: tuple[Gate, ...] = (
         what="X-Registry-Auth (one registry's auth) on build (1.9+: X-Registry-Config)",
     ),
     Gate(name="build.registry_config", kind=P, since=V(1, 9), what="X-Registry-Config on build"),
+    # commit's run: the v1.7 and v1.8 references take the config as a `run` query parameter
+    # ("config automatically applied when the image is run"); v1.6's and v1.9's as the body.
+    Gate(
+        name="commit.run",
+        kind=B,
+        since=V(1, 7),
+        until=V(1, 8),
+        what="commit's config as the JSON `run` query parameter (the body otherwise)",
+    ),
     Gate(name="build.forcerm", kind=P, since=V(1, 12), what="forcerm on build"),
     Gate(name="events.until", kind=P, since=V(1, 11), what="until on GET /events"),
     # events' filters: first in the v1.16 reference (v1.15's has since and until only).

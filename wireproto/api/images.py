@@ -95,6 +95,12 @@ def insert(name: str, path: str, url: str, version: ApiVersion | None = None) ->
     )
 
 
+def viz(version: ApiVersion | None = None) -> Call:
+    """``GET /images/viz`` (until 1.6): the image tree as a Graphviz ``digraph``, text."""
+    gates.require("images.viz", version)
+    return make("GET", "/images/viz", version=version, kind=BodyKind.BYTES, statuses=(200,))
+
+
 def inspect_image(name: str, version: ApiVersion | None = None) -> Call:
     """``GET /images/(name)/json``: lower-case keys before 1.12 (see shapes.camel_case)."""
     return make("GET", "/images/{}/json", name, version=version, kind=DOC, statuses=(200,))
