@@ -15,6 +15,7 @@ from wireproto import api
 from wireproto import exchange as ex
 from wireproto.api import build as build_api
 from wireproto.api import events as events_api
+from wireproto.api import shapes
 from wireproto.api.auth import AuthConfig, parse_reference
 from wireproto.errors import UnsupportedInVersion
 from wireproto.http import BodyKind, Call
@@ -252,3 +253,38 @@ def test_images_viz_until_1_6_and_get_auth_until_1_1() -> None:
         api.viz(V(1, 7))
     with pytest.raises(UnsupportedInVersion):
         api.default_auth(V(1, 2))
+
+
+# --- behaviour rows, read by the call they describe ---------------------------------------------
+
+
+@pytest.mark.parametrize("tty", [False, None, True])
+def test_attach_before_1_6_is_a_raw_stream_call(tty: bool | None) -> None:
+    """Change log 1.6: the frame headers are new; before, stdout and stderr are merged."""
+    assert api.attach("c1", V(1, 5), tty=tty).tty is True
+    assert api.attach("c1", V(1, 6), tty=tty).tty is tty
+
+
+def test_attach_at_1_5_hands_out_the_raw_bytes() -> None:
+    call = api.attach("c1", V(1, 5), tty=False)
+    text = b"\x01\x00\x00\x00not a frame, raw output\n"
+    wire = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n" + text
+    exchange = ex.Exchange(call)
+    exchange.data_to_send()
+    exchange.receive_data(wire)
+    out = bytearray()
+    while (event := exchange.next_event()) not in (ex.NEED_DATA, ex.PAUSED):
+        if isinstance(event, ex.Output):
+            for _, piece in event.pieces:
+                out += piece
+    assert bytes(out) == text
+
+
+def test_is_trusted_is_renamed_only_before_1_12() -> None:
+    """Change log 1.12: is_trusted is now is_automated."""
+    assert shapes.search_results([{"name": "a", "is_trusted": True}], V(1, 11)) == [
+        {"name": "a", "is_automated": True}
+    ]
+    assert shapes.search_results([{"name": "a", "is_trusted": True}], V(1, 12)) == [
+        {"name": "a", "is_trusted": True}
+    ]

@@ -15,7 +15,9 @@ from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
 DOC, EMPTY, TAR, STDIO = BodyKind.DOCUMENT, BodyKind.EMPTY, BodyKind.TAR, BodyKind.STDIO
-HIJACKED = (101, 200)  # 101 for Upgrade: tcp (1.17+ documented), 200 for the legacy hijack
+# 200 for the legacy hijack (every reference); 101 answers the Upgrade: tcp wireproto always
+# asks for (documented from v1.17, but today's engines answer it at any version prefix).
+HIJACKED = (101, 200)
 
 
 def list_containers(
@@ -268,6 +270,8 @@ def attach(
     stream is multiplexed without a TTY from 1.6, raw before (and with a TTY).
     """
     query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
+    if not gates.has("multiplexed", version):
+        tty = True  # raw whatever the container's TTY: no frame headers before 1.6
     return make(
         "POST",
         "/containers/{}/attach",

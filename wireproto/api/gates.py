@@ -8,8 +8,13 @@ asked for; decoders and shape helpers call :func:`has` for behaviours.  A
 feature with no row exists in every version.
 
 The rows come from the API's change log ("What's new" in each version's
-reference, v1.0 to v1.12) and, for later versions, from the changes that
-matter on the wire to clients of today's engines.
+reference, v1.0 to v1.12), each version's full reference and, for later
+versions, from the changes that matter on the wire to clients of today's
+engines.  Where the change log and a reference disagree, the change log
+decides what it states and the row says so.  Every row is read by the call
+or the shape helper it describes; what no call decides (the framing of a
+response by its Content-Type, error bodies, WebSocket frame types) lives
+where it is decided (:mod:`wireproto.framing`, :mod:`wireproto.versions`).
 
 ``version=None`` means "unprefixed path": the engine answers at its own
 newest version, so nothing added is refused, and anything removed is
@@ -22,7 +27,7 @@ import enum
 from dataclasses import dataclass
 
 from wireproto.errors import UnsupportedInVersion
-from wireproto.versions import ApiVersion
+from wireproto.versions import MULTIPLEXED, ApiVersion
 
 V = ApiVersion
 
@@ -218,7 +223,8 @@ GATES: tuple[Gate, ...] = (
         what="start and stop answer 304 when there is nothing to do",
     ),
     Gate(name="ports.list", kind=B, since=V(1, 5), what="container Ports as a list of dicts"),
-    Gate(name="multiplexed", kind=B, since=V(1, 6), what="multiplexed attach stream"),
+    # The same version framing.resolve weighs for a response (versions.MULTIPLEXED).
+    Gate(name="multiplexed", kind=B, since=MULTIPLEXED, what="multiplexed attach stream"),
     Gate(name="images.list.grouped", kind=B, since=V(1, 7), what="RepoTags grouped per image"),
     # build's JSON stream: the v1.7 reference already shows Content-Type application/json,
     # but the change log at 1.8 says build "now returns build status as json stream": the
@@ -230,19 +236,8 @@ GATES: tuple[Gate, ...] = (
         since=V(1, 19),
         what='X-Registry-Config as a bare {registry: auth} map ({"configs": map} before)',
     ),
-    Gate(name="progress_detail", kind=B, since=V(1, 8), what="progressDetail in JSON streams"),
     Gate(name="inspect.camelcase", kind=B, since=V(1, 12), what="CamelCase keys in inspect"),
     Gate(name="search.is_automated", kind=B, since=V(1, 12), what="is_automated (was is_trusted)"),
-    Gate(name="upgrade_tcp", kind=B, since=V(1, 17), what="Upgrade: tcp answered with 101"),
-    Gate(name="errors.json", kind=B, since=V(1, 24), what="error bodies as JSON {message}"),
-    Gate(name="ws.binary", kind=B, since=V(1, 28), what="attach/ws output as binary frames"),
-    Gate(
-        name="stream.content_type",
-        kind=B,
-        since=V(1, 42),
-        what="multiplexed-stream vs raw-stream Content-Type",
-    ),
-    Gate(name="events.json_seq", kind=B, since=V(1, 52), what="events as JSON lines / json-seq"),
 )
 
 BY_NAME: dict[str, Gate] = {gate.name: gate for gate in GATES}
