@@ -172,15 +172,16 @@ def test_images_create_registry_until_1_20(version: ApiVersion) -> None:
 DOCUMENTED: dict[
     str, tuple[Callable[[ApiVersion | None], Call], dict[ApiVersion, tuple[int, ...]]]
 ] = {
-    # start: 200 in v1.0 .. v1.3, 204 from v1.4, 304 "already started" from v1.13.
+    # start: 200 in v1.0 .. v1.3, 204 from v1.4, 304 "already started" documented from v1.13
+    # and accepted from 1.12 (the oldest prefix today's engines serve answer it too).
     "start": (
         lambda v: api.start("c1", v),
-        {V(1, 0): (200,), V(1, 3): (200,), V(1, 4): (204,), V(1, 12): (204,), V(1, 13): (204, 304)},
+        {V(1, 0): (200,), V(1, 3): (200,), V(1, 4): (204,), V(1, 11): (204,), V(1, 12): (204, 304)},
     ),
-    # stop: 204, and 304 "already stopped" from v1.13.
+    # stop: 204, and 304 "already stopped" (documented from v1.13, accepted from 1.12).
     "stop": (
         lambda v: api.stop("c1", v),
-        {V(1, 0): (204,), V(1, 12): (204,), V(1, 13): (204, 304)},
+        {V(1, 0): (204,), V(1, 11): (204,), V(1, 12): (204, 304)},
     ),
     # image delete: 204 in v1.0 and v1.1; the list (200) from the change log's 1.2.
     "remove_image": (

@@ -153,7 +153,7 @@ def start(
     *,
     host_config: Mapping[str, object] | None = None,
 ) -> Call:
-    """``POST /containers/(id)/start``: 204 (200 until 1.3), or 304 (1.13+) when it already runs.
+    """``POST /containers/(id)/start``: 204 (200 until 1.3), or 304 (1.12+) when it already runs.
 
     ``host_config`` (``Binds``, ``PortBindings``, ...) is the 1.3 .. 1.23
     way to set them; from 1.24 they belong in create's config.
@@ -173,12 +173,12 @@ def start(
 
 
 def _with_not_modified(statuses: tuple[int, ...], version: ApiVersion | None) -> tuple[int, ...]:
-    """``statuses`` and, from 1.13, 304: start and stop with nothing to do."""
+    """``statuses`` and, from 1.12, 304: start and stop with nothing to do."""
     return (*statuses, 304) if gates.has("containers.not_modified", version) else statuses
 
 
 def stop(container: str, version: ApiVersion | None = None, *, timeout: int | None = None) -> Call:
-    """``POST /containers/(id)/stop?t=``: 204, or 304 (1.13+) when already stopped.
+    """``POST /containers/(id)/stop?t=``: 204, or 304 (1.12+) when already stopped.
 
     ``timeout``: seconds to wait before killing it (the engine's default: 10).
     """

@@ -215,11 +215,13 @@ GATES: tuple[Gate, ...] = (
         since=V(1, 4),
         what="start answers 204 (200 before)",
     ),
-    # 304 "already started" / "already stopped": first in the v1.13 reference.
+    # 304 "already started" / "already stopped": first in the v1.13 reference, accepted from
+    # 1.12 all the same: the engines that still serve /v1.12 (whose oldest API is 1.12, as
+    # dockerd 20.10's) answer 304 there too, and a 304 carries no body to misread.
     Gate(
         name="containers.not_modified",
         kind=B,
-        since=V(1, 13),
+        since=V(1, 12),
         what="start and stop answer 304 when there is nothing to do",
     ),
     Gate(name="ports.list", kind=B, since=V(1, 5), what="container Ports as a list of dicts"),
