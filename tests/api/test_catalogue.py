@@ -147,9 +147,11 @@ ROWS = [
         b'{"AttachStdin":false,"AttachStdout":true,"AttachStderr":true,"Tty":false,'
         b'"Cmd":["echo","hi"]}'),
     Row("exec_start", lambda v: api.exec_start("e1", v), V(1, 15), "POST {v}/exec/e1/start",
-        STDIO, (101, 200), b'{"Detach":false,"Tty":false}', hijack=True),
+        STDIO, (101, 200), b'{"Detach":false,"Tty":false}', hijack=True,
+        before=((V(1, 20), None, (101, 200, 201)),)),
     Row("exec_start.detach", lambda v: api.exec_start("e1", v, detach=True), V(1, 15),
-        "POST {v}/exec/e1/start", EMPTY, (200,), b'{"Detach":true,"Tty":false}'),
+        "POST {v}/exec/e1/start", EMPTY, (200,), b'{"Detach":true,"Tty":false}',
+        before=((V(1, 20), None, (200, 201)),)),
     Row("exec_resize", lambda v: api.exec_resize("e1", 24, 80, v), V(1, 15),
         "POST {v}/exec/e1/resize?h=24&w=80", EMPTY, (200, 201)),
     Row("exec_inspect", lambda v: api.exec_inspect("e1", v), V(1, 16), "GET {v}/exec/e1/json",

@@ -204,6 +204,11 @@ DOCUMENTED: dict[
     "login": (lambda v: api.login({}, v), {V(1, 0): (200, 204), V(1, 12): (200, 204)}),
     "copy": (lambda v: api.copy("c1", "/x", v), {V(1, 4): (200,), V(1, 12): (200,)}),
     "export": (lambda v: api.export("c1", v), {V(1, 0): (200,), V(1, 12): (200,)}),
+    # exec start: the v1.15 .. v1.20 references list 201 (engines hijack with 200, or 101).
+    "exec_start": (
+        lambda v: api.exec_start("e1", v, detach=True),
+        {V(1, 15): (200, 201), V(1, 20): (200, 201), V(1, 21): (200,), V(1, 41): (200,)},
+    ),
     "get_image": (lambda v: api.get_image("x", v), {V(1, 8): (200,), V(1, 12): (200,)}),
 }
 

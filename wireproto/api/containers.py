@@ -299,7 +299,8 @@ def attach_ws(
     """``GET /containers/(id)/attach/ws``: attach over a WebSocket.
 
     Run it with :mod:`wireproto.ws`.  Never multiplexed; output comes as
-    text frames before 1.28, binary frames from 1.28.
+    text frames before 1.28, binary frames from 1.28.  The references list
+    200 for it, but a WebSocket handshake succeeds with 101 only.
     """
     query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
     return make(

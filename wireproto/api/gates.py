@@ -76,6 +76,8 @@ GATES: tuple[Gate, ...] = (
     Gate(name="events", kind=E, since=V(1, 3), what="GET /events"),
     Gate(name="images.get", kind=E, since=V(1, 7), what="GET /images/(name)/get"),
     Gate(name="images.load", kind=E, since=V(1, 7), what="POST /images/load"),
+    # insert: the v1.11 reference no longer lists it, but the change log removes it at 1.12
+    # ("Removed Insert Endpoint"): the change log decides, insert is there through 1.11.
     Gate(
         name="images.insert",
         kind=E,
@@ -103,6 +105,15 @@ GATES: tuple[Gate, ...] = (
     # v1.2's reference has only POST /auth.
     Gate(name="auth.get", kind=E, until=V(1, 1), what="GET /auth (the stored username, email)"),
     Gate(name="exec", kind=E, since=V(1, 15), what="POST /containers/(id)/exec, /exec/(id)/start"),
+    # exec start's 201: the v1.15 .. v1.20 references list "201 - no error" (a 200 hijack in
+    # practice, which they also accept); later references list 200 only.
+    Gate(
+        name="exec.start.created",
+        kind=B,
+        since=V(1, 15),
+        until=V(1, 20),
+        what="exec start may answer 201",
+    ),
     Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
     # --- parameters ---------------------------------------------------------------------------
