@@ -36,9 +36,9 @@ def decoded(value: str | None) -> object:
     return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
-def received(call: Call, wire: bytes) -> tuple[bytes, list[object]]:
+def received(call: Call, wire: bytes, backend: str) -> tuple[bytes, list[object]]:
     """The bytes handed out for ``wire`` as the response to ``call``, and the events."""
-    exchange = ex.Exchange(call)
+    exchange = ex.Exchange(call, backend=backend)
     exchange.data_to_send()
     exchange.receive_data(wire)
     exchange.receive_data(b"")
@@ -82,7 +82,7 @@ def test_build_auth_is_x_registry_auth_at_1_8_only() -> None:
 
 
 @pytest.mark.parametrize("version", [V(1, 3), V(1, 5), V(1, 7)], ids=str)
-def test_build_output_before_1_8_is_plain_text(version: ApiVersion) -> None:
+def test_build_output_before_1_8_is_plain_text(version: ApiVersion, backend: str) -> None:
     """Change log 1.8: build "now returns build status as json stream"; before, text."""
     call = build_api.build(b"tar", version)
     assert call.kind is BodyKind.BYTES
@@ -91,7 +91,7 @@ def test_build_output_before_1_8_is_plain_text(version: ApiVersion) -> None:
         len(text),
         text,
     )
-    data, _ = received(call, wire)
+    data, _ = received(call, wire, backend)
     assert data == text
 
 
@@ -128,7 +128,7 @@ PROGRESS_CALLS: dict[str, Callable[[ApiVersion | None], Call]] = {
 
 
 @pytest.mark.parametrize("name", sorted(PROGRESS_CALLS))
-def test_progress_before_1_1_is_raw_text_and_a_json_stream_after(name: str) -> None:
+def test_progress_before_1_1_is_raw_text_and_a_json_stream_after(name: str, backend: str) -> None:
     """Change log 1.1: images/create, insert and push use a JSON stream "instead of HTML
     hijack" (the v1.0 reference answers application/vnd.docker.raw-stream)."""
     make_call = PROGRESS_CALLS[name]
@@ -136,7 +136,7 @@ def test_progress_before_1_1_is_raw_text_and_a_json_stream_after(name: str) -> N
     assert old.kind is BodyKind.BYTES
     text = b"Downloading 3/12 MB\rDownloading 12/12 MB\nDone\n"
     wire = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n" + text
-    data, _ = received(old, wire)
+    data, _ = received(old, wire, backend)
     assert data == text
     for version in (V(1, 1), V(1, 11)):
         assert make_call(version).kind is BodyKind.JSONSTREAM
@@ -271,11 +271,11 @@ def test_attach_before_1_6_is_a_raw_stream_call(tty: bool | None) -> None:
     assert api.attach("c1", V(1, 6), tty=tty).tty is tty
 
 
-def test_attach_at_1_5_hands_out_the_raw_bytes() -> None:
+def test_attach_at_1_5_hands_out_the_raw_bytes(backend: str) -> None:
     call = api.attach("c1", V(1, 5), tty=False)
     text = b"\x01\x00\x00\x00not a frame, raw output\n"
     wire = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n" + text
-    exchange = ex.Exchange(call)
+    exchange = ex.Exchange(call, backend=backend)
     exchange.data_to_send()
     exchange.receive_data(wire)
     out = bytearray()
