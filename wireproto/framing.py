@@ -8,8 +8,10 @@ choice is recorded with its reason, so a misread stream can be diagnosed.
 2. ``Content-Type: application/vnd.docker.raw-stream`` at API >= 1.42, where
    engines send it only for TTY streams.  Older engines label every hijacked
    stream raw-stream, multiplexed or not, so below 1.42 it says nothing.
-3. The caller's ``tty`` flag (e.g. from ``inspect``'s ``Config.Tty``).
-4. The endpoint and version: attach streams before API 1.6 are always raw.
+3. The endpoint and version: attach streams before API 1.6 are always raw,
+   whatever the container's TTY (the frames are a 1.6 addition; before it
+   stdout and stderr arrive merged), so the caller's ``tty`` cannot change it.
+4. The caller's ``tty`` flag (e.g. from ``inspect``'s ``Config.Tty``).
 5. Otherwise the first bytes: a frame header starts with a stream id 0..3 and
    three zero bytes, which TTY output practically never does.  (Guessing
    from byte 0 alone, as some clients do, misreads stream 3.)
@@ -54,10 +56,10 @@ def resolve(
     if content_type == RAW_STREAM and version is not None and version >= FRAMING_CONTENT_TYPE:
         note = " (overrides the caller's tty=False)" if tty is False else ""
         return Framing(kind="raw", reason=f"Content-Type {RAW_STREAM} at API {version}{note}")
-    if tty is not None:
-        return Framing(kind="raw" if tty else "multiplexed", reason=f"caller passed tty={tty}")
     if endpoint == "attach" and version is not None and version < MULTIPLEXED:
         return Framing(kind="raw", reason=f"attach at API {version} < {MULTIPLEXED} is raw")
+    if tty is not None:
+        return Framing(kind="raw" if tty else "multiplexed", reason=f"caller passed tty={tty}")
     return None
 
 

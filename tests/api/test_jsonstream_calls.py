@@ -91,7 +91,7 @@ def test_build_parameters_by_version() -> None:
 
 
 def test_events_parameters_by_version() -> None:
-    call = events(V(1, 12), since="1", until="2", filters={"type": ["container"]})
+    call = events(V(1, 16), since="1", until="2", filters={"type": ["container"]})
     assert query(call.request) == {
         "since": ["1"],
         "until": ["2"],
@@ -99,6 +99,8 @@ def test_events_parameters_by_version() -> None:
     }
     with pytest.raises(UnsupportedInVersion, match="until"):
         events(V(1, 10), until="2")
+    with pytest.raises(UnsupportedInVersion, match="filters"):
+        events(V(1, 15), filters={"type": ["container"]})  # filters: the v1.16 reference
 
 
 def test_streamed_build_body_is_pulled_one_piece_at_a_time() -> None:

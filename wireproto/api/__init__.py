@@ -48,9 +48,10 @@ from wireproto.api.images import (
     remove_image,
     search,
     tag,
+    viz,
 )
 from wireproto.api.registry import pull, push
-from wireproto.api.system import commit, engine_version, info, login, ping
+from wireproto.api.system import commit, default_auth, engine_version, info, login, ping
 
 __all__ = [
     "attach",
@@ -59,6 +60,7 @@ __all__ = [
     "commit",
     "copy",
     "create_container",
+    "default_auth",
     "engine_version",
     "exec_create",
     "exec_inspect",
@@ -92,5 +94,6 @@ __all__ = [
     "tag",
     "top",
     "unpause",
+    "viz",
     "wait",
 ]

@@ -28,6 +28,12 @@ def opt(feature: str, value: T | None, version: ApiVersion | None) -> T | None:
     return value
 
 
+def progress_kind(version: ApiVersion | None) -> BodyKind:
+    """How pull, push, import and insert answer: a JSON stream from 1.1; before, the
+    progress as raw text (change log 1.1: "json stream instead of HTML hijack")."""
+    return BodyKind.JSONSTREAM if gates.has("jsonstream", version) else BodyKind.BYTES
+
+
 def filters_query(
     feature: str, filters: Filters | None, version: ApiVersion | None
 ) -> dict[str, list[str]] | None:

@@ -5,7 +5,8 @@ JSON auth config; the engine decodes it with Go's ``base64.URLEncoding`` and
 silently ignores a value it cannot decode, so standard base64 (``+`` and
 ``/``) makes a correct password look like no password at all.  Before 1.5,
 push took the auth config as its JSON body.  ``X-Registry-Config`` (build,
-API 1.9+) is the URL-safe base64 of a JSON map from registry to auth config.
+API 1.9+) is the URL-safe base64 of a JSON map from registry to auth config
+(at 1.9 .. 1.18 wrapped as ``{"configs": map}``).
 
 Secrets (password, identity token, registry token) never appear in a repr, a
 ``str`` or an error message.  What holds them is a :class:`SecretText` (the
@@ -125,9 +126,15 @@ def encode_auth(config: AuthConfig) -> SecretText:
     return _urlsafe(config.to_json())
 
 
-def encode_config(configs: Mapping[str, AuthConfig]) -> SecretText:
-    """The ``X-Registry-Config`` value: URL-safe base64 of ``{registry: config}``."""
-    return _urlsafe({registry: config.to_json() for registry, config in configs.items()})
+def encode_config(configs: Mapping[str, AuthConfig], *, wrapped: bool = False) -> SecretText:
+    """The ``X-Registry-Config`` value: URL-safe base64 of ``{registry: config}``.
+
+    ``wrapped`` gives the form engines at API 1.9 .. 1.18 decode, the docker
+    CLI's config file ``{"configs": {registry: config}}``; they read a bare
+    map as a file with no credentials in it.
+    """
+    document = {registry: config.to_json() for registry, config in configs.items()}
+    return _urlsafe({"configs": document} if wrapped else document)
 
 
 def decode_auth(value: str) -> dict[str, Any]:

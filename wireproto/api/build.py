@@ -1,10 +1,12 @@
-"""``POST /build``: an image from a tar context; a JSON stream of the steps' output.
+"""``POST /build``: an image from a tar context; the steps' output.
 
 The body is the context as a tar stream (API 1.3+; no multipart), bytes or
 an iterable of pieces sent chunked as they come (see
-:func:`wireproto.api.buildcontext.tar_context`).  A failing step arrives
-in-band (``{"error", "errorDetail": {"code"}}``, the exit status from 1.8):
-:func:`wireproto.progress.check` turns it into BuildError.
+:func:`wireproto.api.buildcontext.tar_context`), or nothing when ``remote``
+names a context the engine fetches itself.  From 1.8 the output is a JSON
+stream and a failing step arrives in-band (``{"error", "errorDetail":
+{"code"}}``): :func:`wireproto.progress.check` turns it into BuildError.
+Before 1.8 the output is plain text, handed out as bytes.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from collections.abc import Iterable, Mapping
 
 from wireproto.api import gates
 from wireproto.api._common import TAR, make, opt
-from wireproto.api.auth import AuthConfig, encode_config
+from wireproto.api.auth import AuthConfig, encode_auth, encode_config
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
 CONFIG_HEADER = "X-Registry-Config"
+AUTH_HEADER = "X-Registry-Auth"
 
 
 def build(
-    context: bytes | Iterable[bytes],
+    context: bytes | Iterable[bytes] | None,
     version: ApiVersion | None = None,
     *,
     tag: str | None = None,
@@ -31,22 +34,28 @@ def build(
     forcerm: bool = False,
     dockerfile: str | None = None,
     networkmode: str | None = None,
+    remote: str | None = None,
+    auth: AuthConfig | None = None,
     registry_config: Mapping[str, AuthConfig] | None = None,
 ) -> Call:
-    """``POST /build?t=&q=&nocache=&rm=&forcerm=``.
+    """``POST /build?t=&remote=&q=&nocache=&rm=&forcerm=`` (1.3+).
 
     ``rm`` removes intermediate containers after a successful build (the
     engine's default too); ``forcerm`` (1.12+) removes them even after a
     failure.  ``networkmode`` (e.g. ``none``) is the network of RUN steps;
-    engines read it whatever the version prefix.  ``registry_config`` goes in
-    ``X-Registry-Config`` (1.9+), for pulling ``FROM`` images.
+    engines read it whatever the version prefix.  ``remote`` is a git or
+    HTTP(S) URL of the context (then ``context`` is None).  Credentials for
+    pulling ``FROM`` images: ``auth``, one registry's config, in
+    ``X-Registry-Auth`` (1.8 only), or ``registry_config``, a config per
+    registry, in ``X-Registry-Config`` (1.9+).
     """
-    headers = [("Content-Type", TAR)]
-    if registry_config is not None:
-        gates.require("build.registry_config", version)
-        headers.append((CONFIG_HEADER, encode_config(registry_config)))
+    gates.require("build", version)
+    headers = _credential_headers(version, auth, registry_config)
+    if context is not None:
+        headers.insert(0, ("Content-Type", TAR))
     query = {
         "t": tag,
+        "remote": opt("build.remote", remote, version),
         "q": quiet or None,
         "nocache": nocache or None,
         "rm": rm,
@@ -54,6 +63,7 @@ def build(
         "dockerfile": dockerfile,
         "networkmode": networkmode,
     }
+    streams_json = gates.has("build.jsonstream", version)
     return make(
         "POST",
         "/build",
@@ -61,6 +71,22 @@ def build(
         query=query,
         headers=headers,
         body=context,
-        kind=BodyKind.JSONSTREAM,
+        kind=BodyKind.JSONSTREAM if streams_json else BodyKind.BYTES,
         statuses=(200,),
     )
+
+
+def _credential_headers(
+    version: ApiVersion | None,
+    auth: AuthConfig | None,
+    registry_config: Mapping[str, AuthConfig] | None,
+) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    if auth is not None:
+        gates.require("build.registry_auth", version)
+        headers.append((AUTH_HEADER, encode_auth(auth)))
+    if registry_config is not None:
+        gates.require("build.registry_config", version)
+        bare = gates.has("build.registry_config.bare", version)
+        headers.append((CONFIG_HEADER, encode_config(registry_config, wrapped=not bare)))
+    return headers

@@ -15,7 +15,9 @@ from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
 DOC, EMPTY, TAR, STDIO = BodyKind.DOCUMENT, BodyKind.EMPTY, BodyKind.TAR, BodyKind.STDIO
-HIJACKED = (101, 200)  # 101 for Upgrade: tcp (1.17+ documented), 200 for the legacy hijack
+# 200 for the legacy hijack (every reference); 101 answers the Upgrade: tcp wireproto always
+# asks for (documented from v1.17, but today's engines answer it at any version prefix).
+HIJACKED = (101, 200)
 
 
 def list_containers(
@@ -151,7 +153,7 @@ def start(
     *,
     host_config: Mapping[str, object] | None = None,
 ) -> Call:
-    """``POST /containers/(id)/start``: 204, or 304 when it already runs.
+    """``POST /containers/(id)/start``: 204 (200 until 1.3), or 304 (1.12+) when it already runs.
 
     ``host_config`` (``Binds``, ``PortBindings``, ...) is the 1.3 .. 1.23
     way to set them; from 1.24 they belong in create's config.
@@ -164,12 +166,19 @@ def start(
         version=version,
         json_body=dict(config) if config is not None else None,
         kind=EMPTY,
-        statuses=(204, 304),
+        statuses=_with_not_modified(
+            (204,) if gates.has("containers.start.no_content", version) else (200,), version
+        ),
     )
 
 
+def _with_not_modified(statuses: tuple[int, ...], version: ApiVersion | None) -> tuple[int, ...]:
+    """``statuses`` and, from 1.12, 304: start and stop with nothing to do."""
+    return (*statuses, 304) if gates.has("containers.not_modified", version) else statuses
+
+
 def stop(container: str, version: ApiVersion | None = None, *, timeout: int | None = None) -> Call:
-    """``POST /containers/(id)/stop?t=``: 204, or 304 when already stopped.
+    """``POST /containers/(id)/stop?t=``: 204, or 304 (1.12+) when already stopped.
 
     ``timeout``: seconds to wait before killing it (the engine's default: 10).
     """
@@ -180,7 +189,7 @@ def stop(container: str, version: ApiVersion | None = None, *, timeout: int | No
         version=version,
         query={"t": timeout},
         kind=EMPTY,
-        statuses=(204, 304),
+        statuses=_with_not_modified((204,), version),
     )
 
 
@@ -261,6 +270,8 @@ def attach(
     stream is multiplexed without a TTY from 1.6, raw before (and with a TTY).
     """
     query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
+    if not gates.has("multiplexed", version):
+        tty = True  # raw whatever the container's TTY: no frame headers before 1.6
     return make(
         "POST",
         "/containers/{}/attach",
@@ -288,7 +299,8 @@ def attach_ws(
     """``GET /containers/(id)/attach/ws``: attach over a WebSocket.
 
     Run it with :mod:`wireproto.ws`.  Never multiplexed; output comes as
-    text frames before 1.28, binary frames from 1.28.
+    text frames before 1.28, binary frames from 1.28.  The references list
+    200 for it, but a WebSocket handshake succeeds with 101 only.
     """
     query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
     return make(
@@ -342,7 +354,7 @@ def remove_container(
 
 
 def copy(container: str, resource: str, version: ApiVersion | None = None) -> Call:
-    """``POST /containers/(id)/copy`` (until 1.23): the file or directory ``resource``
+    """``POST /containers/(id)/copy`` (1.4 .. 1.23): the file or directory ``resource``
     as a tar stream."""
     gates.require("containers.copy", version)
     return make(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from wireproto.api import gates
-from wireproto.api._common import make, opt
+from wireproto.api._common import filters_query, make, opt
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
@@ -22,12 +22,12 @@ def events(
     until: str | None = None,
     filters: Mapping[str, Sequence[str]] | None = None,
 ) -> Call:
-    """``GET /events?since=&until=&filters=`` (times as Unix seconds, filters as JSON)."""
+    """``GET /events?since=&until=&filters=`` (times as Unix seconds; filters, 1.16+, as JSON)."""
     gates.require("events", version)
     query = {
         "since": since,
         "until": opt("events.until", until, version),
-        "filters": dict(filters) if filters else None,
+        "filters": filters_query("events.filters", filters, version),
     }
     return make(
         "GET", "/events", version=version, query=query, kind=BodyKind.JSONSTREAM, statuses=(200,)

@@ -53,6 +53,9 @@ def exec_start(
     """
     gates.require("exec", version)
     streamed = not detach  # detached, the engine answers at once: no stream, no hijack
+    statuses = (101, 200) if streamed else (200,)
+    if gates.has("exec.start.created", version):
+        statuses = (*statuses, 201)
     return make(
         "POST",
         "/exec/{}/start",
@@ -60,7 +63,7 @@ def exec_start(
         version=version,
         json_body={"Detach": detach, "Tty": tty},
         kind=BodyKind.STDIO if streamed else BodyKind.EMPTY,
-        statuses=(101, 200) if streamed else (200,),
+        statuses=statuses,
         hijack=streamed,
         tty=tty if streamed else None,
         endpoint="exec.start" if streamed else "",

@@ -8,8 +8,13 @@ asked for; decoders and shape helpers call :func:`has` for behaviours.  A
 feature with no row exists in every version.
 
 The rows come from the API's change log ("What's new" in each version's
-reference, v1.0 to v1.12) and, for later versions, from the changes that
-matter on the wire to clients of today's engines.
+reference, v1.0 to v1.12), each version's full reference and, for later
+versions, from the changes that matter on the wire to clients of today's
+engines.  Where the change log and a reference disagree, the change log
+decides what it states and the row says so.  Every row is read by the call
+or the shape helper it describes; what no call decides (the framing of a
+response by its Content-Type, error bodies, WebSocket frame types) lives
+where it is decided (:mod:`wireproto.framing`, :mod:`wireproto.versions`).
 
 ``version=None`` means "unprefixed path": the engine answers at its own
 newest version, so nothing added is refused, and anything removed is
@@ -22,7 +27,7 @@ import enum
 from dataclasses import dataclass
 
 from wireproto.errors import UnsupportedInVersion
-from wireproto.versions import ApiVersion
+from wireproto.versions import MULTIPLEXED, ApiVersion
 
 V = ApiVersion
 
@@ -71,15 +76,19 @@ GATES: tuple[Gate, ...] = (
     Gate(name="events", kind=E, since=V(1, 3), what="GET /events"),
     Gate(name="images.get", kind=E, since=V(1, 7), what="GET /images/(name)/get"),
     Gate(name="images.load", kind=E, since=V(1, 7), what="POST /images/load"),
+    # insert: the v1.11 reference no longer lists it, but the change log removes it at 1.12
+    # ("Removed Insert Endpoint"): the change log decides, insert is there through 1.11.
     Gate(
         name="images.insert",
         kind=E,
         until=V(1, 11),
         what="POST /images/(name)/insert (removed in 1.12)",
     ),
+    # copy: first in the v1.4 reference (v1.3's has none).
     Gate(
         name="containers.copy",
         kind=E,
+        since=V(1, 4),
         until=V(1, 23),
         what="POST /containers/(id)/copy (deprecated in 1.20, gone from 1.24: use archive)",
     ),
@@ -90,7 +99,21 @@ GATES: tuple[Gate, ...] = (
         since=V(1, 12),
         what="POST /containers/(id)/pause and /unpause",
     ),
+    # images/viz: in the references up to v1.6; the change log at 1.7: "no longer exists".
+    Gate(name="images.viz", kind=E, until=V(1, 6), what="GET /images/viz (a Graphviz digraph)"),
+    # GET /auth: in the v1.0 and v1.1 references; the change log at 1.2 deprecates it and
+    # v1.2's reference has only POST /auth.
+    Gate(name="auth.get", kind=E, until=V(1, 1), what="GET /auth (the stored username, email)"),
     Gate(name="exec", kind=E, since=V(1, 15), what="POST /containers/(id)/exec, /exec/(id)/start"),
+    # exec start's 201: the v1.15 .. v1.20 references list "201 - no error" (a 200 hijack in
+    # practice, which they also accept); later references list 200 only.
+    Gate(
+        name="exec.start.created",
+        kind=B,
+        since=V(1, 15),
+        until=V(1, 20),
+        what="exec start may answer 201",
+    ),
     Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
     # --- parameters ---------------------------------------------------------------------------
@@ -139,32 +162,95 @@ GATES: tuple[Gate, ...] = (
     Gate(name="images.delete.force", kind=P, since=V(1, 10), what="force on image delete"),
     Gate(name="images.delete.noprune", kind=P, since=V(1, 10), what="noprune on image delete"),
     Gate(name="registry_auth", kind=P, since=V(1, 5), what="X-Registry-Auth on pull and push"),
+    # build's tar body: the v1.0 .. v1.2 references already show "{{ TAR STREAM }}", but the
+    # change log at 1.3 says the tar stream replaced a multipart upload and older clients
+    # break on it: the change log decides, build is refused below 1.3.
+    Gate(name="build", kind=E, since=V(1, 3), what="POST /build with a tar context"),
+    # remote: in the v1.2 reference ("resource to fetch, as URI"), not in v1.1's.
+    Gate(name="build.remote", kind=P, since=V(1, 2), what="remote (a context URL) on build"),
+    # X-Registry-Auth on build: only the v1.8 reference documents it (v1.7's does not); the
+    # v1.9 change log replaces it with X-Registry-Config ("must be updated").
+    Gate(
+        name="build.registry_auth",
+        kind=P,
+        since=V(1, 8),
+        until=V(1, 8),
+        what="X-Registry-Auth (one registry's auth) on build (1.9+: X-Registry-Config)",
+    ),
     Gate(name="build.registry_config", kind=P, since=V(1, 9), what="X-Registry-Config on build"),
+    # commit's run: the v1.7 and v1.8 references take the config as a `run` query parameter
+    # ("config automatically applied when the image is run"); v1.6's and v1.9's as the body.
+    Gate(
+        name="commit.run",
+        kind=B,
+        since=V(1, 7),
+        until=V(1, 8),
+        what="commit's config as the JSON `run` query parameter (the body otherwise)",
+    ),
     Gate(name="build.forcerm", kind=P, since=V(1, 12), what="forcerm on build"),
     Gate(name="events.until", kind=P, since=V(1, 11), what="until on GET /events"),
+    # events' filters: first in the v1.16 reference (v1.15's has since and until only).
+    Gate(name="events.filters", kind=P, since=V(1, 16), what="filters on GET /events"),
+    # registry on images/create: in every reference from v1.0 to v1.20, gone from v1.21's.
+    Gate(
+        name="images.create.registry",
+        kind=P,
+        until=V(1, 20),
+        what="registry on POST /images/create (pull and import)",
+    ),
     Gate(name="logs.tail", kind=P, since=V(1, 13), what="tail on logs"),
     Gate(name="logs.since", kind=P, since=V(1, 19), what="since on logs"),
     Gate(name="logs.until", kind=P, since=V(1, 35), what="until on logs"),
     Gate(name="wait.condition", kind=P, since=V(1, 30), what="condition on wait"),
     # --- behaviours (what the engine sends) ---------------------------------------------------
-    Gate(name="jsonstream", kind=B, since=V(1, 1), what="JSON streams for create/insert/push"),
-    Gate(name="images.delete.list", kind=B, since=V(1, 2), what="image delete lists results"),
+    Gate(
+        name="jsonstream",
+        kind=B,
+        since=V(1, 1),
+        what="JSON streams from images/create (pull, import), insert and push (raw text before)",
+    ),
+    # image delete's list: the change log at 1.2 says it "now returns a JSON structure"; the
+    # v1.2 reference shows it with "HTTP/1.1 200 OK" yet lists 204 under its status codes,
+    # as v1.0's and v1.1's do: the change log decides, 200 with the list from 1.2 (a 204
+    # has no body), 204 and nothing before.
+    Gate(
+        name="images.delete.list",
+        kind=B,
+        since=V(1, 2),
+        what="image delete answers 200 and lists results (204, no body, before)",
+    ),
+    # start: 200 in the v1.0 .. v1.3 references, 204 from v1.4's.
+    Gate(
+        name="containers.start.no_content",
+        kind=B,
+        since=V(1, 4),
+        what="start answers 204 (200 before)",
+    ),
+    # 304 "already started" / "already stopped": first in the v1.13 reference, accepted from
+    # 1.12 all the same: the engines that still serve /v1.12 (whose oldest API is 1.12, as
+    # dockerd 20.10's) answer 304 there too, and a 304 carries no body to misread.
+    Gate(
+        name="containers.not_modified",
+        kind=B,
+        since=V(1, 12),
+        what="start and stop answer 304 when there is nothing to do",
+    ),
     Gate(name="ports.list", kind=B, since=V(1, 5), what="container Ports as a list of dicts"),
-    Gate(name="multiplexed", kind=B, since=V(1, 6), what="multiplexed attach stream"),
+    # The same version framing.resolve weighs for a response (versions.MULTIPLEXED).
+    Gate(name="multiplexed", kind=B, since=MULTIPLEXED, what="multiplexed attach stream"),
     Gate(name="images.list.grouped", kind=B, since=V(1, 7), what="RepoTags grouped per image"),
-    Gate(name="progress_detail", kind=B, since=V(1, 8), what="progressDetail in JSON streams"),
+    # build's JSON stream: the v1.7 reference already shows Content-Type application/json,
+    # but the change log at 1.8 says build "now returns build status as json stream": the
+    # change log decides, build output below 1.8 is plain text.
+    Gate(name="build.jsonstream", kind=B, since=V(1, 8), what="build output as a JSON stream"),
+    Gate(
+        name="build.registry_config.bare",
+        kind=B,
+        since=V(1, 19),
+        what='X-Registry-Config as a bare {registry: auth} map ({"configs": map} before)',
+    ),
     Gate(name="inspect.camelcase", kind=B, since=V(1, 12), what="CamelCase keys in inspect"),
     Gate(name="search.is_automated", kind=B, since=V(1, 12), what="is_automated (was is_trusted)"),
-    Gate(name="upgrade_tcp", kind=B, since=V(1, 17), what="Upgrade: tcp answered with 101"),
-    Gate(name="errors.json", kind=B, since=V(1, 24), what="error bodies as JSON {message}"),
-    Gate(name="ws.binary", kind=B, since=V(1, 28), what="attach/ws output as binary frames"),
-    Gate(
-        name="stream.content_type",
-        kind=B,
-        since=V(1, 42),
-        what="multiplexed-stream vs raw-stream Content-Type",
-    ),
-    Gate(name="events.json_seq", kind=B, since=V(1, 52), what="events as JSON lines / json-seq"),
 )
 
 BY_NAME: dict[str, Gate] = {gate.name: gate for gate in GATES}

@@ -9,7 +9,7 @@ re-exports them).
 from __future__ import annotations
 
 from wireproto.api import gates
-from wireproto.api._common import TAR, Body, Filters, filters_query, make, opt
+from wireproto.api._common import TAR, Body, Filters, filters_query, make, opt, progress_kind
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
 
@@ -50,14 +50,21 @@ def import_image(
     *,
     repo: str | None = None,
     tag: str | None = None,
+    registry: str | None = None,
 ) -> Call:
     """``POST /images/create?fromSrc=``: an image from a tar of a root filesystem.
 
     ``source`` is the tar (bytes, or an iterable of bytes streamed chunked) or
-    a URL the engine fetches.  A JSON stream of progress follows.
+    a URL the engine fetches.  A JSON stream of progress follows (raw text
+    before 1.1).  ``registry`` (until 1.20) is sent as given.
     """
     url = source if isinstance(source, str) else None
-    query = {"fromSrc": url or "-", "repo": repo, "tag": tag}
+    query = {
+        "fromSrc": url or "-",
+        "repo": repo,
+        "tag": tag,
+        "registry": opt("images.create.registry", registry, version),
+    }
     body = None if isinstance(source, str) else source
     headers = () if body is None else (("Content-Type", TAR),)
     return make(
@@ -67,14 +74,14 @@ def import_image(
         query=query,
         body=body,
         headers=headers,
-        kind=STREAM,
+        kind=progress_kind(version),
         statuses=(200,),
     )
 
 
 def insert(name: str, path: str, url: str, version: ApiVersion | None = None) -> Call:
     """``POST /images/(name)/insert?path=&url=`` (removed in 1.12): a new image with
-    the file at ``url`` added at ``path``; a JSON stream of progress."""
+    the file at ``url`` added at ``path``; a JSON stream of progress (raw text before 1.1)."""
     gates.require("images.insert", version)
     query = {"path": path, "url": url}
     return make(
@@ -83,9 +90,15 @@ def insert(name: str, path: str, url: str, version: ApiVersion | None = None) ->
         name,
         version=version,
         query=query,
-        kind=STREAM,
+        kind=progress_kind(version),
         statuses=(200,),
     )
+
+
+def viz(version: ApiVersion | None = None) -> Call:
+    """``GET /images/viz`` (until 1.6): the image tree as a Graphviz ``digraph``, text."""
+    gates.require("images.viz", version)
+    return make("GET", "/images/viz", version=version, kind=BodyKind.BYTES, statuses=(200,))
 
 
 def inspect_image(name: str, version: ApiVersion | None = None) -> Call:
@@ -126,14 +139,22 @@ def tag(
 def remove_image(
     name: str, version: ApiVersion | None = None, *, force: bool = False, noprune: bool = False
 ) -> Call:
-    """``DELETE /images/(name)``: ``[{"Untagged"}, {"Deleted"}]`` (1.2+; see
-    shapes.delete_results).  ``force`` and ``noprune`` (keep untagged parents) are 1.10+."""
+    """``DELETE /images/(name)``: 200 ``[{"Untagged"}, {"Deleted"}]`` (1.2+; see
+    shapes.delete_results), 204 and no body before.  ``force`` and ``noprune`` (keep
+    untagged parents) are 1.10+."""
     query = {
         "force": opt("images.delete.force", force, version),
         "noprune": opt("images.delete.noprune", noprune, version),
     }
+    lists = gates.has("images.delete.list", version)
     return make(
-        "DELETE", "/images/{}", name, version=version, query=query, kind=DOC, statuses=(200,)
+        "DELETE",
+        "/images/{}",
+        name,
+        version=version,
+        query=query,
+        kind=DOC if lists else EMPTY,
+        statuses=(200,) if lists else (204,),
     )
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from wireproto.api import gates
-from wireproto.api._common import make
+from wireproto.api._common import make, opt, progress_kind
 from wireproto.api.auth import AuthConfig, Reference, encode_auth, secret_json
-from wireproto.http import BodyKind, Call
+from wireproto.http import Call
 from wireproto.versions import ApiVersion
 
 AUTH_HEADER = "X-Registry-Auth"
@@ -26,23 +26,30 @@ def pull(
     version: ApiVersion | None = None,
     *,
     auth: AuthConfig | None = None,
+    registry: str | None = None,
 ) -> Call:
     """``POST /images/create?fromImage=&tag=``: pulls ``image`` (tag ``latest`` if none).
 
     ``auth`` goes in ``X-Registry-Auth`` (API 1.5+), URL-safe base64.
+    ``registry`` (until 1.20) names the registry to pull from.  Before 1.1
+    the progress is raw text (BYTES), a JSON stream after.
     """
     headers: list[tuple[str, str]] = []
     if auth is not None:
         gates.require("registry_auth", version)
         headers.append((AUTH_HEADER, encode_auth(auth)))
-    query = {"fromImage": image.repository, "tag": image.digest or image.tag or "latest"}
+    query = {
+        "fromImage": image.repository,
+        "tag": image.digest or image.tag or "latest",
+        "registry": opt("images.create.registry", registry, version),
+    }
     return make(
         "POST",
         "/images/create",
         version=version,
         query=query,
         headers=headers,
-        kind=BodyKind.JSONSTREAM,
+        kind=progress_kind(version),
         statuses=(200,),
     )
 
@@ -77,6 +84,6 @@ def push(
         query=query,
         headers=headers,
         body=body,
-        kind=BodyKind.JSONSTREAM,
+        kind=progress_kind(version),
         statuses=(200,),
     )

@@ -125,6 +125,8 @@ def _camel(key: str) -> str:
 def search_results(rows: object, version: ApiVersion | None) -> list[dict[str, object]]:
     """Search results with ``is_automated`` (called ``is_trusted`` before 1.12)."""
     listing = _rows(rows, "GET /images/search")
+    if gates.has("search.is_automated", version):
+        return listing
     for row in listing:
         if "is_trusted" in row and "is_automated" not in row:
             row["is_automated"] = row.pop("is_trusted")

@@ -1,4 +1,4 @@
-"""Misc endpoints: ping, version, info, auth, commit (API v1.12).
+"""Misc endpoints: ping, version, info, auth (and its GET until 1.1), commit.
 
 Each function is pure: it returns a :class:`wireproto.http.Call` and refuses,
 with UnsupportedInVersion, what ``version`` lacks (None: the engine's newest).
@@ -6,6 +6,7 @@ with UnsupportedInVersion, what ``version`` lacks (None: the engine's newest).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from wireproto.api import gates
@@ -47,6 +48,15 @@ def login(config: AuthConfig | Mapping[str, str], version: ApiVersion | None = N
     )
 
 
+def default_auth(version: ApiVersion | None = None) -> Call:
+    """``GET /auth`` (until 1.1): the engine's stored ``{"username", "email"}``.
+
+    Deprecated by 1.2, where the client holds the credentials.
+    """
+    gates.require("auth.get", version)
+    return make("GET", "/auth", version=version, kind=BodyKind.DOCUMENT, statuses=(200,))
+
+
 def commit(
     container: str,
     version: ApiVersion | None = None,
@@ -62,8 +72,10 @@ def commit(
     ``comment`` is sent twice: as ``m``, its name in the v1.12 reference, and
     as ``comment``, the name today's engines read (20.10 ignores ``m``; old
     engines ignore ``comment``).  ``config`` (``Cmd``, ``Env``, ...) is the
-    configuration the image runs with, as the JSON body.
+    configuration the image runs with: the JSON body, except at 1.7 and 1.8,
+    whose engines read it, JSON-encoded, from the ``run`` query parameter.
     """
+    in_query = config is not None and gates.has("commit.run", version)
     query = {
         "container": container,
         "repo": repo,
@@ -71,13 +83,14 @@ def commit(
         "m": comment,
         "comment": comment,
         "author": author,
+        "run": json.dumps(config, separators=(",", ":")) if in_query else None,
     }
     return make(
         "POST",
         "/commit",
         version=version,
         query=query,
-        json_body=dict(config) if config is not None else None,
+        json_body=dict(config) if config is not None and not in_query else None,
         kind=BodyKind.DOCUMENT,
         statuses=(201,),
     )
