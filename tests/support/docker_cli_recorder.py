@@ -11,6 +11,8 @@ import socket
 import threading
 from pathlib import Path
 
+from tests.support.sockets import accept_each, recv_head
+
 PING = (
     b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nOstype: linux\r\nContent-Type: text/plain\r\n"
     b"Content-Length: 2\r\n\r\nOK"
@@ -42,22 +44,18 @@ class Recorder:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        accept_each(self.listener, self._start)
+
+    def _start(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             buffer = b""
             while True:
-                while b"\r\n\r\n" not in buffer:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buffer += chunk
+                buffer, complete = recv_head(conn, buffer, 65536)
+                if not complete:
+                    return
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 lower = head.lower()
                 request_line = head.split(b"\r\n")[0]

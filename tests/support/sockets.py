@@ -21,14 +21,31 @@ CHUNKED_MUX = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiple
 CHUNKED_MUX += b"Transfer-Encoding: chunked\r\n\r\n"
 
 
-def read_head(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
+def recv_head(conn: socket.socket, buffer: bytes = b"", size: int = 4096) -> tuple[bytes, bool]:
+    """``buffer`` plus what ``conn`` sends until it holds a whole head (ending in a blank line).
+
+    The flag is False when the peer closed first; the bytes then are all that came.
+    """
+    while b"\r\n\r\n" not in buffer:
+        chunk = conn.recv(size)
         if not chunk:
-            return data
-        data += chunk
-    return data
+            return buffer, False
+        buffer += chunk
+    return buffer, True
+
+
+def read_head(conn: socket.socket) -> bytes:
+    return recv_head(conn)[0]
+
+
+def accept_each(listener: socket.socket, on_connection: Handler) -> None:
+    """Hands each accepted connection to ``on_connection`` until the listener is closed."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        on_connection(conn)
 
 
 class FakeEngine:
@@ -53,13 +70,11 @@ class FakeEngine:
         return f"unix://{self.path}"
 
     def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+        accept_each(self.listener, self._start)
+
+    def _start(self, conn: socket.socket) -> None:
+        self.connections += 1
+        threading.Thread(target=self._run, args=(conn,), daemon=True).start()
 
     def _run(self, conn: socket.socket) -> None:
         target: socket.socket = _Trickle(conn) if self.trickle else conn  # type: ignore[assignment]
