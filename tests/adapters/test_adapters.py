@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -32,8 +31,8 @@ from tests.support.sockets import (
     answer,
     chunked,
     keep_alive,
-    make_certificates,
     read_head,
+    tls_listener,
 )
 from wireproto import api, mux
 from wireproto.errors import (
@@ -383,12 +382,7 @@ def test_a_failed_stream_stays_over(
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls_with_verification_and_a_client_certificate(adapter: Adapter, tmp_path: Path) -> None:
-    make_certificates(tmp_path)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
-    server_context.load_verify_locations(tmp_path / "ca.pem")
-    server_context.verify_mode = ssl.CERT_REQUIRED  # the engine's --tlsverify
-    listener = socket.create_server(("127.0.0.1", 0))
+    server_context, listener = tls_listener(tmp_path)
     port = listener.getsockname()[1]
     seen: list[bytes] = []
 

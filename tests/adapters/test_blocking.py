@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sockets import PING_OK, FakeEngine, Handler, make_certificates, read_head
+from tests.support.sockets import PING_OK, FakeEngine, Handler, read_head, tls_listener
 from wireproto import api, http, mux
 from wireproto.adapters.blocking import Client, parse_host, tls_context
 from wireproto.errors import EngineUnreachable, IncompleteBody, NotFound
@@ -205,12 +205,7 @@ def test_tls_context_from_the_environment(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls_with_verification_and_a_client_certificate(tmp_path: Path) -> None:
-    make_certificates(tmp_path)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
-    server_context.load_verify_locations(tmp_path / "ca.pem")
-    server_context.verify_mode = ssl.CERT_REQUIRED  # the engine's --tlsverify
-    listener = socket.create_server(("127.0.0.1", 0))
+    server_context, listener = tls_listener(tmp_path)
     port = listener.getsockname()[1]
     seen: list[bytes] = []
 

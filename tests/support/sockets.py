@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Callable
@@ -122,6 +123,19 @@ def answer(response: bytes) -> Handler:
 
 def chunked(*chunks: bytes) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+
+
+def tls_listener(directory: Path) -> tuple[ssl.SSLContext, socket.socket]:
+    """Certificates in ``directory``, a server context that wants a client certificate, a listener.
+
+    The context is what an engine started with ``--tlsverify`` uses; the listener is on loopback.
+    """
+    make_certificates(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "server.pem", directory / "server-key.pem")
+    context.load_verify_locations(directory / "ca.pem")
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context, socket.create_server(("127.0.0.1", 0))
 
 
 def make_certificates(directory: Path) -> None:
