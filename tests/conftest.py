@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.adapters import ADAPTERS, Adapter
+from tests.support.jsonparsers import installed
 from tests.support.sockets import FakeEngine, Handler
-from wireproto import mux
+from wireproto import jsonstream, mux
 from wireproto.adapters import _common, blocking
 from wireproto.codec import backend as _backend
 
@@ -105,3 +106,12 @@ def adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
 def async_adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
     """The async adapters alone: their streams can be asked again after an error."""
     return Adapter(request.param, backend)
+
+
+@pytest.fixture(params=list(jsonstream.PARSERS))
+def parser(request: pytest.FixtureRequest) -> str:
+    """Each JSON-stream test runs once per parser; one that is not installed skips."""
+    name: str = request.param
+    if not installed(name):
+        pytest.skip(f"{name} is not installed")
+    return name
