@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from tests.support.sockets import FakeEngine, Handler
 from wireproto import jsonstream, mux
 from wireproto.adapters import _common, blocking
 from wireproto.codec import backend as _backend
+
+if TYPE_CHECKING:  # imported for real, the plugin module would escape pytest's assert rewriting
+    from tests.support.engine import Engine
 
 pytest_plugins = ["tests.support.engine"]
 
@@ -115,3 +119,12 @@ def parser(request: pytest.FixtureRequest) -> str:
     if not installed(name):
         pytest.skip(f"{name} is not installed")
     return name
+
+
+@pytest.fixture(scope="module")
+def sleeper(engine: Engine) -> str:
+    """A container running ``sleep 3600`` (one per module), removed at the end of the session."""
+    cid = engine.docker("run", "-d", "--network", "none", engine.image, "sleep", "3600")
+    container = cid.stdout.decode().strip()
+    engine.containers.append(container)
+    return container
