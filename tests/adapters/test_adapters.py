@@ -29,6 +29,7 @@ from tests.support.sockets import (
     FakeEngine,
     Handler,
     answer,
+    before_ping,
     chunked,
     keep_alive,
     read_head,
@@ -114,16 +115,7 @@ def test_connection_close_is_honoured(adapter: Adapter, fake: Callable[..., Fake
 
 def test_negotiation_and_its_fallback(adapter: Adapter, fake: Callable[..., FakeEngine]) -> None:
     modern = fake(keep_alive())
-
-    def old(conn: socket.socket) -> None:
-        while head := read_head(conn):
-            if b"/_ping" in head:
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
-            else:
-                body = b'{"ApiVersion":"1.9","Version":"0.7"}'
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-
-    legacy = fake(old)
+    legacy = fake(before_ping)
 
     async def scenario() -> tuple[Any, ...]:
         async with adapter.client(modern.host) as a, adapter.client(legacy.host) as b:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sockets import PING_OK, FakeEngine, Handler, read_head, tls_listener
+from tests.support.sockets import PING_OK, FakeEngine, Handler, before_ping, read_head, tls_listener
 from wireproto import api, http, mux
 from wireproto.adapters.blocking import Client, parse_host, tls_context
 from wireproto.errors import EngineUnreachable, IncompleteBody, NotFound
@@ -69,15 +69,7 @@ def test_negotiation(fake: Callable[[Handler], FakeEngine]) -> None:
 
 
 def test_negotiation_falls_back_to_version(fake: Callable[[Handler], FakeEngine]) -> None:
-    def handle(conn: socket.socket) -> None:
-        while head := read_head(conn):
-            if b"/_ping" in head:
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
-            else:
-                body = b'{"ApiVersion":"1.9","Version":"0.7"}'
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-
-    engine = fake(handle)
+    engine = fake(before_ping)
     with Client(engine.host) as client:
         assert client.negotiate() == ApiVersion(1, 9)
 

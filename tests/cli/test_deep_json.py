@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sockets import accept_each, recv_head
+from tests.support.sockets import accept_each, next_head
 
 MAX_DEPTH = 512  # the default limit (wireproto.jsonstream.MAX_DEPTH)
 
@@ -58,10 +58,10 @@ class FakeEngine:
     def _answer_requests(self, conn: socket.socket) -> None:
         buf = b""
         while True:
-            buf, complete = recv_head(conn, buf, 65536)
-            if not complete:
+            request = next_head(conn, buf, 65536)
+            if request is None:
                 return
-            head, _, buf = buf.partition(b"\r\n\r\n")
+            head, buf = request
             path = head.split(b" ")[1].decode()
             if path.endswith("/_ping"):
                 conn.sendall(

@@ -11,7 +11,7 @@ import socket
 import threading
 from pathlib import Path
 
-from tests.support.sockets import accept_each, recv_head
+from tests.support.sockets import accept_each, next_head
 
 PING = (
     b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nOstype: linux\r\nContent-Type: text/plain\r\n"
@@ -53,10 +53,10 @@ class Recorder:
         with conn:
             buffer = b""
             while True:
-                buffer, complete = recv_head(conn, buffer, 65536)
-                if not complete:
+                request = next_head(conn, buffer, 65536)
+                if request is None:
                     return
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                head, buffer = request
                 lower = head.lower()
                 request_line = head.split(b"\r\n")[0]
                 if b"/_ping" in request_line:

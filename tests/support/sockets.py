@@ -39,6 +39,28 @@ def read_head(conn: socket.socket) -> bytes:
     return recv_head(conn)[0]
 
 
+def next_head(conn: socket.socket, buffer: bytes, size: int = 4096) -> tuple[bytes, bytes] | None:
+    """The next head on a kept-alive ``conn`` (without its blank line) and the bytes after it.
+
+    ``buffer`` is what came after the previous head; None when the peer closes first.
+    """
+    buffer, complete = recv_head(conn, buffer, size)
+    if not complete:
+        return None
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def before_ping(conn: socket.socket) -> None:
+    """An engine older than ``/_ping`` (API 1.9): 404 for the ping, its version otherwise."""
+    while head := read_head(conn):
+        if b"/_ping" in head:
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+        else:
+            body = b'{"ApiVersion":"1.9","Version":"0.7"}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
 def accept_each(listener: socket.socket, on_connection: Handler) -> None:
     """Hands each accepted connection to ``on_connection`` until the listener is closed."""
     while True:
