@@ -28,12 +28,12 @@ from tests.support.sockets import (
     UPGRADED,
     FakeEngine,
     Handler,
+    TLSVerifyEngine,
     answer,
     before_ping,
     chunked,
     keep_alive,
     read_head,
-    tls_listener,
 )
 from wireproto import api, mux
 from wireproto.errors import (
@@ -374,30 +374,16 @@ def test_a_failed_stream_stays_over(
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls_with_verification_and_a_client_certificate(adapter: Adapter, tmp_path: Path) -> None:
-    server_context, listener = tls_listener(tmp_path)
-    port = listener.getsockname()[1]
-    seen: list[bytes] = []
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with server_context.wrap_socket(conn, server_side=True) as tls:
-            seen.append(read_head(tls))
-            tls.sendall(PING_OK)
-            seen.append(read_head(tls))
-            tls.sendall(CHUNKED_MUX + chunked(mux.encode(1, b"secure\n")))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    engine = TLSVerifyEngine(tmp_path, [PING_OK, CHUNKED_MUX + chunked(mux.encode(1, b"secure\n"))])
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
 
     async def scenario() -> tuple[bytes, dict[int, bytearray]]:
-        async with adapter.client(f"tcp://localhost:{port}", environ=env) as client:
+        async with adapter.client(f"tcp://localhost:{engine.port}", environ=env) as client:
             ping = (await client.request(api.ping())).data
             async with client.stream(api.logs("c1")) as events:
                 return ping, (await collect(events))[1]
 
     ping, output = adapter.run(scenario)
-    thread.join(5)
-    listener.close()
+    engine.close()
     assert ping == b"OK" and output[1] == b"secure\n"
-    assert b"Host: localhost:%d\r\n" % port in seen[0]
+    assert b"Host: localhost:%d\r\n" % engine.port in engine.seen[0]

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sockets import PING_OK, FakeEngine, Handler, before_ping, read_head, tls_listener
+from tests.support.sockets import (
+    PING_OK,
+    FakeEngine,
+    Handler,
+    TLSVerifyEngine,
+    before_ping,
+    read_head,
+)
 from wireproto import api, http, mux
 from wireproto.adapters.blocking import Client, parse_host, tls_context
 from wireproto.errors import EngineUnreachable, IncompleteBody, NotFound
@@ -197,21 +204,9 @@ def test_tls_context_from_the_environment(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls_with_verification_and_a_client_certificate(tmp_path: Path) -> None:
-    server_context, listener = tls_listener(tmp_path)
-    port = listener.getsockname()[1]
-    seen: list[bytes] = []
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with server_context.wrap_socket(conn, server_side=True) as tls:
-            seen.append(read_head(tls))
-            tls.sendall(PING_OK)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    engine = TLSVerifyEngine(tmp_path, [PING_OK])
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
-    with Client(f"tcp://localhost:{port}", environ=env) as client:
+    with Client(f"tcp://localhost:{engine.port}", environ=env) as client:
         assert client.request(api.ping()).data == b"OK"
-    thread.join(5)
-    listener.close()
-    assert b"Host: localhost:%d\r\n" % port in seen[0]
+    engine.close()
+    assert b"Host: localhost:%d\r\n" % engine.port in engine.seen[0]

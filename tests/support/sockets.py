@@ -147,17 +147,36 @@ def chunked(*chunks: bytes) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
 
 
-def tls_listener(directory: Path) -> tuple[ssl.SSLContext, socket.socket]:
-    """Certificates in ``directory``, a server context that wants a client certificate, a listener.
+class TLSVerifyEngine:
+    """One TLS connection on loopback, taken as an engine started with ``--tlsverify`` takes it.
 
-    The context is what an engine started with ``--tlsverify`` uses; the listener is on loopback.
+    Certificates go to ``directory`` and the client must present one. Each of ``replies``
+    answers one request head; the heads are kept in ``seen``.
     """
-    make_certificates(directory)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / "server.pem", directory / "server-key.pem")
-    context.load_verify_locations(directory / "ca.pem")
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context, socket.create_server(("127.0.0.1", 0))
+
+    def __init__(self, directory: Path, replies: list[bytes]) -> None:
+        make_certificates(directory)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(directory / "server.pem", directory / "server-key.pem")
+        self.context.load_verify_locations(directory / "ca.pem")
+        self.context.verify_mode = ssl.CERT_REQUIRED
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.replies = replies
+        self.seen: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with self.context.wrap_socket(conn, server_side=True) as tls:
+            for reply in self.replies:
+                self.seen.append(read_head(tls))
+                tls.sendall(reply)
+
+    def close(self) -> None:
+        self.thread.join(5)
+        self.listener.close()
 
 
 def make_certificates(directory: Path) -> None:
