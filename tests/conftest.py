@@ -9,14 +9,19 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.adapters import ADAPTERS, Adapter
+from tests.support.jsonparsers import installed
 from tests.support.sockets import FakeEngine, Handler
-from wireproto import mux
+from wireproto import jsonstream, mux
 from wireproto.adapters import _common, blocking
 from wireproto.codec import backend as _backend
+
+if TYPE_CHECKING:  # imported for real, the plugin module would escape pytest's assert rewriting
+    from tests.support.engine import Engine
 
 pytest_plugins = ["tests.support.engine"]
 
@@ -105,3 +110,21 @@ def adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
 def async_adapter(request: pytest.FixtureRequest, backend: str) -> Adapter:
     """The async adapters alone: their streams can be asked again after an error."""
     return Adapter(request.param, backend)
+
+
+@pytest.fixture(params=list(jsonstream.PARSERS))
+def parser(request: pytest.FixtureRequest) -> str:
+    """Each JSON-stream test runs once per parser; one that is not installed skips."""
+    name: str = request.param
+    if not installed(name):
+        pytest.skip(f"{name} is not installed")
+    return name
+
+
+@pytest.fixture(scope="module")
+def sleeper(engine: Engine) -> str:
+    """A container running ``sleep 3600`` (one per module), removed at the end of the session."""
+    cid = engine.docker("run", "-d", "--network", "none", engine.image, "sleep", "3600")
+    container = cid.stdout.decode().strip()
+    engine.containers.append(container)
+    return container

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -29,10 +28,11 @@ from tests.support.sockets import (
     UPGRADED,
     FakeEngine,
     Handler,
+    TLSVerifyEngine,
     answer,
+    before_ping,
     chunked,
     keep_alive,
-    make_certificates,
     read_head,
 )
 from wireproto import api, mux
@@ -115,16 +115,7 @@ def test_connection_close_is_honoured(adapter: Adapter, fake: Callable[..., Fake
 
 def test_negotiation_and_its_fallback(adapter: Adapter, fake: Callable[..., FakeEngine]) -> None:
     modern = fake(keep_alive())
-
-    def old(conn: socket.socket) -> None:
-        while head := read_head(conn):
-            if b"/_ping" in head:
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
-            else:
-                body = b'{"ApiVersion":"1.9","Version":"0.7"}'
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-
-    legacy = fake(old)
+    legacy = fake(before_ping)
 
     async def scenario() -> tuple[Any, ...]:
         async with adapter.client(modern.host) as a, adapter.client(legacy.host) as b:
@@ -383,35 +374,16 @@ def test_a_failed_stream_stays_over(
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls_with_verification_and_a_client_certificate(adapter: Adapter, tmp_path: Path) -> None:
-    make_certificates(tmp_path)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
-    server_context.load_verify_locations(tmp_path / "ca.pem")
-    server_context.verify_mode = ssl.CERT_REQUIRED  # the engine's --tlsverify
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    seen: list[bytes] = []
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with server_context.wrap_socket(conn, server_side=True) as tls:
-            seen.append(read_head(tls))
-            tls.sendall(PING_OK)
-            seen.append(read_head(tls))
-            tls.sendall(CHUNKED_MUX + chunked(mux.encode(1, b"secure\n")))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    engine = TLSVerifyEngine(tmp_path, [PING_OK, CHUNKED_MUX + chunked(mux.encode(1, b"secure\n"))])
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
 
     async def scenario() -> tuple[bytes, dict[int, bytearray]]:
-        async with adapter.client(f"tcp://localhost:{port}", environ=env) as client:
+        async with adapter.client(f"tcp://localhost:{engine.port}", environ=env) as client:
             ping = (await client.request(api.ping())).data
             async with client.stream(api.logs("c1")) as events:
                 return ping, (await collect(events))[1]
 
     ping, output = adapter.run(scenario)
-    thread.join(5)
-    listener.close()
+    engine.close()
     assert ping == b"OK" and output[1] == b"secure\n"
-    assert b"Host: localhost:%d\r\n" % port in seen[0]
+    assert b"Host: localhost:%d\r\n" % engine.port in engine.seen[0]

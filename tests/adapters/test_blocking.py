@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sockets import PING_OK, FakeEngine, Handler, make_certificates, read_head
+from tests.support.sockets import (
+    PING_OK,
+    FakeEngine,
+    Handler,
+    TLSVerifyEngine,
+    before_ping,
+    read_head,
+)
 from wireproto import api, http, mux
 from wireproto.adapters.blocking import Client, parse_host, tls_context
 from wireproto.errors import EngineUnreachable, IncompleteBody, NotFound
@@ -69,15 +76,7 @@ def test_negotiation(fake: Callable[[Handler], FakeEngine]) -> None:
 
 
 def test_negotiation_falls_back_to_version(fake: Callable[[Handler], FakeEngine]) -> None:
-    def handle(conn: socket.socket) -> None:
-        while head := read_head(conn):
-            if b"/_ping" in head:
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
-            else:
-                body = b'{"ApiVersion":"1.9","Version":"0.7"}'
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-
-    engine = fake(handle)
+    engine = fake(before_ping)
     with Client(engine.host) as client:
         assert client.negotiate() == ApiVersion(1, 9)
 
@@ -205,26 +204,9 @@ def test_tls_context_from_the_environment(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls_with_verification_and_a_client_certificate(tmp_path: Path) -> None:
-    make_certificates(tmp_path)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
-    server_context.load_verify_locations(tmp_path / "ca.pem")
-    server_context.verify_mode = ssl.CERT_REQUIRED  # the engine's --tlsverify
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    seen: list[bytes] = []
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with server_context.wrap_socket(conn, server_side=True) as tls:
-            seen.append(read_head(tls))
-            tls.sendall(PING_OK)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    engine = TLSVerifyEngine(tmp_path, [PING_OK])
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
-    with Client(f"tcp://localhost:{port}", environ=env) as client:
+    with Client(f"tcp://localhost:{engine.port}", environ=env) as client:
         assert client.request(api.ping()).data == b"OK"
-    thread.join(5)
-    listener.close()
-    assert b"Host: localhost:%d\r\n" % port in seen[0]
+    engine.close()
+    assert b"Host: localhost:%d\r\n" % engine.port in engine.seen[0]

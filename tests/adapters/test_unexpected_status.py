@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from tests.support.sockets import recv_head
 from wireproto import api
 from wireproto import exchange as ex
 from wireproto.adapters import asyncio as aio
@@ -79,16 +80,6 @@ def test_a_call_without_statuses_takes_any_success_status(backend: str) -> None:
 # --- over a socket, on each adapter --------------------------------------------------------------
 
 
-def read_head(conn: socket.socket) -> bool:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        more = conn.recv(4096)
-        if not more:
-            return False
-        data += more
-    return True
-
-
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[str]:
     """A unix socket answering 200 with a body, then 204 (on whichever connection)."""
@@ -102,7 +93,7 @@ def engine(tmp_path: Path) -> Iterator[str]:
         while replies:
             conn, _ = listener.accept()
             with conn:
-                while replies and read_head(conn):
+                while replies and recv_head(conn)[1]:
                     conn.sendall(replies.pop(0))
 
     thread = threading.Thread(target=serve, daemon=True)

@@ -30,7 +30,7 @@ import pytest
 import wireproto.api
 from tests.support.adapters import Adapter
 from tests.support.engine import Engine, Registry
-from tests.support.sockets import FakeEngine
+from tests.support.sockets import FakeEngine, recv_head
 from wireproto.adapters.blocking import Client
 from wireproto.api import build as build_api
 from wireproto.api.auth import AuthConfig, SecretBytes, SecretText, parse_reference
@@ -212,12 +212,9 @@ def test_secret_text_is_its_text_on_the_wire() -> None:
 
 def read_request(conn: socket.socket) -> bytes:
     """The whole request: head, then a Content-Length or chunked body."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
+    data, complete = recv_head(conn, size=65536)
+    if not complete:
+        return data
     head, _, rest = data.partition(b"\r\n\r\n")
     lower = head.lower()
     if b"content-length:" in lower:

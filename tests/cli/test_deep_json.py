@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.sockets import accept_each, next_head
+
 MAX_DEPTH = 512  # the default limit (wireproto.jsonstream.MAX_DEPTH)
 
 DEEP = b'{"status":"x","aux":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
@@ -47,23 +49,19 @@ class FakeEngine:
         self.thread.start()
 
     def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                self._answer(conn)
+        accept_each(self.listener, self._answer)
 
     def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            self._answer_requests(conn)
+
+    def _answer_requests(self, conn: socket.socket) -> None:
         buf = b""
         while True:
-            while b"\r\n\r\n" not in buf:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                buf += data
-            head, _, buf = buf.partition(b"\r\n\r\n")
+            request = next_head(conn, buf, 65536)
+            if request is None:
+                return
+            head, buf = request
             path = head.split(b" ")[1].decode()
             if path.endswith("/_ping"):
                 conn.sendall(

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.jsonparsers import INSTALLED, installed
 from wireproto import jsonstream
 from wireproto.errors import (
     JSONStreamError,
@@ -27,22 +28,6 @@ from wireproto.errors import (
 from wireproto.jsonstream import JSONStreamDecoder
 
 Splitter = Callable[[bytes], list[bytes]]
-
-
-def _available(name: str) -> bool:
-    try:
-        jsonstream.choose(name)
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.fixture(params=list(jsonstream.PARSERS))
-def parser(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    if not _available(name):
-        pytest.skip(f"{name} is not installed")
-    return name
 
 
 def decode(data: bytes, split: Splitter, parser: str, **kwargs: int) -> list[object]:
@@ -332,7 +317,7 @@ SEPARATORS = [b"\n", b"\r\n", b" ", b"", b"\t\n ", b"\x1e"]
     ascii_only=st.booleans(),
     indent=st.sampled_from([None, 1]),
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=12),
-    parser=st.sampled_from([p for p in jsonstream.PARSERS if _available(p)]),
+    parser=st.sampled_from(INSTALLED),
 )
 def test_round_trip(
     values: list[dict[str, object]],
@@ -448,9 +433,6 @@ def _outcome(
     return out, "", -1
 
 
-INSTALLED = [p for p in jsonstream.PARSERS if _available(p)]
-
-
 @settings(max_examples=600, deadline=None)
 @given(
     tokens=st.lists(st.sampled_from(TOKENS), max_size=30),
@@ -489,7 +471,7 @@ def test_bulk_path_agrees_on_mostly_good_lines(lines: list[list[bytes]], cut: in
 
 @pytest.mark.parametrize("parser_name", ["json", "msgspec"])
 def test_bulk_path_takes_engine_lines(parser_name: str) -> None:
-    if not _available(parser_name):
+    if not installed(parser_name):
         pytest.skip(f"{parser_name} is not installed")
     bulk = jsonstream.bulk_loader(parser_name)
     assert bulk is not None

@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import pytest
 
-from wireproto import jsonstream
 from wireproto.body import document
 from wireproto.errors import (
     JSONStreamError,
@@ -31,22 +30,6 @@ from wireproto.progress import EngineEvent, JSONMessage, MessageDecoder
 Splitter = Callable[[bytes], list[bytes]]
 BEFORE = b'{"a":1}\r\n{"b":[2]}\n'
 AFTER = b'\n{"c":3}\n'
-
-
-def _available(name: str) -> bool:
-    try:
-        jsonstream.choose(name)
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.fixture(params=list(jsonstream.PARSERS))
-def parser(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    if not _available(name):
-        pytest.skip(f"{name} is not installed")
-    return name
 
 
 # --- deep values and where they go too deep -----------------------------------------------------

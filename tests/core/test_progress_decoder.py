@@ -12,23 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.jsonparsers import INSTALLED
 from wireproto import progress
 from wireproto.errors import BuildError, MalformedJSON, MalformedMessage, TruncatedJSON
-from wireproto.jsonstream import PARSERS, JSONStreamDecoder, choose
+from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import DictMessage, JSONMessage, MessageDecoder, Progress, check
 
 needs_msgspec = pytest.mark.skipif(not progress.HAVE_MSGSPEC, reason="msgspec is not installed")
 
-
-def _installed(name: str) -> bool:
-    try:
-        choose(name)
-    except ImportError:
-        return False
-    return True
-
-
-INSTALLED = [name for name in PARSERS if _installed(name)]
 
 # --- messages: the engine's fields (well typed or not), and unknown ones ------------------------
 

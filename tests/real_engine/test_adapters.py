@@ -50,14 +50,6 @@ def mixed(engine: Engine) -> str:
     return engine.run_container(["sh", "-c", MIXED])
 
 
-@pytest.fixture(scope="module")
-def sleeper(engine: Engine) -> str:
-    cid = engine.docker("run", "-d", "--network", "none", engine.image, "sleep", "3600")
-    container = cid.stdout.decode().strip()
-    engine.containers.append(container)
-    return container
-
-
 @pytest.mark.parametrize("version", [ApiVersion(1, 12), None])
 def test_logs_byte_exact_as_docker_logs(
     adapter: Adapter, engine: Engine, mixed: str, version: ApiVersion | None

@@ -18,14 +18,6 @@ from wireproto.versions import ApiVersion
 pytestmark = pytest.mark.engine
 
 
-@pytest.fixture(scope="module")
-def sleeper(engine: Engine) -> str:
-    cid = engine.docker("run", "-d", "--network", "none", engine.image, "sleep", "3600")
-    container = cid.stdout.decode().strip()
-    engine.containers.append(container)
-    return container
-
-
 def test_negotiates_the_engines_version(engine: Engine) -> None:
     with Client(engine.host) as client:
         version = client.negotiate()

@@ -11,6 +11,8 @@ import socket
 import threading
 from pathlib import Path
 
+from tests.support.sockets import accept_each, next_head
+
 PING = (
     b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nOstype: linux\r\nContent-Type: text/plain\r\n"
     b"Content-Length: 2\r\n\r\nOK"
@@ -42,23 +44,19 @@ class Recorder:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        accept_each(self.listener, self._start)
+
+    def _start(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             buffer = b""
             while True:
-                while b"\r\n\r\n" not in buffer:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buffer += chunk
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                request = next_head(conn, buffer, 65536)
+                if request is None:
+                    return
+                head, buffer = request
                 lower = head.lower()
                 request_line = head.split(b"\r\n")[0]
                 if b"/_ping" in request_line:

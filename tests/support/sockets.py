@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Callable
@@ -21,14 +22,53 @@ CHUNKED_MUX = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiple
 CHUNKED_MUX += b"Transfer-Encoding: chunked\r\n\r\n"
 
 
-def read_head(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
+def recv_head(conn: socket.socket, buffer: bytes = b"", size: int = 4096) -> tuple[bytes, bool]:
+    """``buffer`` plus what ``conn`` sends until it holds a whole head (ending in a blank line).
+
+    The flag is False when the peer closed first; the bytes then are all that came.
+    """
+    while b"\r\n\r\n" not in buffer:
+        chunk = conn.recv(size)
         if not chunk:
-            return data
-        data += chunk
-    return data
+            return buffer, False
+        buffer += chunk
+    return buffer, True
+
+
+def read_head(conn: socket.socket) -> bytes:
+    return recv_head(conn)[0]
+
+
+def next_head(conn: socket.socket, buffer: bytes, size: int = 4096) -> tuple[bytes, bytes] | None:
+    """The next head on a kept-alive ``conn`` (without its blank line) and the bytes after it.
+
+    ``buffer`` is what came after the previous head; None when the peer closes first.
+    """
+    buffer, complete = recv_head(conn, buffer, size)
+    if not complete:
+        return None
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def before_ping(conn: socket.socket) -> None:
+    """An engine older than ``/_ping`` (API 1.9): 404 for the ping, its version otherwise."""
+    while head := read_head(conn):
+        if b"/_ping" in head:
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+        else:
+            body = b'{"ApiVersion":"1.9","Version":"0.7"}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def accept_each(listener: socket.socket, on_connection: Handler) -> None:
+    """Hands each accepted connection to ``on_connection`` until the listener is closed."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        on_connection(conn)
 
 
 class FakeEngine:
@@ -53,13 +93,11 @@ class FakeEngine:
         return f"unix://{self.path}"
 
     def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+        accept_each(self.listener, self._start)
+
+    def _start(self, conn: socket.socket) -> None:
+        self.connections += 1
+        threading.Thread(target=self._run, args=(conn,), daemon=True).start()
 
     def _run(self, conn: socket.socket) -> None:
         target: socket.socket = _Trickle(conn) if self.trickle else conn  # type: ignore[assignment]
@@ -107,6 +145,38 @@ def answer(response: bytes) -> Handler:
 
 def chunked(*chunks: bytes) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+
+
+class TLSVerifyEngine:
+    """One TLS connection on loopback, taken as an engine started with ``--tlsverify`` takes it.
+
+    Certificates go to ``directory`` and the client must present one. Each of ``replies``
+    answers one request head; the heads are kept in ``seen``.
+    """
+
+    def __init__(self, directory: Path, replies: list[bytes]) -> None:
+        make_certificates(directory)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(directory / "server.pem", directory / "server-key.pem")
+        self.context.load_verify_locations(directory / "ca.pem")
+        self.context.verify_mode = ssl.CERT_REQUIRED
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.replies = replies
+        self.seen: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with self.context.wrap_socket(conn, server_side=True) as tls:
+            for reply in self.replies:
+                self.seen.append(read_head(tls))
+                tls.sendall(reply)
+
+    def close(self) -> None:
+        self.thread.join(5)
+        self.listener.close()
 
 
 def make_certificates(directory: Path) -> None:
