@@ -651,9 +651,11 @@ class JSONStreamDecoder:
                 if not stack:
                     return self._done(scan)
                 continue
-            match = _STRUCTURAL.search(buf, scan)
+            # Bounded like the loop: a fault past the size limit must not outrun
+            # ObjectTooLarge, which a feed that ended earlier would have raised.
+            match = _STRUCTURAL.search(buf, scan, stop + 1)
             if match is None:
-                scan = size
+                scan = min(size, stop + 1)
                 break
             at = match.start()
             byte = buf[at]
