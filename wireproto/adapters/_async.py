@@ -42,7 +42,7 @@ from wireproto.adapters._common import (
     settings,
 )
 from wireproto.codec.sinks import Sinks
-from wireproto.errors import ConnectionClosed
+from wireproto.errors import ConnectionClosed, RequestCut
 from wireproto.exchange import EndOfMessage, Event, Exchange, Output
 from wireproto.http import Call, Response
 from wireproto.negotiation import Negotiation
@@ -153,7 +153,7 @@ class Driver(Generic[W]):
             except ConnectionClosed as closed:
                 if closed.received:
                     raise
-                raise exc from closed
+                raise RequestCut(exc) from exc
         head = await self.next()
         assert isinstance(head, Response)
         return head
