@@ -118,8 +118,8 @@ GATES: tuple[Gate, ...] = (
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
     # --- parameters ---------------------------------------------------------------------------
     Gate(name="containers.list.size", kind=P, since=V(1, 3), what="size=1 on GET /containers/json"),
-    # filters: the v1.12 reference lists them on both lists (images: dangling=true, and the
-    # name `filter`); v1.11's lists neither.  `filter` is gone from 1.41 (its change log).
+    # filters: the v1.12 reference lists them on both lists (images: dangling=true); v1.11's
+    # lists neither.
     Gate(
         name="containers.list.filters",
         kind=P,
@@ -127,10 +127,12 @@ GATES: tuple[Gate, ...] = (
         what="filters on GET /containers/json",
     ),
     Gate(name="images.list.filters", kind=P, since=V(1, 12), what="filters on GET /images/json"),
+    # filter: no reference before v1.21 documents it, but the engine read it from the first
+    # release on (docker v0.3.4's getImagesJSON) and the docker CLI of 1.0 sent it for
+    # `docker images NAME`: every version has it, until the 1.41 change log drops it.
     Gate(
         name="images.list.filter",
         kind=P,
-        since=V(1, 12),
         until=V(1, 40),
         what="filter (a repository name) on GET /images/json (1.41+: filters reference=)",
     ),
@@ -219,7 +221,8 @@ GATES: tuple[Gate, ...] = (
         since=V(1, 2),
         what="image delete answers 200 and lists results (204, no body, before)",
     ),
-    # start: 200 in the v1.0 .. v1.3 references, 204 from v1.4's.
+    # start: 200 in the v1.0 .. v1.3 references' status lists, 204 from v1.4's (v1.3's example
+    # already shows a 204: its status list decides).
     Gate(
         name="containers.start.no_content",
         kind=B,
