@@ -127,7 +127,7 @@ ROWS = [
         OLD, "POST {v}/containers/c1/attach?logs=0&stream=1&stdin=1&stdout=1&stderr=1",
         STDIO, (101, 200), hijack=True),
     Row("attach_ws", lambda v: api.attach_ws("c1", v, logs=True),
-        OLD, "GET {v}/containers/c1/attach/ws?logs=1&stream=1&stdin=0&stdout=1&stderr=1",
+        V(1, 4), "GET {v}/containers/c1/attach/ws?logs=1&stream=1&stdin=0&stdout=1&stderr=1",
         STDIO, (101,), hijack=True),
     Row("wait", lambda v: api.wait("c1", v), OLD, "POST {v}/containers/c1/wait", DOC, (200,)),
     Row("wait.condition", lambda v: api.wait("c1", v, condition="next-exit"),

@@ -320,8 +320,9 @@ def attach_ws(
 
     Run it with :mod:`wireproto.ws`.  Never multiplexed; output comes as
     text frames before 1.28, binary frames from 1.28.  The references list
-    200 for it, but a WebSocket handshake succeeds with 101 only.
+    200 for it, but a WebSocket handshake succeeds with 101 only.  1.4+.
     """
+    gates.require("containers.attach_ws", version)
     query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
     return make(
         "GET",
@@ -389,7 +390,11 @@ def copy(container: str, resource: str, version: ApiVersion | None = None) -> Ca
 
 
 def resize(container: str, height: int, width: int, version: ApiVersion | None = None) -> Call:
-    """``POST /containers/(id)/resize?h=&w=``: the container's TTY size, in characters."""
+    """``POST /containers/(id)/resize?h=&w=``: the container's TTY size, in characters.
+
+    First documented in the v1.15 reference, but served by every engine from the first
+    release (docker v0.3.4, API 1.0) on: no version lacks it.
+    """
     return make(
         "POST",
         "/containers/{}/resize",

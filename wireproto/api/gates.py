@@ -92,6 +92,14 @@ GATES: tuple[Gate, ...] = (
         until=V(1, 23),
         what="POST /containers/(id)/copy (deprecated in 1.20, gone from 1.24: use archive)",
     ),
+    # attach/ws: the route came with docker v0.6.0, whose API was 1.4; the references gained
+    # it in 2015, back to v1.0's, for engines that never had it: the code decides.
+    Gate(
+        name="containers.attach_ws",
+        kind=E,
+        since=V(1, 4),
+        what="GET /containers/(id)/attach/ws (a WebSocket)",
+    ),
     # pause/unpause: in the v1.12 reference, not in v1.11's.
     Gate(
         name="containers.pause",
