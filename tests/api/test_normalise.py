@@ -376,3 +376,12 @@ def test_a_bad_document_fails_on_access_and_keeps_the_raw(
             return reply.raw
 
     assert adapter.run(scenario) == [{"Id": "x", "Ports": "80=>90"}]
+
+
+def test_container_inspect_id_before_1_12_is_id() -> None:
+    """Engines before 1.12 wrote the container struct's field name, ``ID``."""
+    old = {"ID": "4fa6e0f0c678", "Created": "2013-05-07T14:51:42Z", "Path": "date"}
+    call = api.inspect_container("4fa6e0f0c678", ApiVersion(1, 11))
+    assert call.normalise(old) == {"Id": "4fa6e0f0c678", "Created": old["Created"], "Path": "date"}
+    modern = api.inspect_container("4fa6e0f0c678", ApiVersion(1, 12))
+    assert modern.normalise({"Id": "x", "ID": "y"}) == {"Id": "x", "ID": "y"}

@@ -157,8 +157,15 @@ _NETWORK_KEYS = {"IpAddress": "IPAddress", "IpPrefixLen": "IPPrefixLen"}
 
 def container_inspect(document: object, version: ApiVersion | None) -> dict[str, object]:
     """``GET /containers/(id)/json`` in today's shape: CamelCase top-level keys
-    (:func:`camel_case`) and ``NetworkSettings.IPAddress``/``IPPrefixLen``."""
+    (:func:`camel_case`), ``Id`` and ``NetworkSettings.IPAddress``/``IPPrefixLen``.
+
+    The references show ``Id`` at every version, but before 1.12 the engines
+    (docker v0.6 .. v1.0) wrote their container struct as it was, whose id
+    field is ``ID``: the 1.12 change log's "keys are now in CamelCase".
+    """
     container = camel_case(document, version)
+    if not gates.has("inspect.camelcase", version) and "ID" in container:
+        container.setdefault("Id", container.pop("ID"))
     network = container.get("NetworkSettings")
     if isinstance(network, dict):
         renamed = dict(network)
