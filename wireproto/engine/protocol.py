@@ -255,14 +255,25 @@ class ServerConnection:
         *,
         rate: float | None = None,
         hold_open: bool = False,
+        feed: Feed | None = None,
     ) -> Reply:
-        """A chunked reply whose ``body`` pieces are already HTTP chunks."""
+        """A chunked reply whose ``body`` pieces (and ``feed``'s) are already HTTP chunks."""
         headers = [*self._headers(content_type), ("Transfer-Encoding", "chunked")]
         head = self._conn.send(h11.Response(status_code=200, headers=headers)) or b""
         end = b"" if hold_open else self._conn.send(h11.EndOfMessage()) or b""
         return Reply(
-            head=head, body=body, end=end, rate=rate, hold_open=hold_open, keep_alive=not hold_open
+            head=head,
+            body=body,
+            end=end,
+            rate=rate,
+            hold_open=hold_open,
+            keep_alive=not hold_open,
+            feed=feed,
         )
+
+    def later(self, feed: Feed) -> Reply:
+        """A reply written whole later: ``feed`` brings its head and body (a wait below 1.30)."""
+        return Reply(head=b"", feed=feed)
 
     def hijack(
         self,

@@ -17,10 +17,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wireproto.engine.script import BASE_TIME, Container, Image, Script, ScriptedEvent
 from wireproto.versions import ApiVersion
+
+if TYPE_CHECKING:
+    from wireproto.engine.programs import Program
 
 NANOS = 1_000_000_000
 MODERN = ApiVersion(1, 41)
@@ -137,6 +140,34 @@ class ImageRecord:
         return self.id.removeprefix("sha256:")[:12]
 
 
+class Pipe:
+    """A stdin: what arrives before its program runs waits here, EOF included."""
+
+    def __init__(self) -> None:
+        self.program: Program | None = None
+        self.buffer = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.program is not None:
+            self.program.stdin(data)
+        elif not self.closed:
+            self.buffer += data
+
+    def close(self) -> None:
+        if self.program is not None:
+            self.program.stdin_eof()
+        self.closed = True
+
+    def connect(self, program: Program) -> None:
+        self.program = program
+        data, self.buffer = bytes(self.buffer), bytearray()
+        if data:
+            program.stdin(data)
+        if self.closed:
+            program.stdin_eof()
+
+
 @dataclass(eq=False)
 class ExecRecord:
     """A command to run in a running container (``exec create``), then run (``start``)."""
@@ -147,6 +178,10 @@ class ExecRecord:
     running: bool = False
     exit_code: int | None = None
     pid: int = 0
+    program: Program | None = None
+    stdin: Pipe = field(default_factory=lambda: Pipe())
+    watchers: list[Callable[[int, bytes], None]] = field(default_factory=list)
+    on_exit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def argv(self) -> list[str]:
@@ -179,9 +214,14 @@ class ContainerRecord:
     finished_ns: int = 0
     output: list[tuple[int, int, bytes]] = field(default_factory=list)  # (time_ns, stream, data)
     scripted: Container | None = None
-    program: object = None  # the running Program (programs.py), None when not running
+    program: Program | None = None  # while running
     pid: int = 0
     restarts: int = 0
+    stdin: Pipe = field(default_factory=lambda: Pipe())
+    watchers: list[Callable[[int, bytes], None]] = field(default_factory=list)  # live output
+    on_exit: list[Callable[[], None]] = field(default_factory=list)  # once, at the next exit
+    on_remove: list[Callable[[], None]] = field(default_factory=list)
+    removed: bool = False
 
     @property
     def tty(self) -> bool:
@@ -339,6 +379,132 @@ class World:
     def exec(self, ref: str) -> ExecRecord | None:
         return self.execs.get(ref)
 
+    def create_container(
+        self, name: str, image: ImageRecord, config: dict[str, object], image_ref: str
+    ) -> ContainerRecord:
+        host_config = config.pop("HostConfig", None)
+        merged = {**image.config, **{k: v for k, v in config.items() if v not in (None, "", [])}}
+        if config.get("Cmd") and not config.get("Entrypoint"):
+            merged["Entrypoint"] = config.get("Entrypoint")
+        container = ContainerRecord(
+            id=self.new_id("container"),
+            name=name,
+            image=image_ref,
+            image_id=image.id,
+            config={**config, **merged, "Image": image_ref},
+            host_config=host_config if isinstance(host_config, dict) else {},
+            created_ns=self.now_ns(),
+        )
+        self.containers[container.id] = container
+        self.emit("container", "create", container.id, image=image_ref, name=name)
+        return container
+
+    def start(self, container: ContainerRecord) -> None:
+        """Runs the container's program (its output and exit reach watchers as they happen)."""
+        from wireproto.engine.programs import build
+
+        container.state, container.exit_code = "running", 0
+        container.started_ns, container.pid = self.now_ns(), 4000 + len(self.containers)
+        container.stdin = _fresh_stdin(container)
+        program = build(container.argv, _ContainerIo(self, container))
+        container.program = program
+        self.emit("container", "start", container.id, image=container.image, name=container.name)
+        program.start()
+        if not program.done:
+            container.stdin.connect(program)
+
+    def signal(self, container: ContainerRecord, number: int, action: str = "kill") -> None:
+        attributes = {"image": container.image, "name": container.name}
+        if action == "kill":
+            attributes["signal"] = str(number)
+        self.emit("container", action, container.id, **attributes)
+        if container.program is not None and not container.program.done:
+            container.program.signal(number)
+
+    def exited(self, container: ContainerRecord, code: int) -> None:
+        if container.state not in ("running", "paused"):
+            return
+        container.state, container.exit_code = "exited", code
+        container.finished_ns, container.pid, container.program = self.now_ns(), 0, None
+        for record in list(self.execs.values()):
+            if record.container is container and record.program is not None:
+                record.program.signal(9)
+        self.emit(
+            "container",
+            "die",
+            container.id,
+            exitCode=str(code),
+            image=container.image,
+            name=container.name,
+        )
+        waiting, container.on_exit = container.on_exit, []
+        for callback in waiting:
+            callback()
+        if container.host_config.get("AutoRemove"):
+            self.remove(container)
+
+    def remove(self, container: ContainerRecord) -> None:
+        self.containers.pop(container.id, None)
+        container.removed = True
+        self.emit("container", "destroy", container.id, image=container.image, name=container.name)
+        waiting, container.on_remove = container.on_remove, []
+        for callback in waiting:
+            callback()
+
+    def create_exec(self, container: ContainerRecord, config: dict[str, object]) -> ExecRecord:
+        record = ExecRecord(id=self.new_id("exec"), container=container, config=config)
+        self.execs[record.id] = record
+        command = " ".join(record.argv)
+        self.emit(
+            "container",
+            f"exec_create: {command}",
+            container.id,
+            image=container.image,
+            name=container.name,
+            execID=record.id,
+        )
+        return record
+
+    def start_exec(self, record: ExecRecord) -> None:
+        from wireproto.engine.programs import build
+
+        record.running, record.pid = True, 5000 + len(self.execs)
+        program = build(record.argv, _ExecIo(self, record))
+        record.program = program
+        container = record.container
+        command = " ".join(record.argv)
+        self.emit(
+            "container",
+            f"exec_start: {command}",
+            container.id,
+            image=container.image,
+            name=container.name,
+            execID=record.id,
+        )
+        program.start()
+        if not program.done:
+            if not record.config.get("AttachStdin"):
+                record.stdin.close()
+            record.stdin.connect(program)
+
+    def exec_exited(self, record: ExecRecord, code: int) -> None:
+        if not record.running:
+            return
+        record.running, record.exit_code, record.program = False, code, None
+        container = record.container
+        self.emit(
+            "container",
+            "exec_die",
+            container.id,
+            image=container.image,
+            name=container.name,
+            execID=record.id,
+            exitCode=str(code),
+        )
+        waiting, record.on_exit = record.on_exit, []
+        for callback in waiting:
+            callback()
+
     # --- events ----------------------------------------------------------------------------
 
     def emit(self, type_: str, action: str, actor: str, **attributes: str) -> ScriptedEvent:
@@ -361,6 +527,47 @@ class World:
                 self.subscribers.remove(subscriber)
 
         return unsubscribe
+
+
+class _ContainerIo:
+    """A container's program's Io: its output goes to the log and to attached streams."""
+
+    def __init__(self, world: World, container: ContainerRecord) -> None:
+        self.world, self.container = world, container
+
+    def write(self, stream: int, data: bytes) -> None:
+        self.container.output.append((self.world.now_ns(), stream, data))
+        for watcher in list(self.container.watchers):
+            watcher(stream, data)
+
+    def exit(self, code: int) -> None:
+        self.world.exited(self.container, code)
+
+    def later(self, delay: float, callback: Callable[[], None]) -> Cancel:
+        return self.world.scheduler(delay, callback)
+
+
+class _ExecIo:
+    def __init__(self, world: World, record: ExecRecord) -> None:
+        self.world, self.record = world, record
+
+    def write(self, stream: int, data: bytes) -> None:
+        for watcher in list(self.record.watchers):
+            watcher(stream, data)
+
+    def exit(self, code: int) -> None:
+        self.world.exec_exited(self.record, code)
+
+    def later(self, delay: float, callback: Callable[[], None]) -> Cancel:
+        return self.world.scheduler(delay, callback)
+
+
+def _fresh_stdin(container: ContainerRecord) -> Pipe:
+    """A new stdin per run: input attached before the start is kept; no OpenStdin: EOF."""
+    pipe = container.stdin if container.stdin.program is None else Pipe()
+    if not container.config.get("OpenStdin"):
+        pipe.closed = True
+    return pipe
 
 
 def _scripted_record(container: Container) -> ContainerRecord:
