@@ -84,8 +84,11 @@ ROWS = [
     Row("list_containers.filters",
         lambda v: api.list_containers(v, all=True, filters={"status": ["exited"], "label": "a=b"}),
         V(1, 12), "GET {v}/containers/json?all=1&filters=" + EXITED_A_B, DOC, (200,)),
-    Row("create_container", lambda v: api.create_container({"Image": "busybox"}, v, name="n"),
-        OLD, "POST {v}/containers/create?name=n", DOC, (201,), b'{"Image":"busybox"}'),
+    Row("create_container", lambda v: api.create_container({"Image": "busybox"}, v),
+        OLD, "POST {v}/containers/create", DOC, (201,), b'{"Image":"busybox"}'),
+    Row("create_container.name",
+        lambda v: api.create_container({"Image": "busybox"}, v, name="n"),
+        V(1, 6), "POST {v}/containers/create?name=n", DOC, (201,), b'{"Image":"busybox"}'),
     Row("inspect_container", lambda v: api.inspect_container("c1", v),
         OLD, "GET {v}/containers/c1/json", DOC, (200,)),
     Row("top", lambda v: api.top("c1", v), V(1, 3), "GET {v}/containers/c1/top", DOC, (200,)),
@@ -298,6 +301,8 @@ def test_every_endpoint_and_parameter_gate_is_used_by_a_row() -> None:
         "build.registry_auth",
         "build.registry_config",
         "build.forcerm",
+        "build.nocache",
+        "build.rm",
     }  # tests/api/test_catalogue_versions.py checks the build rows
     wanted = {g.name for g in gates.GATES if g.kind is not gates.Kind.BEHAVIOUR} - theirs
     assert wanted <= refused, wanted - refused
@@ -363,3 +368,22 @@ def test_tar_responses_have_their_own_kind() -> None:
     tars = [api.export("c", V12), api.copy("c", "/x", V12), api.get_image("i", V12)]
     assert {call.kind for call in tars} == {TAR}
     assert api.ping(V12).kind is BYTES
+
+
+@pytest.mark.parametrize(
+    ("build", "has", "lacks"),
+    [
+        (lambda v: api.create_container({"Image": "b"}, v, name="n"), (V(1, 6), V(1, 8)), V(1, 7)),
+        (lambda v: api.kill("c", v, signal=9), (V(1, 6), V(1, 9)), V(1, 7)),
+        (lambda v: api.kill("c", v, signal=9), (V(1, 6), V(1, 9)), V(1, 8)),
+    ],
+    ids=["create.name at 1.7", "kill.signal at 1.7", "kill.signal at 1.8"],
+)
+def test_a_parameter_the_references_drop_then_list_again(
+    build: Callable[[ApiVersion | None], Call], has: tuple[ApiVersion, ...], lacks: ApiVersion
+) -> None:
+    """Create's name (1.6, 1.8+) and kill's signal (1.6, 1.9+) are refused in the gap only."""
+    for version in has:
+        build(version)
+    with pytest.raises(UnsupportedInVersion, match=r"1\.6, 1\.[89]\+"):
+        build(lacks)

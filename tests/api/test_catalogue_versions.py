@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -114,6 +115,44 @@ def test_build_remote_sends_no_body() -> None:
     assert b"remote=https%3A%2F%2Fgit.test%2Frepo.git" in line
     assert call.request.body is None
     assert header(call, "Content-Type") is None
+
+
+def build_query(call: Call) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.target).query)
+
+
+@pytest.mark.parametrize(
+    ("version", "sent"),
+    [
+        (V(1, 3), False),
+        (V(1, 4), False),
+        (V(1, 5), True),
+        (V(1, 6), False),
+        (V(1, 8), False),
+        (V(1, 9), True),
+        (V(1, 12), True),
+        (None, True),
+    ],
+)
+def test_build_rm_is_sent_only_where_the_reference_lists_it(
+    version: ApiVersion | None, sent: bool
+) -> None:
+    """rm: in the v1.5 reference, not in v1.6's .. v1.8's, again from v1.9's.  Unset, it goes
+    as the docker CLI sends it (rm=1) where the version has it; set, it is refused elsewhere."""
+    assert build_query(build_api.build(b"tar", version)).get("rm") == (["1"] if sent else None)
+    if sent:
+        assert build_query(build_api.build(b"tar", version, rm=False))["rm"] == ["0"]
+    else:
+        with pytest.raises(UnsupportedInVersion, match=r"build\.rm"):
+            build_api.build(b"tar", version, rm=True)
+
+
+def test_build_nocache_from_1_4() -> None:
+    """nocache: first in the v1.4 reference; q came with the tar body at 1.3."""
+    assert build_query(build_api.build(b"tar", V(1, 4), nocache=True))["nocache"] == ["1"]
+    assert build_query(build_api.build(b"tar", V(1, 3), quiet=True))["q"] == ["1"]
+    with pytest.raises(UnsupportedInVersion, match=r"build\.nocache"):
+        build_api.build(b"tar", V(1, 3), nocache=True)
 
 
 # --- progress streams before 1.1 ----------------------------------------------------------------

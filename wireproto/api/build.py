@@ -30,7 +30,7 @@ def build(
     tag: str | None = None,
     quiet: bool = False,
     nocache: bool = False,
-    rm: bool = True,
+    rm: bool | None = None,
     forcerm: bool = False,
     dockerfile: str | None = None,
     networkmode: str | None = None,
@@ -40,10 +40,12 @@ def build(
 ) -> Call:
     """``POST /build?t=&remote=&q=&nocache=&rm=&forcerm=`` (1.3+).
 
-    ``rm`` removes intermediate containers after a successful build (the
-    engine's default too); ``forcerm`` (1.12+) removes them even after a
-    failure.  ``networkmode`` (e.g. ``none``) is the network of RUN steps;
-    engines read it whatever the version prefix.  ``remote`` is a git or
+    ``rm`` (1.5, 1.9+) removes intermediate containers after a successful
+    build; left at None it is sent as the docker CLI sends it, ``rm=1``,
+    where the version has the parameter.  ``nocache`` is 1.4+; ``forcerm``
+    (1.12+) removes them even after a failure.  ``networkmode`` (e.g.
+    ``none``) is the network of RUN steps; engines read it whatever the
+    version prefix.  ``remote`` is a git or
     HTTP(S) URL of the context (then ``context`` is None).  Credentials for
     pulling ``FROM`` images: ``auth``, one registry's config, in
     ``X-Registry-Auth`` (1.8 only), or ``registry_config``, a config per
@@ -57,8 +59,8 @@ def build(
         "t": tag,
         "remote": opt("build.remote", remote, version),
         "q": quiet or None,
-        "nocache": nocache or None,
-        "rm": rm,
+        "nocache": opt("build.nocache", nocache, version),
+        "rm": _rm(rm, version),
         "forcerm": opt("build.forcerm", forcerm, version),
         "dockerfile": dockerfile,
         "networkmode": networkmode,
@@ -74,6 +76,15 @@ def build(
         kind=BodyKind.JSONSTREAM if streams_json else BodyKind.BYTES,
         statuses=(200,),
     )
+
+
+def _rm(rm: bool | None, version: ApiVersion | None) -> bool | None:
+    """The rm parameter: the caller's, refused where the version lacks it; unset, ``True``
+    where it has it (the docker CLI's default) and left out elsewhere."""
+    if rm is None:
+        return True if gates.has("build.rm", version) else None
+    gates.require("build.rm", version)
+    return rm
 
 
 def _credential_headers(

@@ -62,13 +62,13 @@ def create_container(
     config: Mapping[str, object], version: ApiVersion | None = None, *, name: str | None = None
 ) -> Call:
     """``POST /containers/create``: ``config`` is the container's JSON config
-    (``Image``, ``Cmd``, ``Tty``, ``OpenStdin``, ...); ``name`` names it.
+    (``Image``, ``Cmd``, ``Tty``, ``OpenStdin``, ...); ``name`` names it (1.6, 1.8+).
     Answers 201 with ``{"Id", "Warnings"}``."""
     return make(
         "POST",
         "/containers/create",
         version=version,
-        query={"name": name},
+        query={"name": opt("containers.create.name", name, version)},
         json_body=dict(config),
         kind=DOC,
         statuses=(201,),
@@ -250,10 +250,11 @@ def kill(
 def _signal(signal: str | int | None, version: ApiVersion | None) -> str | None:
     if signal is None:
         return None
-    gates.require("containers.kill.signal", version)
     text = str(signal)
+    # A name needs 1.9 whatever else: say so, not that 1.7 and 1.8 lack the parameter.
     if not text.isdigit():
         gates.require("containers.kill.signal_name", version)
+    gates.require("containers.kill.signal", version)
     return text
 
 

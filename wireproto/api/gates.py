@@ -46,6 +46,7 @@ class Gate:
     kind: Kind
     since: ApiVersion | None = None
     until: ApiVersion | None = None
+    gaps: tuple[tuple[ApiVersion, ApiVersion], ...] = ()
     what: str = ""
 
     def allows(self, version: ApiVersion | None) -> bool:
@@ -54,16 +55,31 @@ class Gate:
             return self.until is None
         if self.since is not None and version < self.since:
             return False
+        if any(first <= version <= last for first, last in self.gaps):
+            return False
         return self.until is None or version <= self.until
 
     @property
     def needs(self) -> str:
-        """The versions that have it, for error messages: ``1.10+``, ``<= 1.11``."""
+        """The versions that have it, for error messages: ``1.10+``, ``<= 1.11``,
+        ``1.6, 1.8+`` (a parameter the references drop for a while, then list again)."""
         low = f"{self.since}+" if self.since else ""
         high = f"<= {self.until}" if self.until else ""
+        if self.gaps:
+            return self._with_gaps()
         if low and high:
             return f"{self.since} .. {self.until}"
         return low or high or "any"
+
+    def _with_gaps(self) -> str:
+        spans: list[str] = []
+        start = self.since
+        for first, last in self.gaps:
+            end = ApiVersion(first.major, first.minor - 1)
+            spans.append(str(start) if start == end else f"{start} .. {end}")
+            start = ApiVersion(last.major, last.minor + 1)
+        spans.append(f"{start} .. {self.until}" if self.until else f"{start}+")
+        return ", ".join(spans)
 
 
 E, P, B = Kind.ENDPOINT, Kind.PARAMETER, Kind.BEHAVIOUR
@@ -145,9 +161,33 @@ GATES: tuple[Gate, ...] = (
         what="filter (a repository name) on GET /images/json (1.41+: filters reference=)",
     ),
     Gate(name="containers.top.ps_args", kind=P, since=V(1, 4), what="ps_args on top"),
-    # kill's signal: not in the v1.5 reference; v1.6's has it as an integer (v1.7/v1.8's
-    # omit the parameter, v1.9+ have it again); names ("SIGINT") are documented from v1.9.
-    Gate(name="containers.kill.signal", kind=P, since=V(1, 6), what="signal on kill"),
+    # kill's signal: not in the v1.5 reference; v1.6's has it as an integer, v1.7's and v1.8's
+    # omit the parameter, v1.9's has it again; names ("SIGINT") are documented from v1.9.
+    Gate(
+        name="containers.kill.signal",
+        kind=P,
+        since=V(1, 6),
+        gaps=((V(1, 7), V(1, 8)),),
+        what="signal on kill",
+    ),
+    # create's name: in the v1.6 reference, not in v1.7's, again from v1.8's.
+    Gate(
+        name="containers.create.name",
+        kind=P,
+        since=V(1, 6),
+        gaps=((V(1, 7), V(1, 7)),),
+        what="name on POST /containers/create",
+    ),
+    # build's nocache: from the v1.4 reference; rm: in v1.5's, not in v1.6's .. v1.8's, again
+    # from v1.9's (q came with the tar body at 1.3: build itself).
+    Gate(name="build.nocache", kind=P, since=V(1, 4), what="nocache on build"),
+    Gate(
+        name="build.rm",
+        kind=P,
+        since=V(1, 5),
+        gaps=((V(1, 6), V(1, 8)),),
+        what="rm on build",
+    ),
     Gate(
         name="containers.kill.signal_name",
         kind=P,
