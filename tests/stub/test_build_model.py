@@ -6,14 +6,17 @@ import base64
 import io
 import json
 import tarfile
+from typing import Literal
 
 import pytest
 
 from wireproto.engine import build
 from wireproto.versions import ApiVersion as V
 
+Mode = Literal["w", "w:gz", "w:bz2"]
 
-def context(files: dict[str, bytes], mode: str = "w") -> bytes:
+
+def context(files: dict[str, bytes], mode: Mode = "w") -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode=mode) as archive:
         for name, data in files.items():
@@ -24,7 +27,7 @@ def context(files: dict[str, bytes], mode: str = "w") -> bytes:
 
 
 @pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2"])
-def test_context_is_read_from_any_compression(mode: str) -> None:
+def test_context_is_read_from_any_compression(mode: Mode) -> None:
     files = build.read_context(context({"./Dockerfile": b"FROM busybox\n", "a/b": b"x"}, mode))
     assert files == {"Dockerfile": b"FROM busybox\n", "a/b": b"x"}
 
