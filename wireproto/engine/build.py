@@ -209,6 +209,10 @@ def _run(command: str, outcome: Outcome, options: Options) -> None:
             f"'/bin/sh -c {command}'" if options.version >= MODERN else f"[/bin/sh -c {command}]"
         )
         raise BuildError(f"The command {shown} returned a non-zero code: {status}", status)
+    words = command.split(None, 1)
+    if words and words[0] == "echo" and not options.quiet:
+        # the container's output; q (quiet) is what suppressed it
+        outcome.lines.append((words[1] if len(words) > 1 else "") + "\n")
     if options.remove:
         outcome.lines.append(f"Removing intermediate container {container}\n")
 

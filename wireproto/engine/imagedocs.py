@@ -187,7 +187,7 @@ def progress(
         message["progress"] = f"{current} B/{total} B"
         if eras.has("progress.detail", version):
             message["progressDetail"] = {"current": current, "total": total}
-    return _line(message)
+    return json_line(message)
 
 
 def failure(text: str, version: ApiVersion, code: int | None = None) -> bytes:
@@ -200,24 +200,24 @@ def failure(text: str, version: ApiVersion, code: int | None = None) -> bytes:
         if code is not None:
             detail = {"code": code, "message": text}
         message["errorDetail"] = detail
-    return _line(message)
+    return json_line(message)
 
 
 def build_line(text: str, version: ApiVersion) -> bytes:
     """A line of build output: plain text before 1.8, ``{"stream": ...}`` from 1.8."""
     if not eras.has("build.jsonstream", version):
         return text.encode()
-    return _line({"stream": text})
+    return json_line({"stream": text})
 
 
 def build_failure(text: str, code: int, version: ApiVersion) -> bytes:
     """The end of a failed build: the engine's text before 1.8, errorDetail's code after."""
     if not eras.has("build.jsonstream", version):
         return f"Error build: {text}\n".encode()
-    return _line({"errorDetail": {"code": code, "message": text}, "error": text})
+    return json_line({"errorDetail": {"code": code, "message": text}, "error": text})
 
 
-def _line(message: dict[str, object]) -> bytes:
+def json_line(message: dict[str, object]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode() + b"\r\n"
 
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wireproto.engine import eras
 from wireproto.errors import InvalidVersion
-from wireproto.versions import ApiVersion, parse
+from wireproto.versions import JSON_ERRORS, ApiVersion, parse
+
+if TYPE_CHECKING:
+    from wireproto.engine.protocol import Reply, Request, ServerConnection
 
 _PREFIX = re.compile(r"/v([0-9.]+)(/.*)")
 
@@ -27,6 +31,8 @@ class Refusal:
 
     status: int
     message: str
+    # dockerd shapes an error by the version the client asked for (JSON from 1.24)
+    asked: ApiVersion | None = None
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,14 @@ def serve(path: str, engine: ApiVersion, minimum: ApiVersion) -> Served | Refusa
     except InvalidVersion:
         return Refusal(404, not_found(engine))
     if version > engine:
-        return _too_new(str(version), str(engine), engine)
+        refused = _too_new(str(version), str(engine), engine)
+        return Refusal(refused.status, refused.message, version)
     if version < minimum:
         return Refusal(
             400,
             f"client version {version} is too old. Minimum supported API version is "
             f"{minimum}, please upgrade your client to a newer version",
+            version,
         )
     return Served(version, rest)
 
@@ -89,3 +97,20 @@ def _too_new(client: str, server: str, engine: ApiVersion) -> Refusal:
 def not_found(engine: ApiVersion) -> str:
     """The text of an engine's 404 for a path it has no route for."""
     return "404 page not found" if eras.has("paths.not_found.mux", engine) else "page not found"
+
+
+def versioned(conn: ServerConnection, request: Request) -> Reply | None:
+    """Strips a ``/vX.Y`` prefix into ``request.version``; a Reply when the engine refuses it.
+
+    Unprefixed, a request is served at the engine's own version.
+    """
+    outcome = serve(request.path, conn.max, conn.min)
+    if isinstance(outcome, Served):
+        request.path, request.version = outcome.path, outcome.version
+        return None
+    if not outcome.message:
+        return conn.document(outcome.status, b"", "text/plain; charset=utf-8")
+    shape = outcome.asked if outcome.asked is not None else conn.max
+    if shape > conn.max and conn.max < JSON_ERRORS:
+        shape = conn.max  # an engine before JSON errors never wrote one
+    return conn.error(outcome.status, outcome.message, shape)

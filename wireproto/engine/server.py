@@ -37,7 +37,9 @@ from collections.abc import Iterable, Iterator
 
 from wireproto.engine.protocol import CLOSED, Hijack, Reply, ServerConnection
 from wireproto.engine.script import Script
+from wireproto.engine.world import MODERN, Received, World
 from wireproto.sentinel import NEED_DATA
+from wireproto.versions import ApiVersion
 
 # The transport's write buffer limits: above HIGH the pump pauses, below LOW it
 # resumes.  Small, because a thousand connections may each hold this much (the
@@ -47,7 +49,8 @@ WRITE_LOW = 32 * 1024
 
 # What a connection is doing: reading a request, writing a reply body, holding a
 # followed stream open until the client goes, echoing attach stdin, or gone.
-REQUEST, BODY, HOLD, ECHO, GONE = "request", "body", "hold", "echo", "gone"
+# FEED: writing what a reply's feed brings as the world changes (live output, a wait's answer).
+REQUEST, BODY, HOLD, ECHO, FEED, GONE = "request", "body", "hold", "echo", "feed", "gone"
 
 # Seconds a request head may take to arrive in full (Go's ReadHeaderTimeout): from the
 # connection's start for its first request, from the first byte for later ones.
@@ -80,18 +83,23 @@ class StubEngine:
     ``with StubEngine() as engine:`` serves from a background thread; then
     ``engine.host`` is ``unix:///...`` or ``tcp://127.0.0.1:PORT``
     (``engine.socket_path`` / ``engine.address`` too).  ``listen()`` then
-    ``serve_forever()`` serves from the calling thread instead.
+    ``serve_forever()`` serves from the calling thread instead.  It answers as an
+    engine of ``api_version`` would (1.0 to 1.12, or 1.41); ``world`` is its state
+    and ``received`` every request it dispatched.
     """
 
     def __init__(
         self,
         script: Script | None = None,
         *,
+        api_version: ApiVersion = MODERN,
         socket_path: str | None = None,
         tcp: tuple[str, int] | None = None,
         header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.script = script or Script()
+        self.api_version = api_version
+        self.world = World.from_script(self.script, api_version=api_version)
         self.header_timeout = header_timeout
         self._bound: tuple[int, int] | None = None  # (st_dev, st_ino) of the socket we bound
         self.stats = Stats()
@@ -107,6 +115,11 @@ class StubEngine:
         self._stop_asked = False  # stop_soon came before the loop was running
         self._loop_thread: int | None = None
         self._connections: set[_Connection] = set()
+
+    @property
+    def received(self) -> list[Received]:
+        """Every request dispatched so far, oldest first (see ``world.Received``)."""
+        return self.world.journal
 
     @property
     def host(self) -> str:
@@ -202,6 +215,7 @@ class StubEngine:
         loop = asyncio.get_running_loop()
         self._loop, self._stop = loop, asyncio.Event()
         self._loop_thread = threading.get_ident()
+        self.world.scheduler = loop.call_later  # containers' timers (sleep N) on this loop
         if self._stop_asked:
             self._stop.set()
         factory = lambda: _Connection(self)  # noqa: E731
@@ -250,7 +264,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, engine: StubEngine) -> None:
         self.engine = engine
-        self.conn = ServerConnection(engine.script)
+        self.conn = ServerConnection(engine.world)
         self.transport: asyncio.Transport | None = None
         self.state = REQUEST
         self.reply: Reply | None = None
@@ -276,7 +290,9 @@ class _Connection(asyncio.Protocol):
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self.state == ECHO:
+        if self.state == FEED:
+            self._to_stdin(data)
+        elif self.state == ECHO:
             self._write(self._hijack().echo(data))
             if self.paused:  # the client is not reading the echo: stop reading its stdin
                 self._transport().pause_reading()
@@ -295,6 +311,8 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.eof = True
+        if self.state == FEED:
+            return self._feed_eof()
         if self.state == ECHO:
             self._half_close()
         elif self.state == REQUEST:
@@ -314,7 +332,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         if self.state == BODY and self.timer is None:
             self.timer = asyncio.get_running_loop().call_soon(self._pump)
-        elif self.state == ECHO and not self.eof:
+        elif self.state in (ECHO, FEED) and not self.eof:
             self._transport().resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -324,6 +342,9 @@ class _Connection(asyncio.Protocol):
         for timer in (self.timer, self.head_timer):
             if timer is not None:
                 timer.cancel()
+        if self.reply is not None and self.reply.feed is not None:
+            self.reply.feed.on_wake = None
+            self.reply.feed.closed_by_client()
         self.engine._connections.discard(self)
 
     def abort(self) -> None:
@@ -405,7 +426,11 @@ class _Connection(asyncio.Protocol):
         """After a body: echo for attach, hold a followed stream, or end the reply."""
         reply = self.reply
         assert reply is not None
-        if reply.hijack is not None:
+        if reply.feed is not None and self.state != FEED:
+            self._start_feed(reply)
+        elif reply.hijack is not None and reply.feed is not None:
+            self._half_close()
+        elif reply.hijack is not None:
             self._echo(reply.hijack)
         elif reply.hold_open:
             self.state = HOLD
@@ -423,6 +448,53 @@ class _Connection(asyncio.Protocol):
                 self.conn.receive_data(b"")
             # From the loop, not from here: pipelined requests would recurse once each.
             asyncio.get_running_loop().call_soon(self._next_if_waiting)
+
+    def _start_feed(self, reply: Reply) -> None:
+        """After the body: write what the feed brings until it ends; stdin goes to the sink."""
+        assert reply.feed is not None
+        self.state = FEED
+        reply.feed.on_wake = self._wake_feed
+        hijack = reply.hijack
+        if hijack is not None and hijack.stdin is not None:
+            early = hijack.early_stdin + bytes(self.stdin)
+            self.stdin.clear()
+            if early:
+                hijack.stdin.write(early)
+            if self.eof:
+                hijack.stdin.close()
+        if not self.eof:
+            self._transport().resume_reading()  # stdin, or the client's EOF
+        self._drain_feed()
+
+    def _wake_feed(self) -> None:
+        # From the loop, not from the world's call: the world may be inside another
+        # connection's handler, and the drain may end this reply.
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_soon(self._drain_feed)
+
+    def _drain_feed(self) -> None:
+        self.timer = None
+        reply = self.reply
+        if self.state != FEED or reply is None or reply.feed is None:
+            return
+        self._write(reply.feed.take())
+        if reply.feed.ended and not reply.feed.pending:
+            reply.feed.on_wake = None
+            self._finish()
+
+    def _to_stdin(self, data: bytes) -> None:
+        reply = self.reply
+        if reply is not None and reply.hijack is not None and reply.hijack.stdin is not None:
+            reply.hijack.stdin.write(data)
+        # else: a followed stream or a wait: the client only ends it by closing
+
+    def _feed_eof(self) -> bool:
+        reply = self.reply
+        if reply is not None and reply.hijack is not None:
+            if reply.hijack.stdin is not None:
+                reply.hijack.stdin.close()
+            return True  # the output goes on until the container (or exec) ends
+        return False  # a followed stream or a wait: the client left, close
 
     def _next_if_waiting(self) -> None:
         if self.state == REQUEST:  # data_received may have started the next reply meanwhile

@@ -24,6 +24,7 @@ class Counts:
     containers: int
     running: int
     images: int
+    paused: int = 0
 
 
 def version_document(
@@ -94,8 +95,8 @@ def _modern_info(counts: Counts, server_version: str) -> dict[str, object]:
         "ID": "WIRE:PROT:STUB",
         "Containers": counts.containers,
         "ContainersRunning": counts.running,
-        "ContainersPaused": 0,
-        "ContainersStopped": counts.containers - counts.running,
+        "ContainersPaused": counts.paused,
+        "ContainersStopped": counts.containers - counts.running - counts.paused,
         "Images": counts.images,
         "Driver": "stub",
         "ServerVersion": server_version,

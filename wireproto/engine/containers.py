@@ -1,0 +1,681 @@
+"""The stub engine's containers, attach, exec and events endpoints (sans-IO).
+
+Strategy: each handler reads the request through its
+:class:`~wireproto.engine.routes.Context`, changes or reads the
+:class:`~wireproto.engine.world.World`, and answers through the connection's
+reply builders.  Scripted containers serve their output from the script's
+pre-encoded blocks (the fast path ``wireproto bench`` measures).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from wireproto import jsonstream, mux
+from wireproto.engine import programs, query
+from wireproto.engine.routes import Context, Route
+from wireproto.engine.script import (
+    ATTACH_PIECE,
+    LOG_PIECE,
+    Container,
+    Encoded,
+    ScriptedEvent,
+    Stamper,
+    chunk,
+)
+from wireproto.engine.world import NANOS, ContainerRecord, ExecRecord, Feed, Pipe
+from wireproto.versions import ApiVersion
+
+if TYPE_CHECKING:
+    from wireproto.engine.protocol import Reply
+
+# dockerd from 1.13 answers 304 to starting a running (stopping a stopped) container, at
+# every prefix it serves (the v1.13 reference); older engines answered an error.
+NOT_MODIFIED_ENGINE = ApiVersion(1, 13)
+# Engines from 1.22 send events with Type, Action and Actor (dockerd 20.10 among them).
+MODERN_EVENTS = ApiVersion(1, 22)
+# The version from which dockerd sends the wait's head before the container stops.
+WAIT_HEAD_FIRST = ApiVersion(1, 30)
+
+# Bytes per write of a streamed body (the socket loop writes piece by piece).
+PIECE = 64 * 1024
+
+
+def paced_piece(rate: float | None) -> int:
+    """Bytes per write: 64 KiB, or a twentieth of a second's worth when paced.
+
+    The pace allows each write once the bytes before it are due, so a write is a
+    burst: at a low rate a 64 KiB one would arrive seconds ahead of its time.
+    """
+    return PIECE if not rate else max(1, min(PIECE, int(rate / 20)))
+
+
+def _found(ctx: Context) -> ContainerRecord | Reply:
+    ref = ctx.params["id"]
+    found = ctx.world.container(ref)
+    if found is None:
+        return ctx.error(404, f"No such container: {ref}")
+    return found
+
+
+# --- list, create, inspect ----------------------------------------------------------------
+
+
+def list_containers(ctx: Context) -> Reply:
+    rows = list(ctx.world.containers.values())
+    rows.sort(key=lambda c: c.created_ns, reverse=True)
+    if not (ctx.flag("all") or ctx.query("limit") or ctx.query("since") or ctx.query("before")):
+        rows = [c for c in rows if c.running]
+    limit = ctx.query("limit")
+    if limit.lstrip("-").isdigit() and int(limit) > 0:
+        rows = rows[: int(limit)]
+    return ctx.json([summary(ctx, c) for c in rows])
+
+
+def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
+    row: dict[str, object] = {
+        "Id": container.id,
+        "Names": ["/" + container.name],
+        "Image": container.image,
+        "ImageID": container.image_id,
+        "Command": " ".join(container.argv) or "sh",
+        "Created": container.created_ns // NANOS,
+        "State": container.state,
+        "Status": _status(container),
+        # Before 1.5 a port mapping was one string ("" with none), per the change log.
+        "Ports": [] if ctx.has("containers.ports.list") else "",
+        "Labels": container.config.get("Labels") or {},
+    }
+    if ctx.flag("size"):
+        row.update(SizeRw=0, SizeRootFs=0)
+    return row
+
+
+def _status(container: ContainerRecord) -> str:
+    if container.state == "running":
+        return "Up"
+    if container.state == "paused":
+        return "Up (Paused)"
+    if container.state == "created":
+        return "Created"
+    return f"Exited ({container.exit_code})"
+
+
+def create(ctx: Context) -> Reply:
+    config = ctx.body_json()
+    if not isinstance(config, dict):
+        return ctx.error(400, "config cannot be empty in order to create a container")
+    image_ref = str(config.get("Image") or "")
+    image = ctx.world.image(image_ref)
+    if image is None:
+        return ctx.error(404, f"No such image: {image_ref}")
+    name = ctx.query("name") if ctx.has("containers.create.name") else ""
+    name = name.removeprefix("/")
+    if name and any(c.name == name for c in ctx.world.containers.values()):
+        message = f'Conflict. The container name "/{name}" is already in use.'
+        return ctx.error(409, message)
+    container = ctx.world.create_container(
+        name or _generated_name(ctx), image, dict(config), image_ref
+    )
+    return ctx.json({"Id": container.id, "Warnings": []}, 201)
+
+
+def _generated_name(ctx: Context) -> str:
+    return f"stub_{len(ctx.world.containers) + 1}"
+
+
+def inspect(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    document: dict[str, object] = {
+        "Id": container.id,
+        "Name": "/" + container.name,
+        "Created": _iso(container.created_ns),
+        "Path": container.argv[0] if container.argv else "",
+        "Args": container.argv[1:],
+        "Image": container.image_id,
+        "State": {
+            "Status": container.state,
+            "Running": container.running,
+            "Paused": container.state == "paused",
+            "Restarting": False,
+            "OOMKilled": False,
+            "Dead": False,
+            "ExitCode": container.exit_code,
+            "Pid": container.pid,
+            "Error": "",
+            "StartedAt": _iso(container.started_ns),
+            "FinishedAt": _iso(container.finished_ns),
+        },
+        "Config": container.config,
+        "HostConfig": container.host_config,
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [],
+        "RestartCount": container.restarts,
+    }
+    if not ctx.has("containers.inspect.id"):
+        document = {("ID" if k == "Id" else k): v for k, v in document.items()}
+    if not ctx.has("containers.inspect.host_config"):
+        document.pop("HostConfig")
+    return ctx.json(document)
+
+
+def _iso(nanos: int) -> str:
+    if not nanos:
+        return "0001-01-01T00:00:00Z"
+    seconds, fraction = divmod(nanos, NANOS)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+
+
+def top(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if not container.running:
+        return ctx.error(409, f"Container {container.id} is not running")
+    command = " ".join(container.argv)
+    if ctx.has("containers.top.titles"):
+        titles = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+        process = ["root", str(container.pid), "1", "0", "00:00", "?", "00:00:00", command]
+        return ctx.json({"Titles": titles, "Processes": [process]})
+    # Before 1.4: a list of {PID, Tty, Time, Cmd} (the v1.3 reference).
+    return ctx.json([{"PID": str(container.pid), "Tty": "?", "Time": "00:00:00", "Cmd": command}])
+
+
+def changes(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    return ctx.json([])
+
+
+def export(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    return ctx.conn.document(200, EMPTY_TAR, "application/x-tar")
+
+
+def copy(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    body = ctx.body_json()
+    if not isinstance(body, dict) or not body.get("Resource"):
+        return ctx.error(400, "Path cannot be empty")
+    return ctx.conn.document(200, EMPTY_TAR, "application/x-tar")
+
+
+# Two 512-byte zero blocks: a tar archive with nothing in it.
+EMPTY_TAR = bytes(1024)
+
+
+# --- lifecycle ------------------------------------------------------------------------------
+
+
+def start(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if container.running:
+        if ctx.world.api_version >= NOT_MODIFIED_ENGINE:
+            return ctx.empty(304)
+        return ctx.error(500, f"Container {container.id} is already running")
+    body = ctx.body_json()
+    if isinstance(body, dict) and body and ctx.has("containers.start.host_config"):
+        container.host_config.update(body)
+    ctx.world.start(container)
+    return ctx.empty(204 if ctx.has("containers.start.no_content") else 200)
+
+
+def stop(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if not container.running:
+        if ctx.world.api_version >= NOT_MODIFIED_ENGINE:
+            return ctx.empty(304)
+        return ctx.empty(204)
+    signal = programs.signal_number(str(container.config.get("StopSignal") or "SIGTERM")) or 15
+    ctx.world.signal(container, signal, "kill")
+    if container.running:  # a program that outlives SIGTERM is killed (no grace period here)
+        ctx.world.signal(container, 9, "kill")
+    ctx.world.emit("container", "stop", container.id, image=container.image, name=container.name)
+    return ctx.empty(204)
+
+
+def restart(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if container.running:
+        ctx.world.signal(container, 15, "kill")
+        if container.running:
+            ctx.world.signal(container, 9, "kill")
+    container.restarts += 1
+    ctx.world.start(container)
+    ctx.world.emit("container", "restart", container.id, image=container.image, name=container.name)
+    return ctx.empty(204)
+
+
+def kill(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if not container.running:
+        return ctx.error(409, f"Container {container.id} is not running")
+    text = ctx.query("signal") if ctx.has("containers.kill.signal") else ""
+    number = programs.signal_number(text or "SIGKILL")
+    if number is None or (not text.isdigit() and not ctx.has("containers.kill.signal_name")):
+        return ctx.error(400, f"Invalid signal: {text}")
+    ctx.world.signal(container, number, "kill")
+    return ctx.empty(204)
+
+
+def pause(ctx: Context) -> Reply:
+    return _pause(ctx, "running", "paused", "pause")
+
+
+def unpause(ctx: Context) -> Reply:
+    return _pause(ctx, "paused", "running", "unpause")
+
+
+def _pause(ctx: Context, before: str, after: str, action: str) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if container.state != before:
+        return ctx.error(409, f"Container {container.id} is not {before}")
+    container.state = after
+    ctx.world.emit("container", action, container.id, image=container.image, name=container.name)
+    return ctx.empty(204)
+
+
+def remove(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    force = ctx.flag("force") and ctx.has("containers.delete.force")
+    if container.running and not force:
+        message = (
+            f"You cannot remove a running container {container.id}. "
+            "Stop the container before attempting removal or force remove"
+        )
+        return ctx.error(409, message)
+    if container.running:
+        ctx.world.signal(container, 9, "kill")
+    if not container.removed:
+        ctx.world.remove(container)
+    return ctx.empty(204)
+
+
+def resize(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    return ctx.empty(200)
+
+
+def wait(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    condition = ctx.query("condition") or "not-running"
+    feed = Feed()
+    # From 1.30 dockerd answers the head at once (clients wait for it before starting the
+    # container); before, the whole reply came when the container stopped.
+    early = ctx.version >= WAIT_HEAD_FIRST
+    reply = ctx.conn.streamed((), "application/json", feed=feed) if early else ctx.conn.later(feed)
+
+    def answer() -> None:
+        document = {"Error": None, "StatusCode": container.exit_code}
+        if early:
+            feed.push(chunk(json.dumps(document, separators=(",", ":")).encode() + b"\n"))
+        else:
+            feed.push(ctx.json({"StatusCode": container.exit_code}).head)
+        feed.end()
+
+    if condition == "removed":
+        if container.removed:
+            answer()
+        else:
+            _once(container.on_remove, feed, answer)
+    elif condition == "next-exit" or container.running:
+        _once(container.on_exit, feed, answer)
+    else:
+        answer()
+    return reply
+
+
+def _once(callbacks: list[Callable[[], None]], feed: Feed, callback: Callable[[], None]) -> None:
+    """``callback`` at the next event of ``callbacks``, unless the feed's reader left first."""
+    callbacks.append(callback)
+
+    def forget() -> None:
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    feed.on_close.append(forget)
+
+
+# --- logs and attach ------------------------------------------------------------------------
+
+
+def _streams(ctx: Context) -> set[int] | None:
+    streams = {s for s, name in ((mux.STDOUT, "stdout"), (mux.STDERR, "stderr")) if ctx.flag(name)}
+    return streams or None
+
+
+def logs(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    streams = _streams(ctx)
+    if streams is None:
+        return ctx.error(400, "Bad parameters: you must choose at least one stream")
+    scripted = container.scripted
+    if scripted is None:
+        return _live_logs(ctx, container, streams)
+    first, stop, until = _log_window(ctx, scripted)
+    encoded = Encoded(
+        scripted, chunked=True, piece=LOG_PIECE, streams=streams, timestamps=ctx.flag("timestamps")
+    )
+    following = ctx.flag("follow") and container.running and until is None
+    return ctx.conn.streamed(
+        encoded.pieces(first, stop, paced_piece(scripted.output.rate)),
+        None,
+        rate=scripted.output.rate,
+        hold_open=following,
+    )
+
+
+def _live_logs(ctx: Context, container: ContainerRecord, streams: set[int]) -> Reply:
+    tail_text = ctx.query("tail")
+    kept = container.output
+    if re.fullmatch(r"[0-9]+", tail_text):
+        kept = kept[len(kept) - min(len(kept), int(tail_text)) :]
+    stamps = ctx.flag("timestamps")
+    encode = _log_encoder(container.tty, streams, stamps, ctx.world.now_ns)
+    body = [encode(stream, data, when) for when, stream, data in kept]
+    feed = None
+    if ctx.flag("follow") and container.running:
+        feed = Feed()
+        _watch(container.watchers, container.on_exit, feed, lambda s, d: encode(s, d, None))
+    return ctx.conn.streamed([b for b in body if b], None, feed=feed)
+
+
+def _log_encoder(
+    tty: bool, streams: set[int], stamps: bool, now: Callable[[], int]
+) -> Callable[[int, bytes, int | None], bytes]:
+    def encode(stream: int, data: bytes, when: int | None) -> bytes:
+        if stream not in streams:
+            return b""
+        if stamps:
+            data = Stamper()(now() if when is None else when) + data
+        return chunk(data if tty else mux.encode(stream, data))
+
+    return encode
+
+
+def _watch(
+    watchers: list[Callable[[int, bytes], None]],
+    exits: list[Callable[[], None]],
+    feed: Feed,
+    encode: Callable[[int, bytes], bytes],
+) -> None:
+    """Output pushed to ``feed`` as it is written, until the exit; both end with the reader."""
+
+    def watcher(stream: int, data: bytes) -> None:
+        feed.push(encode(stream, data))
+
+    watchers.append(watcher)
+    exits.append(feed.end)
+
+    def unsubscribe() -> None:
+        if watcher in watchers:
+            watchers.remove(watcher)
+        if feed.end in exits:
+            exits.remove(feed.end)
+
+    feed.on_close.append(unsubscribe)
+
+
+def _log_window(ctx: Context, container: Container) -> tuple[int, int, int | None]:
+    """(first, stop, until) from tail, since and until, read as dockerd 20.10 reads them.
+
+    tail: not an integer, or negative, means all; since: any value filters
+    (``-1`` or ``0`` keep everything scripted); until: empty or ``0`` means none.
+    """
+    tail_text = ctx.query("tail")
+    tail = int(tail_text) if re.fullmatch(r"[+-]?[0-9]+", tail_text) else -1
+    until_text = ctx.query("until")
+    since = query.timestamp(ctx.query("since"))
+    until = query.timestamp(until_text) if until_text != "0" else None
+    first, stop = container.window(tail if tail >= 0 else None, since, until)
+    return first, stop, until
+
+
+def attach(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    scripted = container.scripted
+    if scripted is None:
+        return _live_attach(ctx, container)
+    streams = _streams(ctx) or set()
+    encoded = Encoded(scripted, chunked=False, piece=ATTACH_PIECE, streams=streams)
+    return ctx.conn.hijack(
+        ctx.request,
+        tty=scripted.tty,
+        body=encoded.pieces(size=paced_piece(scripted.output.rate)),
+        rate=scripted.output.rate,
+        delay=scripted.attach_delay,
+        echo_stdin=ctx.flag("stdin"),
+    )
+
+
+def _framer(ctx: Context, tty: bool, streams: set[int]) -> Callable[[int, bytes], bytes]:
+    """Attach and exec frames: raw with a TTY or before 1.6 (stdout and stderr merged)."""
+    raw = tty or not ctx.has("attach.multiplexed")
+
+    def frame(stream: int, data: bytes) -> bytes:
+        if stream not in streams:
+            return b""
+        return data if raw else mux.encode(stream, data)
+
+    return frame
+
+
+def _live_attach(ctx: Context, container: ContainerRecord) -> Reply:
+    streams = _streams(ctx) or set()
+    frame = _framer(ctx, container.tty, streams)
+    body = [frame(s, d) for _, s, d in container.output] if ctx.flag("logs") else []
+    feed = None
+    sink = None
+    if ctx.flag("stream") and container.state != "exited":
+        feed = Feed()
+        _watch(container.watchers, container.on_exit, feed, frame)
+        if ctx.flag("stdin"):
+            sink = _AttachedStdin(container.stdin, bool(container.config.get("StdinOnce")))
+    attributes = {"image": container.image, "name": container.name}
+    ctx.world.emit("container", "attach", container.id, **attributes)
+    return ctx.conn.hijack(
+        ctx.request, tty=container.tty, body=[b for b in body if b], feed=feed, stdin=sink
+    )
+
+
+class _AttachedStdin:
+    """An attach's stdin: its EOF closes the container's only with StdinOnce, as dockerd's."""
+
+    def __init__(self, pipe: Pipe, once: bool) -> None:
+        self.pipe, self.once = pipe, once
+
+    def write(self, data: bytes) -> None:
+        self.pipe.write(data)
+
+    def close(self) -> None:
+        if self.once:
+            self.pipe.close()
+
+
+# --- exec -----------------------------------------------------------------------------------
+
+
+def exec_create(ctx: Context) -> Reply:
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    if container.state != "running":
+        state = "paused" if container.state == "paused" else "not running"
+        return ctx.error(409, f"Container {container.id} is {state}")
+    config = ctx.body_json()
+    if not isinstance(config, dict) or not config.get("Cmd"):
+        return ctx.error(400, "No exec command specified")
+    record = ctx.world.create_exec(container, config)
+    return ctx.json({"Id": record.id}, 201)
+
+
+def _exec(ctx: Context) -> ExecRecord | Reply:
+    found = ctx.world.exec(ctx.params["id"])
+    if found is None:
+        return ctx.error(404, f"No such exec instance: {ctx.params['id']}")
+    return found
+
+
+def exec_start(ctx: Context) -> Reply:
+    record = _exec(ctx)
+    if not isinstance(record, ExecRecord):
+        return record
+    if record.running or record.exit_code is not None:
+        return ctx.error(409, f"Error: Exec command {record.id} has already run")
+    if record.container.state != "running":
+        return ctx.error(409, f"Container {record.container.id} is not running")
+    options = ctx.body_json()
+    detach = isinstance(options, dict) and bool(options.get("Detach"))
+    if detach:
+        ctx.world.start_exec(record)
+        return ctx.empty(200)
+    streams = {
+        s
+        for s, key in ((mux.STDOUT, "AttachStdout"), (mux.STDERR, "AttachStderr"))
+        if record.config.get(key)
+    }
+    feed = Feed()
+    _watch(record.watchers, record.on_exit, feed, _framer(ctx, record.tty, streams))
+    sink = record.stdin if record.config.get("AttachStdin") else None
+    reply = ctx.conn.hijack(ctx.request, tty=record.tty, feed=feed, stdin=sink)
+    ctx.world.start_exec(record)
+    return reply
+
+
+def exec_inspect(ctx: Context) -> Reply:
+    record = _exec(ctx)
+    if not isinstance(record, ExecRecord):
+        return record
+    argv = record.argv
+    return ctx.json(
+        {
+            "ID": record.id,
+            "Running": record.running,
+            "ExitCode": record.exit_code,
+            "ProcessConfig": {
+                "tty": record.tty,
+                "entrypoint": argv[0] if argv else "",
+                "arguments": argv[1:],
+                "privileged": bool(record.config.get("Privileged")),
+                "user": str(record.config.get("User") or ""),
+            },
+            "OpenStdin": bool(record.config.get("AttachStdin")),
+            "OpenStderr": bool(record.config.get("AttachStderr")),
+            "OpenStdout": bool(record.config.get("AttachStdout")),
+            "CanRemove": False,
+            "ContainerID": record.container.id,
+            "DetachKeys": "",
+            "Pid": record.pid,
+        }
+    )
+
+
+def exec_resize(ctx: Context) -> Reply:
+    record = _exec(ctx)
+    if not isinstance(record, ExecRecord):
+        return record
+    return ctx.empty(200)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def events(ctx: Context) -> Reply:
+    until_text = ctx.query("until") if ctx.has("events.until") else ""
+    since, until = query.event_window(ctx.query("since"), until_text)
+    filters = query.filters(ctx.query("filters")) if ctx.has("events.filters") else {}
+    shape = _event_shape(ctx)
+
+    def chosen(event: ScriptedEvent) -> bool:
+        return (
+            (since is None or since <= event.time_ns)
+            and (until is None or event.time_ns <= until)
+            and event.matches(filters)
+        )
+
+    past = [e for e in ctx.world.events if chosen(e)]
+    body: Iterator[bytes] = (chunk(jsonstream.encode(shape(e), b"\n")) for e in past)
+    if until_text:
+        return ctx.conn.streamed(body, "application/json")
+    feed = Feed()
+
+    def follow(event: ScriptedEvent) -> None:
+        if chosen(event):
+            feed.push(chunk(jsonstream.encode(shape(event), b"\n")))
+
+    feed.on_close.append(ctx.world.subscribe(follow))
+    return ctx.conn.streamed(body, "application/json", hold_open=True, feed=feed)
+
+
+def _event_shape(ctx: Context) -> Callable[[ScriptedEvent], dict[str, object]]:
+    """Today's event message; an engine of 1.12 or older sent {status, id, from, time} only,
+    ``from`` (the image) from 1.4 (change log 1.4)."""
+    if ctx.world.api_version >= MODERN_EVENTS:
+        return lambda event: event.message()
+
+    def old(event: ScriptedEvent) -> dict[str, object]:
+        document: dict[str, object] = {"status": event.action, "id": event.actor}
+        if ctx.has("events.from"):
+            document["from"] = dict(event.attributes).get("image", "")
+        document["time"] = event.time
+        return document
+
+    return old
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/containers/json", list_containers),
+    Route("POST", "/containers/create", create),
+    Route("GET", "/containers/{id}/json", inspect),
+    Route("GET", "/containers/{id}/top", top, row="containers.top"),
+    Route("GET", "/containers/{id}/logs", logs, row="containers.logs"),
+    Route("GET", "/containers/{id}/changes", changes),
+    Route("GET", "/containers/{id}/export", export),
+    Route("POST", "/containers/{id}/start", start),
+    Route("POST", "/containers/{id}/stop", stop),
+    Route("POST", "/containers/{id}/restart", restart),
+    Route("POST", "/containers/{id}/kill", kill),
+    Route("POST", "/containers/{id}/pause", pause, row="containers.pause"),
+    Route("POST", "/containers/{id}/unpause", unpause, row="containers.pause"),
+    Route("POST", "/containers/{id}/attach", attach),
+    Route("POST", "/containers/{id}/resize", resize),
+    Route("POST", "/containers/{id}/wait", wait),
+    Route("POST", "/containers/{id}/copy", copy, row="containers.copy"),
+    Route("DELETE", "/containers/{id}", remove),
+    Route("POST", "/containers/{id}/exec", exec_create, row="exec"),
+    Route("POST", "/exec/{id}/start", exec_start, row="exec"),
+    Route("POST", "/exec/{id}/resize", exec_resize, row="exec"),
+    Route("GET", "/exec/{id}/json", exec_inspect, row="exec.inspect"),
+    Route("GET", "/events", events, row="events"),
+)
