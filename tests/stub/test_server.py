@@ -241,9 +241,7 @@ def test_logs_trio(stub: StubEngine, backend: str) -> None:
 @pytest.mark.skipif(not CLIS, reason="no docker CLI")
 @pytest.mark.parametrize("cli", CLIS)
 def test_docker_cli(stub: StubEngine, cli: str) -> None:
-    version = docker(
-        cli, stub, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"
-    )
+    version = docker(cli, stub, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}")
     assert version.stdout == b"20.10.24-wireproto-stub 1.41\n", version.stderr
     for container in (MUX, TTY, BULK):
         logs = docker(cli, stub, "logs", container.name)
@@ -256,9 +254,7 @@ def test_docker_cli(stub: StubEngine, cli: str) -> None:
         if "progress" not in m
     ]
     assert pull.stdout.decode().splitlines()[1:-1] == lines
-    events = docker(
-        cli, stub, "events", "--since", str(BASE_TIME), "--until", str(BASE_TIME + 12)
-    )
+    events = docker(cli, stub, "events", "--since", str(BASE_TIME), "--until", str(BASE_TIME + 12))
     expected = [
         f"2023-11-14T22:13:{20 + e.time - BASE_TIME:02d}.123456789Z container {e.action} "
         f"{e.actor} (image=busybox:latest, name={c.name})"

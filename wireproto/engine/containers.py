@@ -41,6 +41,11 @@ MODERN_EVENTS = ApiVersion(1, 22)
 # The version from which dockerd sends the wait's head before the container stops.
 WAIT_HEAD_FIRST = ApiVersion(1, 30)
 
+# Seconds between an exec stream's head and its first output.  A real process starts after
+# the stream is set up, so its output never shares a read with the head; clients that read
+# the head through a buffered reader (docker-py) lose whatever came in the same read.
+HIJACK_SETTLE = 0.05
+
 # Bytes per write of a streamed body (the socket loop writes piece by piece).
 PIECE = 64 * 1024
 
@@ -340,7 +345,9 @@ def wait(ctx: Context) -> Reply:
             feed.push(ctx.json({"StatusCode": container.exit_code}).head)
         feed.end()
 
-    if condition == "removed":
+    if container.scripted is not None:  # a scripted container's run is its script: done
+        answer()
+    elif condition == "removed":
         if container.removed:
             answer()
         else:
@@ -568,7 +575,9 @@ def exec_start(ctx: Context) -> Reply:
     feed = Feed()
     _watch(record.watchers, record.on_exit, feed, _framer(ctx, record.tty, streams))
     sink = record.stdin if record.config.get("AttachStdin") else None
-    reply = ctx.conn.hijack(ctx.request, tty=record.tty, feed=feed, stdin=sink)
+    reply = ctx.conn.hijack(
+        ctx.request, tty=record.tty, feed=feed, stdin=sink, delay=HIJACK_SETTLE
+    )
     ctx.world.start_exec(record)
     return reply
 

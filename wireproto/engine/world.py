@@ -237,6 +237,14 @@ class ContainerRecord:
         return entry + [str(a) for a in _as_list(self.config.get("Cmd"))]
 
 
+# What dockerd fills in when a create leaves them out (clients read LogConfig.Type).
+DEFAULT_HOST_CONFIG: dict[str, object] = {
+    "LogConfig": {"Type": "json-file", "Config": {}},
+    "NetworkMode": "default",
+    "AutoRemove": False,
+}
+
+
 def _as_list(value: object) -> list[object]:
     if value is None:
         return []
@@ -392,7 +400,10 @@ class World:
             image=image_ref,
             image_id=image.id,
             config={**config, **merged, "Image": image_ref},
-            host_config=host_config if isinstance(host_config, dict) else {},
+            host_config={
+                **DEFAULT_HOST_CONFIG,
+                **(host_config if isinstance(host_config, dict) else {}),
+            },
             created_ns=self.now_ns(),
         )
         self.containers[container.id] = container
