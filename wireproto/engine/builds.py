@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from wireproto.engine import build, imagedocs, registry
+from wireproto.engine.registry import has, shape
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.script import chunk
 from wireproto.engine.world import ImageRecord, normal_ref
@@ -26,10 +27,10 @@ MODERN = ApiVersion(1, 41)
 
 
 def post_build(ctx: Context) -> Reply:
-    if not ctx.has("build"):
+    if not has(ctx, "build"):
         return ctx.error(500, "request Content-Type isn't multipart/form-data")
-    version = ctx.version
-    remote = ctx.query("remote") if ctx.has("build.remote") else ""
+    version = shape(ctx)
+    remote = ctx.query("remote") if has(ctx, "build.remote") else ""
     if remote:
         return _failed(ctx, [], build.BuildError(f"the stub engine does not fetch {remote}"))
     try:
@@ -42,7 +43,7 @@ def post_build(ctx: Context) -> Reply:
     remove, force_remove = build.remove_intermediate(version, ctx.request.query)
     options = build.Options(
         version=version,
-        quiet=ctx.has("build.q") and ctx.flag("q"),
+        quiet=has(ctx, "build.q") and ctx.flag("q"),
         remove=remove,
         force_remove=force_remove,
         short_id=lambda: imagedocs.short(ctx.world.new_id("layer")),
@@ -66,7 +67,7 @@ def _base(ctx: Context, outcome: build.Outcome) -> ImageRecord | build.BuildErro
         return local
     host = build.registry_of(outcome.base)
     if host != build.INDEX:
-        found = build.credentials(ctx.version, ctx.request.headers)
+        found = build.credentials(shape(ctx), ctx.request.headers)
         if not build.authorised(host, found):
             return build.BuildError(f"unauthorized: authentication required for {host}")
     repository, tag = registry.split_reference(outcome.base)
@@ -102,7 +103,7 @@ def _made_by(step: str) -> dict[str, object]:
 
 
 def _succeeded(ctx: Context, lines: list[str], image: ImageRecord, quiet: bool) -> Reply:
-    version = ctx.version
+    version = shape(ctx)
     shown = imagedocs.short(image.id)
     final = [f"Successfully built {shown}\n"]
     if version >= MODERN and image.repo_tags:
@@ -123,14 +124,14 @@ def _succeeded(ctx: Context, lines: list[str], image: ImageRecord, quiet: bool) 
 
 
 def _failed(ctx: Context, lines: list[str], failure: build.BuildError) -> Reply:
-    version = ctx.version
+    version = shape(ctx)
     pieces = [imagedocs.build_line(line, version) for line in lines]
     pieces.append(imagedocs.build_failure(failure.message, failure.code, version))
     return _stream(ctx, iter(pieces))
 
 
 def _stream(ctx: Context, pieces: Iterator[bytes]) -> Reply:
-    json_stream = ctx.has("build.jsonstream")
+    json_stream = has(ctx, "build.jsonstream")
     content_type = "application/json" if json_stream else "text/plain; charset=utf-8"
     return ctx.conn.streamed([chunk(p) for p in pieces], content_type)
 

@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING
 
 from wireproto.engine import builds, imagedocs, query, registry
+from wireproto.engine.registry import has, shape
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.world import ContainerRecord, ImageRecord, World, normal_ref
 from wireproto.versions import ApiVersion
@@ -37,21 +38,21 @@ def list_images(ctx: Context) -> Reply:
         # intermediate images (untagged parents of another image) are shown only with all
         parents = {image.parent for image in images}
         images = [i for i in images if i.repo_tags or i.id not in parents]
-    if ctx.has("images.list.filters"):
+    if has(ctx, "images.list.filters"):
         filters = query.filters(ctx.query("filters"))
         wanted = filters.get("dangling", [])
         if wanted:
             dangling = wanted[0].lower() in ("true", "1")
             images = [i for i in images if imagedocs.dangling(i) == dangling]
     images.sort(key=lambda image: image.created, reverse=True)
-    return ctx.json(imagedocs.list_rows(images, ctx.version))
+    return ctx.json(imagedocs.list_rows(images, shape(ctx)))
 
 
 def inspect(ctx: Context) -> Reply:
     image = ctx.world.image(ctx.params["name"])
     if image is None:
         return _no_such(ctx, ctx.params["name"])
-    return ctx.json(imagedocs.inspect(image, ctx.version))
+    return ctx.json(imagedocs.inspect(image, shape(ctx)))
 
 
 def history(ctx: Context) -> Reply:
@@ -62,7 +63,7 @@ def history(ctx: Context) -> Reply:
     while image is not None and image not in chain:
         chain.append(image)
         image = ctx.world.images.get(image.parent) if image.parent else None
-    return ctx.json(imagedocs.history(chain, ctx.version))
+    return ctx.json(imagedocs.history(chain, shape(ctx)))
 
 
 def tag(ctx: Context) -> Reply:
@@ -75,8 +76,8 @@ def tag(ctx: Context) -> Reply:
         return ctx.error(400, "repository name must have at least one component")
     ref = normal_ref(f"{repository}:{ctx.query('tag') or 'latest'}")
     holder = ctx.world.image(ref)
-    conflict = holder is not None and holder is not image
-    if holder is not None and conflict and ctx.has("images.tag.conflict") and not ctx.flag("force"):
+    refuses = has(ctx, "images.tag.conflict") and not ctx.flag("force")
+    if holder is not None and holder is not image and refuses:
         message = (
             f"Conflict: Tag {ref.rpartition(':')[2]} is already set to image "
             f"{imagedocs.short(holder.id)}, if you want to replace it, please use -f option"
@@ -95,8 +96,8 @@ def delete(ctx: Context) -> Reply:
     image = ctx.world.image(name)
     if image is None:
         return _no_such(ctx, name)
-    force = ctx.has("images.delete.force") and ctx.flag("force")
-    prune = not (ctx.has("images.delete.force") and ctx.flag("noprune"))
+    force = has(ctx, "images.delete.force") and ctx.flag("force")
+    prune = not (has(ctx, "images.delete.force") and ctx.flag("noprune"))
     by_tag = any(normal_ref(name) == normal_ref(t) for t in image.repo_tags)
     if by_tag and len(image.repo_tags) > 1:
         ref = normal_ref(name)
@@ -163,9 +164,9 @@ def _has_children(world: World, image: ImageRecord) -> bool:
 
 
 def _deleted(ctx: Context, untagged: list[str], deleted: list[str]) -> Reply:
-    if not ctx.has("images.delete.list"):
+    if not has(ctx, "images.delete.list"):
         return ctx.empty(204)
-    return ctx.json(imagedocs.delete_results(untagged, deleted, ctx.version))
+    return ctx.json(imagedocs.delete_results(untagged, deleted, shape(ctx)))
 
 
 def viz(ctx: Context) -> Reply:
@@ -183,7 +184,7 @@ def commit(ctx: Context) -> Reply:
         return ctx.error(404, f"No such container: {name}")
     config = _commit_config(ctx)
     base = ctx.world.images.get(container.image_id)
-    message = ctx.query("comment") if ctx.has("commit.comment") else ctx.query("m")
+    message = ctx.query("comment") if has(ctx, "commit.comment") else ctx.query("m")
     image = ImageRecord(
         id="sha256:" + ctx.world.new_id("image"),
         parent=container.image_id if base is not None else "",
@@ -199,12 +200,12 @@ def commit(ctx: Context) -> Reply:
         image.repo_tags = [normal_ref(f"{repository}:{ctx.query('tag') or 'latest'}")]
     ctx.world.add_image(image)
     ctx.world.emit("container", "commit", container.id, comment=message, imageID=image.id)
-    return ctx.json({"Id": _bare(image.id, ctx.version)}, 201)
+    return ctx.json({"Id": _bare(image.id, shape(ctx))}, 201)
 
 
 def _commit_config(ctx: Context) -> dict[str, object]:
     """The config to apply: the JSON ``run`` parameter at 1.7 .. 1.8, the body otherwise."""
-    if ctx.has("commit.run"):
+    if has(ctx, "commit.run"):
         text = ctx.query("run")
         try:
             value = json.loads(text) if text else None

@@ -12,7 +12,7 @@ engine's own version.  Which answer is whose is in :mod:`wireproto.engine.eras`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from wireproto.engine import eras
@@ -32,7 +32,7 @@ class Refusal:
     status: int
     message: str
     # dockerd shapes an error by the version the client asked for (JSON from 1.24)
-    asked: ApiVersion | None = None
+    asked: ApiVersion | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,11 @@ def _as_float(text: str, rest: str, engine: ApiVersion) -> Served | Refusal:
     except ValueError:
         return Served(engine, rest)
     if number == 0 or number > float(str(engine)):
-        return _too_new(f"{number:g}", f"{float(str(engine)):g}", engine)
+        refused = _too_new(f"{number:g}", f"{float(str(engine)):g}", engine)
+        try:
+            return Refusal(refused.status, refused.message, parse(text))
+        except InvalidVersion:
+            return refused
     # Every version test of these engines is a float comparison against an x.y with one
     # decimal, so 1.12 (between 1.1 and 1.2) behaves as 1.1 throughout.
     tenths = round(number * 100) // 10
@@ -108,6 +112,8 @@ def versioned(conn: ServerConnection, request: Request) -> Reply | None:
     if isinstance(outcome, Served):
         request.path, request.version = outcome.path, outcome.version
         return None
+    if outcome.asked is not None:
+        request.version = outcome.asked  # the journal records what the client asked for
     if not outcome.message:
         return conn.document(outcome.status, b"", "text/plain; charset=utf-8")
     shape = outcome.asked if outcome.asked is not None else conn.max

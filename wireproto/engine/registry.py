@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wireproto.engine import build, imagedocs, sysdocs
+from wireproto.engine import build, eras, imagedocs, sysdocs
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.script import BASE_TIME, Image, chunk
 from wireproto.engine.world import ImageRecord, World, image_from_script, normal_ref
@@ -33,6 +33,17 @@ if TYPE_CHECKING:
     from wireproto.engine.protocol import Reply
 
 MODERN = ApiVersion(1, 41)
+
+
+def shape(ctx: Context) -> ApiVersion:
+    """The version whose behaviour answers: the request's at an engine of 1.0 .. 1.12 (their
+    code branched on it), dockerd 20.10's own at 1.41 (it answers every version alike here)."""
+    engine = ctx.world.api_version
+    return engine if engine >= MODERN else ctx.version
+
+
+def has(ctx: Context, row: str) -> bool:
+    return eras.has(row, shape(ctx))
 
 
 @dataclass
@@ -78,11 +89,11 @@ def _reference(repository: str, tag: str) -> str:
 def stream(ctx: Context, pieces: Iterator[bytes] | list[bytes]) -> Reply:
     """A progress stream of the served version (each piece one chunk)."""
     body = [chunk(piece) for piece in pieces]
-    return ctx.conn.streamed(body, imagedocs.stream_type(ctx.version))
+    return ctx.conn.streamed(body, imagedocs.stream_type(shape(ctx)))
 
 
 def _failure(ctx: Context, message: str) -> Reply:
-    return stream(ctx, [imagedocs.failure(message, ctx.version)])
+    return stream(ctx, [imagedocs.failure(message, shape(ctx))])
 
 
 # --- pull and import -------------------------------------------------------------------------
@@ -99,21 +110,21 @@ def create(ctx: Context) -> Reply:
 
 def pull(ctx: Context) -> Reply:
     repository, tag = split_reference(ctx.query("fromImage"), ctx.query("tag"))
-    registry = ctx.query("registry") if ctx.has("images.create.registry") else ""
+    registry = ctx.query("registry") if has(ctx, "images.create.registry") else ""
     if registry:
         repository = f"{registry}/{repository}"
     ref = _reference(repository, tag)
     found = pullable(ctx.world, ref)
     if found is None:
         return _pull_refused(ctx, repository, ref)
-    if ctx.version >= MODERN and isinstance(found, tuple):
+    if shape(ctx) >= MODERN and isinstance(found, tuple):
         script_image = found[1]
         ctx.world.add_image(image_from_script(script_image))
         ctx.world.emit("image", "pull", ref, name=repository)
         return ctx.conn.streamed(script_image.pull_body(), "application/json")
     record = materialise(ctx.world, found, ref)
     ctx.world.emit("image", "pull", ref, name=repository)
-    return stream(ctx, _old_pull_lines(ctx.version, repository, record))
+    return stream(ctx, _old_pull_lines(shape(ctx), repository, record))
 
 
 def pullable(world: World, ref: str) -> ImageRecord | tuple[str, Image] | None:
@@ -164,7 +175,7 @@ def _old_pull_lines(version: ApiVersion, repository: str, image: ImageRecord) ->
 
 
 def _pull_refused(ctx: Context, repository: str, ref: str) -> Reply:
-    if ctx.version >= MODERN:
+    if shape(ctx) >= MODERN:
         message = (
             f"pull access denied for {repository}, repository does not exist or may "
             "require 'docker login': denied: requested access to the resource is denied"
@@ -172,8 +183,8 @@ def _pull_refused(ctx: Context, repository: str, ref: str) -> Reply:
         return ctx.error(404, message)
     # docker 0.x .. 1.0 had written "Pulling repository" before it knew: the error is in-stream
     pieces = [
-        imagedocs.progress(f"Pulling repository {repository}", ctx.version),
-        imagedocs.failure(f"Error: image {ref} not found", ctx.version),
+        imagedocs.progress(f"Pulling repository {repository}", shape(ctx)),
+        imagedocs.failure(f"Error: image {ref} not found", shape(ctx)),
     ]
     return stream(ctx, pieces)
 
@@ -192,14 +203,14 @@ def import_image(ctx: Context) -> Reply:
     image = ImageRecord(id="sha256:" + digest, size=len(ctx.request.body), created=BASE_TIME)
     image.virtual_size = image.size
     repository = ctx.query("repo")
-    if ctx.has("images.create.registry") and ctx.query("registry") and repository:
+    if has(ctx, "images.create.registry") and ctx.query("registry") and repository:
         repository = f"{ctx.query('registry')}/{repository}"
     if repository:
         image.repo_tags = [normal_ref(_reference(*split_reference(repository, ctx.query("tag"))))]
     ctx.world.add_image(image)
     ctx.world.emit("image", "import", image.id, name=repository or image.id)
-    shown = image.id if ctx.version >= MODERN else imagedocs.short(image.id)
-    return stream(ctx, [imagedocs.progress(shown, ctx.version)])
+    shown = image.id if shape(ctx) >= MODERN else imagedocs.short(image.id)
+    return stream(ctx, [imagedocs.progress(shown, shape(ctx))])
 
 
 # --- push ------------------------------------------------------------------------------------
@@ -208,23 +219,23 @@ def import_image(ctx: Context) -> Reply:
 def push(ctx: Context) -> Reply:
     name = ctx.params["name"]
     repository, own = parse_name(name)
-    tag = (ctx.query("tag") if ctx.has("push.tag") else "") or own
+    tag = (ctx.query("tag") if has(ctx, "push.tag") else "") or own
     images = _to_push(ctx.world, repository, tag)
     if not images:
-        if ctx.version >= MODERN:
+        if shape(ctx) >= MODERN:
             return ctx.error(404, f"An image does not exist locally with the tag: {name}")
         return ctx.error(404, f"No such image: {name}")
     auth = _push_auth(ctx)
     if not build.authorised(build.registry_of(repository), {"*": auth}):
         message = "unauthorized: authentication required"
-        if ctx.version < MODERN:
+        if shape(ctx) < MODERN:
             message = "Authentication is required."
-        pieces = [_push_intro(ctx.version, repository), imagedocs.failure(message, ctx.version)]
+        pieces = [_push_intro(shape(ctx), repository), imagedocs.failure(message, shape(ctx))]
         return stream(ctx, pieces)
     for ref, image in images:
         state(ctx.world).pushed[ref] = image
         ctx.world.emit("image", "push", ref, name=repository)
-    return stream(ctx, _push_lines(ctx.version, repository, images))
+    return stream(ctx, _push_lines(shape(ctx), repository, images))
 
 
 def _to_push(world: World, repository: str, tag: str) -> list[tuple[str, ImageRecord]]:
@@ -240,9 +251,9 @@ def _to_push(world: World, repository: str, tag: str) -> list[tuple[str, ImageRe
 
 def _push_auth(ctx: Context) -> dict[str, object]:
     """The credentials of this push as the served version took them."""
-    if ctx.has("registry_auth"):
+    if has(ctx, "registry_auth"):
         return _decoded(ctx.request.headers.get("x-registry-auth", ""))
-    if ctx.has("push.auth_body"):
+    if has(ctx, "push.auth_body"):
         body = ctx.body_json()
         return body if isinstance(body, dict) else {}
     login = state(ctx.world).login
@@ -288,7 +299,7 @@ def insert(ctx: Context) -> Reply:
         return ctx.error(404, f"No such image: {ctx.params['name']}")
     url, path = ctx.query("url"), ctx.query("path")
     if not url or not path:
-        return stream(ctx, [imagedocs.failure("url and path are required", ctx.version)])
+        return stream(ctx, [imagedocs.failure("url and path are required", shape(ctx))])
     child = ImageRecord(
         id="sha256:" + ctx.world.new_id("image"),
         parent=base.id,
@@ -299,14 +310,14 @@ def insert(ctx: Context) -> Reply:
     )
     ctx.world.add_image(child)
     pieces = [
-        imagedocs.progress("Inserting", ctx.version, current=1, total=1),
-        imagedocs.progress(imagedocs.short(child.id), ctx.version),
+        imagedocs.progress("Inserting", shape(ctx), current=1, total=1),
+        imagedocs.progress(imagedocs.short(child.id), shape(ctx)),
     ]
     return stream(ctx, pieces)
 
 
 def search(ctx: Context) -> Reply:
-    return ctx.json(imagedocs.search(ctx.query("term"), ctx.version))
+    return ctx.json(imagedocs.search(ctx.query("term"), shape(ctx)))
 
 
 # --- get and load ----------------------------------------------------------------------------
@@ -332,7 +343,7 @@ def get_many(ctx: Context) -> Reply:
 
 
 def _tar_reply(ctx: Context, chosen: list[tuple[ImageRecord, list[str]]]) -> Reply:
-    data = save_tar(chosen, ctx.version)
+    data = save_tar(chosen, shape(ctx))
     return ctx.conn.document(200, data, "application/x-tar")
 
 
@@ -396,9 +407,9 @@ def load(ctx: Context) -> Reply:
         if not tags:
             lines.append(f"Loaded image ID: sha256:{hexid}\n")
         ctx.world.emit("image", "load", image.id, name=tags[0] if tags else image.id)
-    if ctx.version < MODERN:
+    if shape(ctx) < MODERN:
         return ctx.empty(200)
-    body = b"".join(imagedocs.build_line(line, ctx.version) for line in lines)
+    body = b"".join(imagedocs.build_line(line, shape(ctx)) for line in lines)
     return ctx.conn.document(200, body, "application/json")
 
 
