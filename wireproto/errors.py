@@ -176,6 +176,25 @@ class ConnectionClosed(RemoteProtocolError):
         self.received = received
 
 
+class RequestCut(ConnectionError, WireprotoError):
+    """The engine closed the connection before the request went out whole, and never answered.
+
+    A ``ConnectionError`` with the failed write's ``errno`` (EPIPE, ECONNRESET);
+    the write's own error is its ``__cause__``.
+    """
+
+    def __init__(self, failed: OSError) -> None:
+        reason = failed.strerror or type(failed).__name__
+        super().__init__(
+            failed.errno,
+            f"the engine closed the connection before the request was sent whole, "
+            f"without an answer ({reason})",
+        )
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class APIError(WireprotoError):
     """The engine answered with an error status (>= 400).
 

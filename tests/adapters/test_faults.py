@@ -14,9 +14,12 @@ import contextlib
 import hashlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +30,7 @@ from tests.support.sockets import CHUNKED_MUX, FakeEngine, Handler, chunked, rea
 from wireproto import api, mux
 from wireproto.api import build as build_api
 from wireproto.api import events as events_api
-from wireproto.errors import APIError
+from wireproto.errors import APIError, RequestCut
 from wireproto.exchange import Data, EndOfMessage
 from wireproto.versions import ApiVersion
 
@@ -296,8 +299,10 @@ def test_a_request_body_refused_without_an_answer_is_the_send_error(
         async with adapter.client(engine.host) as client:
             await client.request(build_call(Context()))
 
-    with pytest.raises((BrokenPipeError, ConnectionResetError)):
+    with pytest.raises(RequestCut) as caught:
         adapter.run(scenario)
+    assert isinstance(caught.value.__cause__, BrokenPipeError | ConnectionResetError)
+    assert "closed the connection before the request was sent whole" in str(caught.value)
 
 
 # --- a WebSocket engine that hangs up after its close frame --------------------------------------
@@ -313,9 +318,7 @@ def ws_hang_up(conn: socket.socket) -> None:
         for line in head.split(b"\r\n")
         if line.lower().startswith(b"sec-websocket-key:")
     )
-    accept = base64.b64encode(
-        hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
-    )
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
     frames = FrameProtocol(client=False, extensions=[])
     lines = WS_TEXT.splitlines(keepends=True)
     out = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -375,3 +378,21 @@ def test_hijacked_output_comes_out_when_stdin_finds_the_engine_gone(
             return bytes(got[mux.STDOUT]), failed
 
     assert adapter.run(scenario) == (output, True)
+
+
+def test_the_cli_says_the_engine_cut_the_build_upload(
+    tmp_path: Path, engine_at: Callable[[Handler], FakeEngine]
+) -> None:
+    """``wireproto build`` to an engine that hangs up mid-upload says so, not a bare errno."""
+    engine = engine_at(refuse_after_head(b""))
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM busybox\n")
+    (context / "big").write_bytes(b"x" * (8 << 20))  # more than the socket buffers take
+    command = [sys.executable, "-m", "wireproto", "-H", engine.host, "--api-version", "1.41"]
+    done = subprocess.run(
+        [*command, "build", "-t", "x", str(context)], capture_output=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert b"closed the connection before the request was sent whole" in done.stderr
+    assert b"Errno" not in done.stderr

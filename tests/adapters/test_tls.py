@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,23 @@ def test_close_stdin_over_tls_ends_stdin_and_reads_on(tmp_path: Path, adapter: A
         engine.close()
     assert (engine.end, engine.stdin == STDIN) == ("EOF", True)
     assert output[mux.STDOUT] == b"".join(frame[8:] for frame in OUTPUT)
+
+
+def test_a_handshake_that_never_comes_is_a_timeout(tmp_path: Path, adapter: Adapter) -> None:
+    """Connecting includes the TLS handshake: an engine that accepts and never answers it
+    raises the builtin TimeoutError within the client's timeout on every adapter (the
+    blocking adapter once reported it as EngineUnreachable)."""
+    make_certificates(tmp_path)
+    environ = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody speaks
+        host = f"tcp://localhost:{silent.getsockname()[1]}"
+
+        async def scenario() -> None:
+            async with adapter.client(host, environ=environ, timeout=0.3) as client:
+                await client.request(api.ping())
+
+        started = time.monotonic()
+        with pytest.raises(TimeoutError) as caught:
+            adapter.run(scenario)
+    assert time.monotonic() - started < 3
+    assert "0.3 seconds" in str(caught.value)

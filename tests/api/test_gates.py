@@ -92,7 +92,10 @@ def test_rows_checked_against_each_versions_reference() -> None:
         "containers.list.filters": (V(1, 12), None),
         "images.list.filters": (V(1, 12), None),
         # v1.12's lists `filter` (a name); the v1.41 change log removes it ("1.40 or below").
-        "images.list.filter": (V(1, 12), V(1, 40)),
+        "images.list.filter": (None, V(1, 40)),
+        # attach/ws: docker v0.6.0 (API 1.4) added the route; the references list it back to
+        # v1.0 only since a 2015 edit.
+        "containers.attach_ws": (V(1, 4), None),
         # v1.12's has pause and unpause; v1.11's goes from kill to attach.
         "containers.pause": (V(1, 12), None),
         # v1.5's kill has no parameters; v1.6's takes signal "(integer)"; v1.9's "integer

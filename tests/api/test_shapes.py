@@ -125,13 +125,81 @@ def test_unexpected_rows_are_errors() -> None:
         shapes.camel_case([], V(1, 11))
 
 
+def test_search_before_1_7_gets_the_registrys_keys() -> None:
+    rows = [{"Name": "cespare/sshd", "Description": ""}]
+    assert shapes.search_results(rows, V(1, 6)) == [{"name": "cespare/sshd", "description": ""}]
+    assert rows == [{"Name": "cespare/sshd", "Description": ""}]  # the input is left alone
+    already = [{"name": "x", "description": "y"}]
+    assert shapes.search_results(already, V(1, 6)) == already
+
+
+def test_top_rows_of_1_3_become_titles_and_processes() -> None:
+    rows = [{"PID": "1", "Cmd": "sh"}, {"PID": "7", "Cmd": "sleep"}]
+    assert shapes.top_processes(rows, V(1, 3)) == {
+        "Titles": ["PID", "Cmd"],
+        "Processes": [["1", "sh"], ["7", "sleep"]],
+    }
+    assert shapes.top_processes([], V(1, 3)) == {"Titles": [], "Processes": []}
+    modern = {"Titles": ["PID"], "Processes": [["1"]]}
+    assert shapes.top_processes(modern, V(1, 3)) == modern  # already modern: as is
+    assert shapes.top_processes(modern, V(1, 4)) == modern
+
+
+def test_top_rows_that_disagree_are_an_error() -> None:
+    with pytest.raises(RemoteProtocolError, match="top"):
+        shapes.top_processes([{"PID": "1"}, {"PID": "2", "Cmd": "x"}], V(1, 3))
+    with pytest.raises(RemoteProtocolError, match="Processes"):
+        shapes.top_processes({"Titles": []}, V(1, 41))
+
+
+def test_info_events_listeners_becomes_a_count() -> None:
+    assert shapes.info_document({"EventsListeners": "3", "Images": 1}, V(1, 3)) == {
+        "NEventsListener": 3,
+        "Images": 1,
+    }
+    modern = {"NEventsListener": 0}
+    assert shapes.info_document(modern, V(1, 41)) == modern
+    with pytest.raises(RemoteProtocolError, match="EventsListeners"):
+        shapes.info_document({"EventsListeners": None}, V(1, 3))
+
+
+def test_container_inspect_network_keys_take_todays_spelling() -> None:
+    document = {"Id": "x", "NetworkSettings": {"IpAddress": "10.0.0.2", "IpPrefixLen": 16}}
+    assert shapes.container_inspect(document, V(1, 11)) == {
+        "Id": "x",
+        "NetworkSettings": {"IPAddress": "10.0.0.2", "IPPrefixLen": 16},
+    }
+    modern = {"Id": "x", "NetworkSettings": {"IPAddress": "10.0.0.2"}}
+    assert shapes.container_inspect(modern, V(1, 41)) == modern
+
+
+def test_delete_rows_are_todays_json() -> None:
+    assert shapes.delete_rows(load("image_delete_v1.2.json"), V(1, 2)) == load(
+        "image_delete_v1.2.json"
+    )
+    no_body = shapes.Normaliser(shapes.delete_rows, V(1, 1), empty=list)
+    assert no_body(None) == []
+
+
+def test_a_normaliser_leaves_no_body_alone_unless_told() -> None:
+    assert shapes.bind(shapes.group_images, V(1, 6))(None) is None
+
+
 @pytest.mark.engine
 @pytest.mark.parametrize("version", [V(1, 12), V(1, 41)])
 def test_engine_payloads_are_already_modern(engine: Engine, version: ApiVersion) -> None:
     with Client(engine.host) as client:
-        images = client.request(api.list_images(version)).document
+        for call in (
+            api.list_images(version),
+            api.inspect_image(engine.image, version),
+            api.list_containers(version, all=True),
+            api.info(version),
+        ):
+            reply = client.request(call)
+            assert reply.document == reply.raw, call.request.target
+        images = client.request(api.list_images(version)).raw
         assert shapes.group_images(images, version) == images
-        image = client.request(api.inspect_image(engine.image, version)).document
+        image = client.request(api.inspect_image(engine.image, version)).raw
         assert shapes.camel_case(image, version) == image
-        rows = client.request(api.list_containers(version, all=True)).document
+        rows = client.request(api.list_containers(version, all=True)).raw
         assert shapes.containers(rows, version) == rows

@@ -86,9 +86,7 @@ def test_build_with_a_bad_tag_and_a_big_context_gives_the_engine_message(
     assert caught.value.status in (400, 500)  # 500 before dockerd 23
 
 
-def test_cli_build_with_a_bad_tag_prints_the_engine_message(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_cli_build_with_a_bad_tag_prints_the_engine_message(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     with (tmp_path / "big.bin").open("wb") as big:
         for _ in range(CONTEXT_CHUNKS):

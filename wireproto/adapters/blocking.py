@@ -156,7 +156,8 @@ class _Lock:
 
 
 def open_socket(resolved: Settings, timeout: float | None) -> socket.socket:
-    """A new connection to the engine; EngineUnreachable when there is none."""
+    """A new connection to the engine; EngineUnreachable when there is none, TimeoutError
+    when connecting (the TLS handshake included) outlasts ``timeout``."""
     address = resolved.address
     try:
         if address.unix_path is not None:
@@ -172,6 +173,8 @@ def open_socket(resolved: Settings, timeout: float | None) -> socket.socket:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if resolved.tls is not None:
                 sock = resolved.tls.wrap_socket(sock, server_hostname=address.host)
+    except TimeoutError as exc:  # an engine that is there but silent, as asyncio and trio say
+        raise TimeoutError(f"no answer within {timeout} seconds") from exc
     except (OSError, ssl.SSLError) as exc:
         raise EngineUnreachable(resolved.host, exc.strerror or str(exc)) from exc
     return sock

@@ -6,8 +6,10 @@ what that version lacks (:mod:`wireproto.api.gates` holds the table).  The
 Call carries the request, how its response is framed (``kind``, ``hijack``)
 and the success statuses the API documents (``statuses``).
 
-Response shapes that changed across versions are normalised by
-:mod:`wireproto.api.shapes`.  Pull and push (``images/create``, ``push``)
+A call whose response changed shape across versions carries its
+normaliser (``Call.shape``, from :mod:`wireproto.api.shapes`), so the
+adapters' ``Reply.document`` has today's shape at every version
+(``Reply.raw``: the document as sent).  Pull and push (``images/create``, ``push``)
 are re-exported from :mod:`wireproto.api.registry`; build and events are
 :func:`wireproto.api.build.build` and :func:`wireproto.api.events.events`
 (their module names are taken, so they are not re-exported here).

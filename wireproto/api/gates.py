@@ -92,6 +92,14 @@ GATES: tuple[Gate, ...] = (
         until=V(1, 23),
         what="POST /containers/(id)/copy (deprecated in 1.20, gone from 1.24: use archive)",
     ),
+    # attach/ws: the route came with docker v0.6.0, whose API was 1.4; the references gained
+    # it in 2015, back to v1.0's, for engines that never had it: the code decides.
+    Gate(
+        name="containers.attach_ws",
+        kind=E,
+        since=V(1, 4),
+        what="GET /containers/(id)/attach/ws (a WebSocket)",
+    ),
     # pause/unpause: in the v1.12 reference, not in v1.11's.
     Gate(
         name="containers.pause",
@@ -118,8 +126,8 @@ GATES: tuple[Gate, ...] = (
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
     # --- parameters ---------------------------------------------------------------------------
     Gate(name="containers.list.size", kind=P, since=V(1, 3), what="size=1 on GET /containers/json"),
-    # filters: the v1.12 reference lists them on both lists (images: dangling=true, and the
-    # name `filter`); v1.11's lists neither.  `filter` is gone from 1.41 (its change log).
+    # filters: the v1.12 reference lists them on both lists (images: dangling=true); v1.11's
+    # lists neither.
     Gate(
         name="containers.list.filters",
         kind=P,
@@ -127,10 +135,12 @@ GATES: tuple[Gate, ...] = (
         what="filters on GET /containers/json",
     ),
     Gate(name="images.list.filters", kind=P, since=V(1, 12), what="filters on GET /images/json"),
+    # filter: no reference before v1.21 documents it, but the engine read it from the first
+    # release on (docker v0.3.4's getImagesJSON) and the docker CLI of 1.0 sent it for
+    # `docker images NAME`: every version has it, until the 1.41 change log drops it.
     Gate(
         name="images.list.filter",
         kind=P,
-        since=V(1, 12),
         until=V(1, 40),
         what="filter (a repository name) on GET /images/json (1.41+: filters reference=)",
     ),
@@ -219,7 +229,8 @@ GATES: tuple[Gate, ...] = (
         since=V(1, 2),
         what="image delete answers 200 and lists results (204, no body, before)",
     ),
-    # start: 200 in the v1.0 .. v1.3 references, 204 from v1.4's.
+    # start: 200 in the v1.0 .. v1.3 references' status lists, 204 from v1.4's (v1.3's example
+    # already shows a 204: its status list decides).
     Gate(
         name="containers.start.no_content",
         kind=B,
@@ -251,6 +262,23 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(name="inspect.camelcase", kind=B, since=V(1, 12), what="CamelCase keys in inspect"),
     Gate(name="search.is_automated", kind=B, since=V(1, 12), what="is_automated (was is_trusted)"),
+    # search's keys: the v1.0 .. v1.6 references answer {"Name", "Description"}; v1.7's
+    # answers the registry's keys (name, description, is_official, is_trusted, star_count)
+    # and notes "The response keys have changed from API v1.6".
+    Gate(
+        name="search.registry_keys",
+        kind=B,
+        since=V(1, 7),
+        what="search results with the registry's keys (Name, Description before)",
+    ),
+    # top: the v1.3 reference answers one object per process ({"PID", "Tty", "Time",
+    # "Cmd"}); v1.4's answers {"Titles": [...], "Processes": [[...], ...]}.
+    Gate(
+        name="containers.top.titles",
+        kind=B,
+        since=V(1, 4),
+        what="top answers Titles and Processes (a list of row objects before)",
+    ),
 )
 
 BY_NAME: dict[str, Gate] = {gate.name: gate for gate in GATES}
