@@ -192,6 +192,15 @@ def test_filters_dangling_from_1_12() -> None:
             assert isinstance(rows, list) and len(rows) == expected, version
 
 
+def test_filter_by_repository_until_1_40() -> None:
+    with engine_at("1.0") as engine:
+        rows = get_json(engine, "/images/json?filter=alpine")
+        assert isinstance(rows, list) and [r["Repository"] for r in rows] == ["alpine"]
+    with StubEngine() as engine:  # dockerd 20.10 at 1.41: ignored
+        rows = get_json(engine, "/images/json?filter=alpine")
+        assert isinstance(rows, list) and len(rows) == 2
+
+
 # --- tag and delete ----------------------------------------------------------------------
 
 

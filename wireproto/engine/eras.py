@@ -312,6 +312,12 @@ ROWS: tuple[Row, ...] = (
         what="filters (dangling=true) on GET /images/json",
     ),
     Row(
+        name="images.list.filter",
+        until=V(1, 40),
+        source="docker v0.3.4's getImagesJSON read it; dockerd 20.10 reads it below 1.41 only",
+        what="filter (a repository name) on GET /images/json",
+    ),
+    Row(
         name="images.get",
         since=V(1, 7),
         source="v1.7 reference",

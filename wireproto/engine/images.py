@@ -38,6 +38,9 @@ def list_images(ctx: Context) -> Reply:
         # intermediate images (untagged parents of another image) are shown only with all
         parents = {image.parent for image in images}
         images = [i for i in images if i.repo_tags or i.id not in parents]
+    name = ctx.query("filter") if has(ctx, "images.list.filter") else ""
+    if name:
+        images = [i for i in images if any(_repository(t) == name for t in i.repo_tags)]
     if has(ctx, "images.list.filters"):
         filters = query.filters(ctx.query("filters"))
         wanted = filters.get("dangling", [])
@@ -46,6 +49,10 @@ def list_images(ctx: Context) -> Reply:
             images = [i for i in images if imagedocs.dangling(i) == dangling]
     images.sort(key=lambda image: image.created, reverse=True)
     return ctx.json(imagedocs.list_rows(images, shape(ctx)))
+
+
+def _repository(ref: str) -> str:
+    return ref.rpartition(":")[0] if "/" not in ref.rpartition(":")[2] else ref
 
 
 def inspect(ctx: Context) -> Reply:
