@@ -100,8 +100,7 @@ def test_docker_py_runs_lists_and_pulls(stub: StubEngine) -> None:
         client.close()
 
 
-# images.list and images.pull read GET /images/(name)/json: the images side (branch p9-eras).
-@pytest.mark.xfail(strict=True, reason="image inspect is served by the images side (p9-eras)")
+# images.list and images.pull read GET /images/(name)/json (wireproto.engine.images).
 def test_docker_py_lists_images(stub: StubEngine) -> None:
     docker_py = pytest.importorskip("docker")
     client = docker_py.DockerClient(base_url=stub.host, version="1.41")
@@ -112,7 +111,6 @@ def test_docker_py_lists_images(stub: StubEngine) -> None:
         client.close()
 
 
-@pytest.mark.xfail(strict=True, reason="image inspect is served by the images side (p9-eras)")
 def test_docker_py_pulls(stub: StubEngine) -> None:
     docker_py = pytest.importorskip("docker")
     client = docker_py.DockerClient(base_url=stub.host, version="1.41")

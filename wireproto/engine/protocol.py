@@ -199,7 +199,7 @@ class ServerConnection:
     def _route(self, request: Request) -> Reply:
         found = routes.find(ROUTES, request.method, request.path)
         if found is None or not _exists(found[0], request.version):
-            return self.error(404, "page not found", request.version)
+            return self.error(404, paths.not_found(self.max), request.version)
         route, params = found
         context = routes.Context(self, request, params, self.world, request.version)
         return route.handler(context)

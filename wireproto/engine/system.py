@@ -1,9 +1,15 @@
-"""The stub engine's system endpoints: ``_ping``, ``version``, ``info`` (sans-IO)."""
+"""The stub engine's system endpoints: ``_ping``, ``version``, ``info``, ``auth`` (sans-IO).
+
+The documents are :mod:`wireproto.engine.sysdocs`'s, with the keys the
+engine's own version sent; ``GET /auth`` and the stored login of
+``POST /auth`` exist at 1.0 and 1.1 only (eras rows ``auth.get``, ``auth.store``).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wireproto.engine import registry, sysdocs
 from wireproto.engine.routes import Context, Route
 
 if TYPE_CHECKING:
@@ -17,63 +23,51 @@ def ping(ctx: Context) -> Reply:
 
 def version(ctx: Context) -> Reply:
     world = ctx.world
-    server = world.script.server_version
-    # The engine reports its build both at the top and in its component's Details.
-    build = {
-        "ApiVersion": str(world.api_version),
-        "MinAPIVersion": str(world.min_version),
-        "GitCommit": "wireproto",
-        "GoVersion": "go1.x",
-        "Os": "linux",
-        "Arch": "amd64",
-        "KernelVersion": "stub",
-    }
-    built_at = "2023-11-14T22:13:20.000000000+00:00"
     return ctx.json(
-        {
-            "Platform": {"Name": "wireproto stub engine"},
-            "Components": [
-                {
-                    "Name": "Engine",
-                    "Version": server,
-                    "Details": {**build, "Experimental": "false", "BuildTime": built_at},
-                }
-            ],
-            "Version": server,
-            **build,
-            "BuildTime": built_at,
-        }
+        sysdocs.version_document(world.api_version, world.script.server_version, world.min_version)
     )
 
 
 def info(ctx: Context) -> Reply:
     world = ctx.world
     containers = list(world.containers.values())
-    running = sum(c.state == "running" for c in containers)
-    paused = sum(c.state == "paused" for c in containers)
+    counts = sysdocs.Counts(
+        containers=len(containers),
+        running=sum(c.state == "running" for c in containers),
+        images=len(world.images),
+        paused=sum(c.state == "paused" for c in containers),
+    )
+    return ctx.json(sysdocs.info_document(world.api_version, counts, world.script.server_version))
+
+
+def get_auth(ctx: Context) -> Reply:
+    """1.0 .. 1.1: the login ``POST /auth`` stored (never its password)."""
+    login = registry.state(ctx.world).login
     return ctx.json(
-        {
-            "ID": "WIRE:PROT:STUB",
-            "Containers": len(containers),
-            "ContainersRunning": running,
-            "ContainersPaused": paused,
-            "ContainersStopped": len(containers) - running - paused,
-            "Images": len(world.images),
-            "Driver": "stub",
-            "ServerVersion": world.script.server_version,
-            "OperatingSystem": "wireproto stub engine",
-            "OSType": "linux",
-            "Architecture": "x86_64",
-            "NCPU": 1,
-            "MemTotal": 1 << 30,
-            "Name": "wireproto-stub",
-        }
+        {"username": login.username, "email": login.email, "serveraddress": login.serveraddress}
     )
 
 
+def post_auth(ctx: Context) -> Reply:
+    """Stores the login at 1.0 .. 1.1; checks it from 1.2 (a username and a password)."""
+    body = ctx.body_json()
+    if not isinstance(body, dict):
+        return ctx.error(400, "the body of POST /auth must be a JSON object (an AuthConfig)")
+    if ctx.has("auth.store"):
+        registry.state(ctx.world).login = sysdocs.login_from(body)
+    elif not (body.get("username") and (body.get("password") or body.get("identitytoken"))):
+        return ctx.error(401, "Wrong login/password, please try again")
+    document: dict[str, object] = {"Status": "Login Succeeded"}
+    if ctx.world.api_version >= sysdocs.MODERN:
+        document["IdentityToken"] = ""
+    return ctx.json(document)
+
+
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/_ping", ping),
-    Route("HEAD", "/_ping", ping),
+    Route("GET", "/_ping", ping, row="_ping"),
+    Route("HEAD", "/_ping", ping, row="_ping"),
     Route("GET", "/version", version),
     Route("GET", "/info", info),
+    Route("GET", "/auth", get_auth, row="auth.get"),
+    Route("POST", "/auth", post_auth),
 )
