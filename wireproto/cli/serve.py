@@ -10,7 +10,8 @@ import sys
 from wireproto.cli.errors import UsageError
 from wireproto.engine import LogSpec, Script, StubEngine
 from wireproto.engine.script import MIXES, Container, default_containers
-from wireproto.versions import ApiVersion
+from wireproto.errors import InvalidVersion
+from wireproto.versions import ApiVersion, parse
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +38,29 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="SECONDS",
         help="close a connection whose request head has not arrived in full by then",
     )
+    serve.add_argument(
+        "--api-version",
+        dest="engine_api_version",
+        metavar="X.Y",
+        default="1.41",
+        help="answer as an engine of this API version: 1.0 to 1.12, or 1.41 (the default)",
+    )
     serve.set_defaults(handler=run_serve)
+
+
+def engine_version(text: str) -> ApiVersion:
+    """``serve --api-version``'s value; UsageError for a version the stub cannot be."""
+    from wireproto.engine.world import VERSIONS
+
+    try:
+        version = parse(text)
+    except InvalidVersion:
+        version = None
+    if version not in VERSIONS:
+        known = "1.0 to 1.12, or 1.41"
+        raise UsageError(f"serve --api-version wants {known}, not {text!r}")
+    assert version is not None
+    return version
 
 
 def script_from(args: argparse.Namespace) -> Script:
@@ -64,7 +87,11 @@ def run_serve(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     if args.header_timeout <= 0:
         raise UsageError(f"--header-timeout wants seconds > 0, not {args.header_timeout}")
     engine = StubEngine(
-        script_from(args), socket_path=args.socket, tcp=tcp, header_timeout=args.header_timeout
+        script_from(args),
+        api_version=engine_version(args.engine_api_version),
+        socket_path=args.socket,
+        tcp=tcp,
+        header_timeout=args.header_timeout,
     )
     try:
         engine.listen()

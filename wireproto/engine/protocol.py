@@ -14,27 +14,19 @@ paces it when the script sets a rate, and echoes stdin for attach.
 from __future__ import annotations
 
 import json
-import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import h11
 
-from wireproto import jsonstream, mux
-from wireproto.engine import query
-from wireproto.engine.script import (
-    ATTACH_PIECE,
-    LOG_PIECE,
-    Container,
-    Encoded,
-    Script,
-    chunk,
-)
-from wireproto.errors import InvalidVersion
+from wireproto import mux
+from wireproto.engine import containers, eras, images, paths, query, routes, system
+from wireproto.engine.script import Script
+from wireproto.engine.world import Feed, Received, StdinSink, World
 from wireproto.sentinel import NEED_DATA, Sentinel
-from wireproto.versions import JSON_ERRORS, ApiVersion, parse
+from wireproto.versions import JSON_ERRORS, ApiVersion
 
 # Largest request body read (container create, auth): the engine reads JSON
 # bodies whole; build contexts are not served.
@@ -43,19 +35,21 @@ MAX_REQUEST_BODY = 1024 * 1024
 # Go's default; requests from real clients are a few hundred bytes).
 MAX_HEAD = 64 * 1024
 
-# Bytes per write of a streamed body (the socket loop writes piece by piece).
-PIECE = 64 * 1024
-
 CLOSED = Sentinel("CLOSED")  # the client closed the connection: no more requests
+
+# Every route the engine has; ``routes.find`` picks the most specific match.
+ROUTES: tuple[routes.Route, ...] = (*containers.ROUTES, *images.ROUTES, *system.ROUTES)
 
 
 @dataclass
 class Hijack:
-    """An attach stream: after the output, echo stdin back (if attached) until its EOF."""
+    """An attach stream: after the output, stdin goes to ``stdin`` (a live container's) or,
+    for a scripted container, is echoed back (if attached) until its EOF."""
 
     tty: bool
     echo_stdin: bool
     early_stdin: bytes = b""
+    stdin: StdinSink | None = None
 
     def echo(self, data: bytes) -> bytes:
         """What the container sends back for ``data`` read from stdin."""
@@ -70,7 +64,9 @@ class Reply:
     the head and the body; ``hold_open`` keeps the
     connection open after the body until the client closes it (follow);
     ``hijack`` turns it into an attach stream; ``keep_alive`` says whether
-    another request may follow on the connection.
+    another request may follow on the connection.  ``feed`` brings bytes
+    produced later (a container's live output, new events, a wait's answer):
+    after ``body``, the socket loop writes what it pushes until it ends.
     """
 
     head: bytes
@@ -83,28 +79,41 @@ class Reply:
     keep_alive: bool = True
     status: int = 200
     fault: str = ""  # what the client got wrong (or the stub), for the server's log
+    feed: Feed | None = None
 
 
 @dataclass
-class _Request:
+class Request:
+    """A request as the engine routes it: ``path`` without its version prefix once routed."""
+
     method: str
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
     version: ApiVersion = field(default_factory=lambda: ApiVersion(1, 41))
+    target: str = ""
 
 
 class ServerConnection:
     """One client connection to the stub: feed it bytes, take replies."""
 
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.max = ApiVersion(*script.max_version)
-        self.min = ApiVersion(*script.min_version)
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.max = world.api_version
+        self.min = world.min_version
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self._request: h11.Request | None = None
         self._body = bytearray()
+
+    @property
+    def script(self) -> Script:
+        return self.world.script
+
+    @property
+    def h11(self) -> h11.Connection:
+        """The h11 state machine (for replies written in parts, e.g. a deferred wait)."""
+        return self._conn
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the client; ``b""`` is its EOF."""
@@ -158,21 +167,24 @@ class ServerConnection:
     def _dispatch(self) -> Reply:
         assert self._request is not None
         event, self._request = self._request, None
+        target = event.target.decode("latin-1")
         try:
-            url = urlsplit(event.target.decode("latin-1"))
+            url = urlsplit(target)
         except ValueError as exc:  # e.g. "http://[::1/": Go's server refuses the request
             return self._bad_request(400, f"malformed request target: {exc}")
-        request = _Request(
+        request = Request(
             method=event.method.decode("ascii"),
             path=unquote(url.path),
             query=parse_qs(url.query, keep_blank_values=True),
             headers={n.decode().lower(): v.decode("latin-1") for n, v in event.headers},
             body=bytes(self._body),
             version=self.max,
+            target=target,
         )
-        versioned = self._versioned(request)
-        if isinstance(versioned, Reply):
-            return versioned
+        refused = paths.versioned(self, request)
+        self.world.journal.append(_received(request))
+        if refused is not None:
+            return refused
         where = f"{request.method} {url.path}"
         try:
             return self._route(request)
@@ -184,64 +196,13 @@ class ServerConnection:
             reply.fault = f"{where}: stub engine error: {type(exc).__name__}: {exc}"
         return reply
 
-    def _versioned(self, request: _Request) -> Reply | None:
-        head, _, rest = request.path[1:].partition("/")
-        if not head.startswith("v") or not rest:
-            return None
-        try:
-            version = parse(head[1:])
-        except InvalidVersion:
-            return self.error(404, "page not found", self.max)
-        request.path = "/" + rest
-        request.version = version
-        if version < self.min:
-            message = (
-                f"client version {version} is too old. Minimum supported API version is "
-                f"{self.min}, please upgrade your client to a newer version"
-            )
-            return self.error(400, message, version)
-        if version > self.max:
-            message = (
-                f"client version {version} is too new. Maximum supported API version is {self.max}"
-            )
-            return self.error(400, message, version)
-        return None
-
-    def _route(self, request: _Request) -> Reply:
-        parts = request.path.strip("/").split("/")
-        method = request.method
-        if method in ("GET", "HEAD") and parts == ["_ping"]:
-            return self.document(200, b"OK", "text/plain; charset=utf-8", head=method == "HEAD")
-        if method == "GET" and parts == ["version"]:
-            return self.json(self._version_document())
-        if method == "GET" and parts == ["info"]:
-            return self.json(self._info_document())
-        if method == "GET" and parts == ["containers", "json"]:
-            return self.json([self._summary(c) for c in self._listed(request)])
-        if method == "GET" and parts == ["images", "json"]:
-            return self.json(self._images())
-        if method == "POST" and parts == ["images", "create"]:
-            return self._pull(request)
-        if method == "GET" and parts == ["events"]:
-            return self._events(request)
-        if len(parts) == 3 and parts[0] == "containers":
-            return self._container_route(request, parts[1], parts[2])
-        return self.error(404, "page not found", request.version)
-
-    def _container_route(self, request: _Request, ref: str, action: str) -> Reply:
-        known = {("GET", "json"), ("GET", "logs"), ("POST", "attach"), ("POST", "wait")}
-        if (request.method, action) not in known:
+    def _route(self, request: Request) -> Reply:
+        found = routes.find(ROUTES, request.method, request.path)
+        if found is None or not _exists(found[0], request.version):
             return self.error(404, "page not found", request.version)
-        container = self.script.container(ref)
-        if container is None:
-            return self.error(404, f"No such container: {ref}", request.version)
-        if action == "json":
-            return self.json(self._inspect(container))
-        if action == "wait":
-            return self.json({"Error": None, "StatusCode": container.exit_code})
-        if action == "logs":
-            return self._logs(request, container)
-        return self._attach(request, container)
+        route, params = found
+        context = routes.Context(self, request, params, self.world, request.version)
+        return route.handler(context)
 
     # --- replies -----------------------------------------------------------------------
 
@@ -303,6 +264,43 @@ class ServerConnection:
             head=head, body=body, end=end, rate=rate, hold_open=hold_open, keep_alive=not hold_open
         )
 
+    def hijack(
+        self,
+        request: Request,
+        *,
+        tty: bool,
+        body: Iterable[bytes] = (),
+        rate: float | None = None,
+        delay: float = 0.0,
+        echo_stdin: bool = False,
+        feed: Feed | None = None,
+        stdin: StdinSink | None = None,
+    ) -> Reply:
+        """An attach stream: ``101 UPGRADED`` when the client asked to upgrade, else the
+        legacy ``200`` raw-stream head; then ``body``, then ``feed`` until it ends."""
+        media = "application/vnd.docker.raw-stream"
+        upgrade = request.headers.get("upgrade", "").lower() == "tcp"
+        if upgrade:
+            headers = [("Content-Type", media), ("Connection", "Upgrade"), ("Upgrade", "tcp")]
+            informational = h11.InformationalResponse(
+                status_code=101, headers=headers, reason=b"UPGRADED"
+            )
+            head = self._conn.send(informational) or b""
+        else:
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n" % media.encode()
+        early = self.trailing_data
+        hijack = Hijack(tty=tty, echo_stdin=echo_stdin, early_stdin=early, stdin=stdin)
+        return Reply(
+            head=head,
+            body=body,
+            rate=rate,
+            delay=delay,
+            hijack=hijack,
+            keep_alive=False,
+            status=101 if upgrade else 200,
+            feed=feed,
+        )
+
     def _bad_request(self, status: int, reason: str) -> Reply:
         # The request never parsed: the engine's Go server answers a bare 400 (505 for an
         # unknown version) and closes; h11 is left behind, the connection ends here.
@@ -319,216 +317,6 @@ class ServerConnection:
         reply = self.error(413, f"request body larger than {MAX_REQUEST_BODY} bytes", self.max)
         reply.keep_alive = False
         return reply
-
-    # --- endpoints -------------------------------------------------------------------------
-
-    def _version_document(self) -> dict[str, object]:
-        version = self.script.server_version
-        # The engine reports its build both at the top and in its component's Details.
-        build = {
-            "ApiVersion": str(self.max),
-            "MinAPIVersion": str(self.min),
-            "GitCommit": "wireproto",
-            "GoVersion": "go1.x",
-            "Os": "linux",
-            "Arch": "amd64",
-            "KernelVersion": "stub",
-        }
-        built_at = "2023-11-14T22:13:20.000000000+00:00"
-        return {
-            "Platform": {"Name": "wireproto stub engine"},
-            "Components": [
-                {
-                    "Name": "Engine",
-                    "Version": version,
-                    "Details": {**build, "Experimental": "false", "BuildTime": built_at},
-                }
-            ],
-            "Version": version,
-            **build,
-            "BuildTime": built_at,
-        }
-
-    def _info_document(self) -> dict[str, object]:
-        containers = self.script.containers
-        running = sum(c.running for c in containers)
-        return {
-            "ID": "WIRE:PROT:STUB",
-            "Containers": len(containers),
-            "ContainersRunning": running,
-            "ContainersPaused": 0,
-            "ContainersStopped": len(containers) - running,
-            "Images": len(self.script.images),
-            "Driver": "stub",
-            "ServerVersion": self.script.server_version,
-            "OperatingSystem": "wireproto stub engine",
-            "OSType": "linux",
-            "Architecture": "x86_64",
-            "NCPU": 1,
-            "MemTotal": 1 << 30,
-            "Name": "wireproto-stub",
-        }
-
-    def _listed(self, request: _Request) -> list[Container]:
-        everything = flag(request, "all")
-        return [c for c in self.script.containers if everything or c.running]
-
-    def _summary(self, container: Container) -> dict[str, object]:
-        return {
-            "Id": container.id,
-            "Names": ["/" + container.name],
-            "Image": container.image,
-            "Command": "sh",
-            "Created": 1_700_000_000,
-            "State": "running" if container.running else "exited",
-            "Status": "Up" if container.running else f"Exited ({container.exit_code})",
-            "Ports": [],
-            "Labels": {},
-        }
-
-    def _inspect(self, container: Container) -> dict[str, object]:
-        return {
-            "Id": container.id,
-            "Name": "/" + container.name,
-            "Created": "2023-11-14T22:13:20.000000000Z",
-            "Image": "sha256:" + "0" * 64,
-            "State": {
-                "Status": "running" if container.running else "exited",
-                "Running": container.running,
-                "Paused": False,
-                "Restarting": False,
-                "ExitCode": container.exit_code,
-                "Pid": 4242 if container.running else 0,
-            },
-            "Config": {
-                "Tty": container.tty,
-                "OpenStdin": True,
-                "AttachStdin": False,
-                "AttachStdout": True,
-                "AttachStderr": True,
-                "Image": container.image,
-                "Cmd": ["sh"],
-            },
-            "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {}}},
-        }
-
-    def _images(self) -> list[dict[str, object]]:
-        return [
-            {
-                "Id": image.id,
-                "RepoTags": [image.reference],
-                "RepoDigests": [f"{image.repository}@{image.digest}"],
-                "Created": 1_700_000_000,
-                "Size": sum(size for _, size in image.layers),
-                "Labels": None,
-            }
-            for image in self.script.images
-        ]
-
-    def _streams(self, request: _Request) -> set[int] | None:
-        streams = {
-            s for s, name in ((mux.STDOUT, "stdout"), (mux.STDERR, "stderr")) if flag(request, name)
-        }
-        return streams or None
-
-    def _logs(self, request: _Request, container: Container) -> Reply:
-        streams = self._streams(request)
-        if streams is None:
-            return self.error(
-                400, "Bad parameters: you must choose at least one stream", request.version
-            )
-        first, stop, until = self._log_window(request, container)
-        encoded = Encoded(
-            container,
-            chunked=True,
-            piece=LOG_PIECE,
-            streams=streams,
-            timestamps=flag(request, "timestamps"),
-        )
-        following = flag(request, "follow") and container.running and until is None
-        return self.streamed(
-            encoded.pieces(first, stop, paced_piece(container.output.rate)),
-            None,
-            rate=container.output.rate,
-            hold_open=following,
-        )
-
-    def _log_window(self, request: _Request, container: Container) -> tuple[int, int, int | None]:
-        """(first, stop, until) from tail, since and until, read as dockerd 20.10 reads them.
-
-        tail: not an integer, or negative, means all; since: any value filters
-        (``-1`` or ``0`` keep everything scripted); until: empty or ``0`` means none.
-        """
-        tail_text = request.query.get("tail", [""])[0]
-        tail = int(tail_text) if re.fullmatch(r"[+-]?[0-9]+", tail_text) else -1
-        since_text = request.query.get("since", [""])[0]
-        until_text = request.query.get("until", [""])[0]
-        since = query.timestamp(since_text)
-        until = query.timestamp(until_text) if until_text != "0" else None
-        first, stop = container.window(tail if tail >= 0 else None, since, until)
-        return first, stop, until
-
-    def _attach(self, request: _Request, container: Container) -> Reply:
-        streams = self._streams(request) or set()
-        stdin = flag(request, "stdin")
-        encoded = Encoded(container, chunked=False, piece=ATTACH_PIECE, streams=streams)
-        media = "application/vnd.docker.raw-stream"
-        upgrade = request.headers.get("upgrade", "").lower() == "tcp"
-        if upgrade:
-            head = (
-                self._conn.send(
-                    h11.InformationalResponse(
-                        status_code=101,
-                        headers=[
-                            ("Content-Type", media),
-                            ("Connection", "Upgrade"),
-                            ("Upgrade", "tcp"),
-                        ],
-                        reason=b"UPGRADED",
-                    )
-                )
-                or b""
-            )
-        else:
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n" % media.encode()
-        hijack = Hijack(tty=container.tty, echo_stdin=stdin, early_stdin=self.trailing_data)
-        return Reply(
-            head=head,
-            body=encoded.pieces(size=paced_piece(container.output.rate)),
-            rate=container.output.rate,
-            delay=container.attach_delay,
-            hijack=hijack,
-            keep_alive=False,
-            status=101 if upgrade else 200,
-        )
-
-    def _pull(self, request: _Request) -> Reply:
-        repository = request.query.get("fromImage", [""])[0]
-        tag = request.query.get("tag", [""])[0] or "latest"
-        if ":" in repository and not tag:
-            repository, tag = repository.rsplit(":", 1)
-        image = self.script.image(repository, tag)
-        if image is None:
-            message = (
-                f"pull access denied for {repository}, repository does not exist or may "
-                "require 'docker login': denied: requested access to the resource is denied"
-            )
-            return self.error(404, message, request.version)
-        return self.streamed(image.pull_body(), "application/json")
-
-    def _events(self, request: _Request) -> Reply:
-        until_text = request.query.get("until", [""])[0]
-        since, until = query.event_window(request.query.get("since", [""])[0], until_text)
-        filters = query.filters(request.query.get("filters", [""])[0])
-        chosen = [
-            e
-            for e in self.script.all_events()
-            if (since is None or since <= e.time_ns)
-            and (until is None or e.time_ns <= until)
-            and e.matches(filters)
-        ]
-        body: Iterator[bytes] = (chunk(jsonstream.encode(e.message(), b"\n")) for e in chosen)
-        return self.streamed(body, "application/json", hold_open=not until_text)
 
 
 # Reason phrases of the statuses a request is refused with before it parses.
@@ -553,19 +341,26 @@ def _refused_framing(event: h11.Request) -> tuple[int, str] | None:
     return None
 
 
-def paced_piece(rate: float | None) -> int:
-    """Bytes per write: 64 KiB, or a twentieth of a second's worth when paced.
-
-    The pace allows each write once the bytes before it are due, so a write is a
-    burst: at a low rate a 64 KiB one would arrive seconds ahead of its time.
-    """
-    return PIECE if not rate else max(1, min(PIECE, int(rate / 20)))
-
-
-def flag(request: _Request, name: str) -> bool:
+def flag(request: Request, name: str) -> bool:
     """A boolean query parameter as the engine's ``httputils.BoolValue`` reads it."""
-    value = request.query.get(name, [""])[0].strip().lower()
-    return value not in ("", "0", "no", "false", "none")
+    return routes.flag(request.query, name)
+
+
+def _exists(route: routes.Route, version: ApiVersion) -> bool:
+    """Whether an engine answering at ``version`` has ``route`` (else: 404, unknown path)."""
+    return route.row is None or eras.has(route.row, version)
+
+
+def _received(request: Request) -> Received:
+    return Received(
+        method=request.method,
+        target=request.target,
+        path=request.path,
+        version=request.version,
+        query={k: list(v) for k, v in request.query.items()},
+        headers=dict(request.headers),
+        body=request.body,
+    )
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -37,7 +37,9 @@ from collections.abc import Iterable, Iterator
 
 from wireproto.engine.protocol import CLOSED, Hijack, Reply, ServerConnection
 from wireproto.engine.script import Script
+from wireproto.engine.world import MODERN, Received, World
 from wireproto.sentinel import NEED_DATA
+from wireproto.versions import ApiVersion
 
 # The transport's write buffer limits: above HIGH the pump pauses, below LOW it
 # resumes.  Small, because a thousand connections may each hold this much (the
@@ -80,18 +82,23 @@ class StubEngine:
     ``with StubEngine() as engine:`` serves from a background thread; then
     ``engine.host`` is ``unix:///...`` or ``tcp://127.0.0.1:PORT``
     (``engine.socket_path`` / ``engine.address`` too).  ``listen()`` then
-    ``serve_forever()`` serves from the calling thread instead.
+    ``serve_forever()`` serves from the calling thread instead.  It answers as an
+    engine of ``api_version`` would (1.0 to 1.12, or 1.41); ``world`` is its state
+    and ``received`` every request it dispatched.
     """
 
     def __init__(
         self,
         script: Script | None = None,
         *,
+        api_version: ApiVersion = MODERN,
         socket_path: str | None = None,
         tcp: tuple[str, int] | None = None,
         header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.script = script or Script()
+        self.api_version = api_version
+        self.world = World.from_script(self.script, api_version=api_version)
         self.header_timeout = header_timeout
         self._bound: tuple[int, int] | None = None  # (st_dev, st_ino) of the socket we bound
         self.stats = Stats()
@@ -107,6 +114,11 @@ class StubEngine:
         self._stop_asked = False  # stop_soon came before the loop was running
         self._loop_thread: int | None = None
         self._connections: set[_Connection] = set()
+
+    @property
+    def received(self) -> list[Received]:
+        """Every request dispatched so far, oldest first (see ``world.Received``)."""
+        return self.world.journal
 
     @property
     def host(self) -> str:
@@ -250,7 +262,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, engine: StubEngine) -> None:
         self.engine = engine
-        self.conn = ServerConnection(engine.script)
+        self.conn = ServerConnection(engine.world)
         self.transport: asyncio.Transport | None = None
         self.state = REQUEST
         self.reply: Reply | None = None
