@@ -67,7 +67,14 @@ class Data:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Document:
-    """The whole JSON document of a DOCUMENT call."""
+    """The whole JSON document of a DOCUMENT call, as the engine sent it.
+
+    Deliberately not normalised: events are what came over the wire (what a
+    transcript records and a proxy forwards), and a document that fits no
+    known shape must not fail the exchange, whose connection may still be
+    reused.  ``exchange.call.normalise(value)`` gives today's shape; the
+    adapters' ``Reply.document`` is exactly that.
+    """
 
     value: object
 

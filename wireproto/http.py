@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -119,6 +119,15 @@ class Call:
     ``(204, 304)`` for start: 304 when already started); ``()`` means any
     status below 400.  Another success status fails the exchange with
     :class:`errors.UnexpectedStatus` (see :func:`status_error`).
+
+    ``shape`` is the call's normaliser, bound to the API version it was made
+    at (see :mod:`wireproto.api.shapes`): it turns the JSON document as that
+    version's engine sent it into today's shape (``RepoTags``, ``Ports`` as a
+    list, CamelCase inspect keys, ...), and raises
+    :class:`errors.RemoteProtocolError` naming the field for a document that
+    fits neither shape.  None: the document has one shape at every version.
+    :meth:`normalise` applies it; the adapters' ``Reply.document`` is the
+    normalised document, ``Reply.raw`` the one the engine sent.
     """
 
     request: Request
@@ -127,10 +136,18 @@ class Call:
     tty: bool | None = None
     endpoint: str = ""
     statuses: tuple[int, ...] = ()
+    shape: Callable[[object], object] | None = None
 
     def expects(self, status: int) -> bool:
         """Whether ``status`` is one of this call's documented success statuses."""
         return status in self.statuses if self.statuses else status < 400
+
+    def normalise(self, document: object) -> object:
+        """``document`` (the decoded body; None when there was none) in today's shape.
+
+        A new value: ``document`` itself is left as the engine sent it.
+        """
+        return document if self.shape is None else self.shape(document)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

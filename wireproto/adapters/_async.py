@@ -276,7 +276,7 @@ class Client:
 
     async def request(self, call: Call) -> Reply:
         """Runs ``call`` to its end and gathers what it gave."""
-        gather = Gather()
+        gather = Gather(call)
         async with self.stream(call) as events:
             async for event in events:
                 gather.add(event)
@@ -415,7 +415,7 @@ class Pending:
 
     async def result(self, timeout: float | None = None) -> Reply:
         """Waits for the reply (forever by default); APIError for an error status."""
-        gather = Gather()
+        gather = Gather(self._driver.exchange.call)
 
         async def read() -> None:
             while (event := await self._driver.next()) is not None:

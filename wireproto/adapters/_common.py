@@ -146,29 +146,54 @@ class WSWire:
         return None
 
 
+_UNSHAPED = object()  # Reply.document not computed yet
+
+
 @dataclass
 class Reply:
-    """A whole response: its head, and the document, bytes or output it carried."""
+    """A whole response: its head, and the document, bytes or output it carried.
+
+    ``raw`` is the JSON document as the engine sent it (None: no body, or a
+    call whose body is not one document).  ``document`` is that document in
+    today's shape, whatever the API version the call was made at: the call's
+    normaliser (``Call.shape``, see :mod:`wireproto.api.shapes`) applied to
+    ``raw`` -- ``RepoTags`` rows, ``Ports`` as a list, CamelCase inspect keys,
+    ``is_automated``, image delete results as a list (``[]`` for the 204 of
+    engines before 1.2), ...  It is computed on first access, so a document
+    that fits neither shape raises :class:`errors.RemoteProtocolError` there,
+    while ``raw`` (and the rest of the reply) stays readable.  For a call
+    without a normaliser, ``document`` is ``raw``.
+    """
 
     response: Response
-    document: object = None
+    raw: object = None
     data: bytes = b""
     output: list[tuple[int, bytes]] = field(default_factory=list)
+    call: Call | None = field(default=None, repr=False)
+    _document: object = field(default=_UNSHAPED, init=False, repr=False, compare=False)
+
+    @property
+    def document(self) -> object:
+        """``raw`` in today's shape (see the class docstring); the same object each time."""
+        if self._document is _UNSHAPED:
+            self._document = self.call.normalise(self.raw) if self.call else self.raw
+        return self._document
 
 
 class Gather:
-    """Builds a :class:`Reply` from a call's events (``add`` each, then ``reply``)."""
+    """Builds a :class:`Reply` to ``call`` from its events (``add`` each, then ``reply``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, call: Call | None = None) -> None:
+        self._call = call
         self._reply: Reply | None = None
         self._chunks: list[bytes] = []
 
     def add(self, event: Event) -> None:
         if isinstance(event, Response):
-            self._reply = Reply(response=event)
+            self._reply = Reply(response=event, call=self._call)
         elif isinstance(event, Document):
             assert self._reply is not None
-            self._reply.document = event.value
+            self._reply.raw = event.value
         elif isinstance(event, Data):
             self._chunks.append(bytes(event.data))
         elif isinstance(event, Output):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from wireproto.api import gates
@@ -62,8 +62,10 @@ def make(
     hijack: bool = False,
     tty: bool | None = None,
     endpoint: str = "",
+    shape: Callable[[object], object] | None = None,
 ) -> Call:
-    """A Call: the request (version prefix, quoted path parameters, query) and its framing."""
+    """A Call: the request (version prefix, quoted path parameters, query), its framing
+    and, for a reply whose shape depends on the version, its normaliser (``shape``)."""
     req = request(
         method,
         path,
@@ -75,5 +77,11 @@ def make(
         headers=headers,
     )
     return Call(
-        request=req, kind=kind, statuses=statuses, hijack=hijack, tty=tty, endpoint=endpoint
+        request=req,
+        kind=kind,
+        statuses=statuses,
+        hijack=hijack,
+        tty=tty,
+        endpoint=endpoint,
+        shape=shape,
     )

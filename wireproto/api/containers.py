@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from wireproto.api import gates
+from wireproto.api import gates, shapes
 from wireproto.api._common import Filters, filters_query, make, opt
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
@@ -36,7 +36,8 @@ def list_containers(
     after/before a container id, ``size`` adds SizeRw and SizeRootFs (1.3+).
     ``filters`` (1.12+) keeps the rows that match, e.g. ``{"status": ["exited"]}``,
     ``{"label": ["key=value"]}`` (which keys an engine knows depends on it).
-    The Ports of each row are strings before 1.5: see :mod:`wireproto.api.shapes`.
+    The Ports of each row are strings before 1.5; the Call's ``shape``
+    (:func:`wireproto.api.shapes.containers`) gives the list of dicts.
     """
     query = {
         "all": all or None,
@@ -46,7 +47,15 @@ def list_containers(
         "size": opt("containers.list.size", size, version),
         "filters": filters_query("containers.list.filters", filters, version),
     }
-    return make("GET", "/containers/json", version=version, query=query, kind=DOC, statuses=(200,))
+    return make(
+        "GET",
+        "/containers/json",
+        version=version,
+        query=query,
+        kind=DOC,
+        statuses=(200,),
+        shape=shapes.bind(shapes.containers, version),
+    )
 
 
 def create_container(
@@ -67,12 +76,22 @@ def create_container(
 
 
 def inspect_container(container: str, version: ApiVersion | None = None) -> Call:
-    """``GET /containers/(id)/json``: lower-case keys before 1.12 (see shapes.camel_case)."""
-    return make("GET", "/containers/{}/json", container, version=version, kind=DOC, statuses=(200,))
+    """``GET /containers/(id)/json``; normalised by :func:`shapes.container_inspect`
+    (CamelCase keys, ``NetworkSettings.IPAddress``)."""
+    return make(
+        "GET",
+        "/containers/{}/json",
+        container,
+        version=version,
+        kind=DOC,
+        statuses=(200,),
+        shape=shapes.bind(shapes.container_inspect, version),
+    )
 
 
 def top(container: str, version: ApiVersion | None = None, *, ps_args: str | None = None) -> Call:
-    """``GET /containers/(id)/top`` (1.3+): ``{"Titles", "Processes"}``; ``ps_args`` 1.4+."""
+    """``GET /containers/(id)/top`` (1.3+): ``{"Titles", "Processes"}`` (1.4+; one object
+    per process at 1.3, normalised by :func:`shapes.top_processes`); ``ps_args`` 1.4+."""
     gates.require("containers.top", version)
     query = {"ps_args": opt("containers.top.ps_args", ps_args, version)}
     return make(
@@ -83,6 +102,7 @@ def top(container: str, version: ApiVersion | None = None, *, ps_args: str | Non
         query=query,
         kind=DOC,
         statuses=(200,),
+        shape=shapes.bind(shapes.top_processes, version),
     )
 
 

@@ -251,6 +251,23 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(name="inspect.camelcase", kind=B, since=V(1, 12), what="CamelCase keys in inspect"),
     Gate(name="search.is_automated", kind=B, since=V(1, 12), what="is_automated (was is_trusted)"),
+    # search's keys: the v1.0 .. v1.6 references answer {"Name", "Description"}; v1.7's
+    # answers the registry's keys (name, description, is_official, is_trusted, star_count)
+    # and notes "The response keys have changed from API v1.6".
+    Gate(
+        name="search.registry_keys",
+        kind=B,
+        since=V(1, 7),
+        what="search results with the registry's keys (Name, Description before)",
+    ),
+    # top: the v1.3 reference answers one object per process ({"PID", "Tty", "Time",
+    # "Cmd"}); v1.4's answers {"Titles": [...], "Processes": [[...], ...]}.
+    Gate(
+        name="containers.top.titles",
+        kind=B,
+        since=V(1, 4),
+        what="top answers Titles and Processes (a list of row objects before)",
+    ),
 )
 
 BY_NAME: dict[str, Gate] = {gate.name: gate for gate in GATES}

@@ -8,7 +8,7 @@ re-exports them).
 
 from __future__ import annotations
 
-from wireproto.api import gates
+from wireproto.api import gates, shapes
 from wireproto.api._common import TAR, Body, Filters, filters_query, make, opt, progress_kind
 from wireproto.http import BodyKind, Call
 from wireproto.versions import ApiVersion
@@ -33,15 +33,23 @@ def list_images(
     ``filters`` (1.12+) keeps the rows that match, e.g. ``{"dangling": ["true"]}``,
     ``{"label": ["key=value"]}``; ``filter`` (1.12 .. 1.40) keeps one repository's
     images (from 1.41: ``filters={"reference": [name]}``).
-    Before 1.7 one row per repository:tag: :func:`wireproto.api.shapes.group_images`
-    gives the modern rows (``RepoTags``).
+    Before 1.7 one row per repository:tag; the Call's ``shape``
+    (:func:`wireproto.api.shapes.group_images`) gives the modern rows (``RepoTags``).
     """
     query = {
         "all": all or None,
         "filters": filters_query("images.list.filters", filters, version),
         "filter": opt("images.list.filter", filter, version),
     }
-    return make("GET", "/images/json", version=version, query=query, kind=DOC, statuses=(200,))
+    return make(
+        "GET",
+        "/images/json",
+        version=version,
+        query=query,
+        kind=DOC,
+        statuses=(200,),
+        shape=shapes.bind(shapes.group_images, version),
+    )
 
 
 def import_image(
@@ -102,8 +110,17 @@ def viz(version: ApiVersion | None = None) -> Call:
 
 
 def inspect_image(name: str, version: ApiVersion | None = None) -> Call:
-    """``GET /images/(name)/json``: lower-case keys before 1.12 (see shapes.camel_case)."""
-    return make("GET", "/images/{}/json", name, version=version, kind=DOC, statuses=(200,))
+    """``GET /images/(name)/json``: lower-case keys before 1.12, normalised by
+    :func:`shapes.camel_case`."""
+    return make(
+        "GET",
+        "/images/{}/json",
+        name,
+        version=version,
+        kind=DOC,
+        statuses=(200,),
+        shape=shapes.bind(shapes.camel_case, version),
+    )
 
 
 def history(name: str, version: ApiVersion | None = None) -> Call:
@@ -139,9 +156,10 @@ def tag(
 def remove_image(
     name: str, version: ApiVersion | None = None, *, force: bool = False, noprune: bool = False
 ) -> Call:
-    """``DELETE /images/(name)``: 200 ``[{"Untagged"}, {"Deleted"}]`` (1.2+; see
-    shapes.delete_results), 204 and no body before.  ``force`` and ``noprune`` (keep
-    untagged parents) are 1.10+."""
+    """``DELETE /images/(name)``: 200 ``[{"Untagged"}, {"Deleted"}]`` (1.2+), 204 and no
+    body before (normalised to ``[]``: :func:`shapes.delete_rows`; typed results:
+    :func:`shapes.delete_results`).  ``force`` and ``noprune`` (keep untagged parents)
+    are 1.10+."""
     query = {
         "force": opt("images.delete.force", force, version),
         "noprune": opt("images.delete.noprune", noprune, version),
@@ -155,14 +173,22 @@ def remove_image(
         query=query,
         kind=DOC if lists else EMPTY,
         statuses=(200,) if lists else (204,),
+        shape=shapes.Normaliser(shapes.delete_rows, version, empty=list),
     )
 
 
 def search(term: str, version: ApiVersion | None = None) -> Call:
-    """``GET /images/search?term=``: Docker Hub search results (``is_automated`` from 1.12,
-    ``is_trusted`` before: see shapes.search_results)."""
+    """``GET /images/search?term=``: Docker Hub search results, normalised by
+    :func:`shapes.search_results` (``Name``/``Description`` before 1.7, ``is_trusted``
+    before 1.12)."""
     return make(
-        "GET", "/images/search", version=version, query={"term": term}, kind=DOC, statuses=(200,)
+        "GET",
+        "/images/search",
+        version=version,
+        query={"term": term},
+        kind=DOC,
+        statuses=(200,),
+        shape=shapes.bind(shapes.search_results, version),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from wireproto.api import gates
+from wireproto.api import gates, shapes
 from wireproto.api._common import make
 from wireproto.api.auth import AuthConfig, secret_json
 from wireproto.http import BodyKind, Call
@@ -28,8 +28,16 @@ def engine_version(version: ApiVersion | None = None) -> Call:
 
 
 def info(version: ApiVersion | None = None) -> Call:
-    """``GET /info``: system-wide information (``Containers``, ``Images``, ``Driver``, ...)."""
-    return make("GET", "/info", version=version, kind=BodyKind.DOCUMENT, statuses=(200,))
+    """``GET /info``: system-wide information (``Containers``, ``Images``, ``Driver``, ...);
+    normalised by :func:`shapes.info_document` (``NEventsListener``)."""
+    return make(
+        "GET",
+        "/info",
+        version=version,
+        kind=BodyKind.DOCUMENT,
+        statuses=(200,),
+        shape=shapes.bind(shapes.info_document, version),
+    )
 
 
 def login(config: AuthConfig | Mapping[str, str], version: ApiVersion | None = None) -> Call:
