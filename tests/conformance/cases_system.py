@@ -1,0 +1,73 @@
+"""Cases: system (ping, version, info) and events."""
+
+from __future__ import annotations
+
+from tests.conformance import checks
+from tests.conformance.model import EXITED, Case, Ctx, Outcome, Wire, always
+from wireproto import api
+from wireproto.api.events import events
+
+
+def pinged(outcome: Outcome, ctx: Ctx) -> None:
+    assert outcome.data == b"OK", outcome.data
+
+
+def saw_container(outcome: Outcome, ctx: Ctx) -> bool:
+    return any(
+        isinstance(m, dict) and checks.same_id(m.get("id", ""), ctx.container)
+        for m in outcome.messages
+    )
+
+
+def evented(outcome: Outcome, ctx: Ctx) -> None:
+    assert saw_container(outcome, ctx), f"no event for {ctx.container[:12]}: {outcome.messages}"
+    for message in outcome.messages:
+        assert isinstance(message, dict) and {"status", "id", "time"} <= set(message), message
+
+
+SYSTEM, EVENTS = "system", "events"
+
+CASES = (
+    Case(
+        name="ping",
+        group=SYSTEM,
+        func=api.ping,
+        label="/_ping",
+        build=lambda c: api.ping(c.version),
+        wire=lambda c: Wire("GET", "/_ping"),
+        status=always(200),
+        check=pinged,
+    ),
+    Case(
+        name="engine_version",
+        group=SYSTEM,
+        func=api.engine_version,
+        label="version",
+        build=lambda c: api.engine_version(c.version),
+        wire=lambda c: Wire("GET", "/version"),
+        status=always(200),
+        check=lambda o, c: checks.document(o, "version", "Version") and None,
+    ),
+    Case(
+        name="info",
+        group=SYSTEM,
+        func=api.info,
+        label="info",
+        build=lambda c: api.info(c.version),
+        wire=lambda c: Wire("GET", "/info"),
+        status=always(200),
+        check=lambda o, c: checks.document(o, "info", "Containers", "Images") and None,
+    ),
+    Case(
+        name="events",
+        group=EVENTS,
+        func=events,
+        label="events",
+        needs=EXITED,
+        build=lambda c: events(c.version, since=c.since),
+        wire=lambda c: Wire("GET", "/events", {"since": c.since}),
+        status=always(200),
+        check=evented,
+        enough=saw_container,
+    ),
+)

@@ -1,0 +1,71 @@
+"""Shape checks for the normalised replies (the modern shape, whatever the version)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+from tests.conformance.model import Ctx, Outcome
+
+
+def is_tar(data: bytes) -> list[str]:
+    """The member names of ``data``; fails unless it is a tar stream."""
+    assert data, "expected a tar stream, got no bytes"
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return archive.getnames()
+
+
+def rows(value: object, what: str) -> list[dict[str, object]]:
+    """``value`` as a list of objects (``null`` is an empty list, as changes sends it)."""
+    if value is None:
+        return []
+    assert isinstance(value, list), f"{what}: expected a list, got {type(value).__name__}"
+    for row in value:
+        assert isinstance(row, dict), f"{what}: expected objects, got {row!r}"
+    return value
+
+
+def document(outcome: Outcome, what: str, *keys: str) -> dict[str, object]:
+    """The reply's document, an object with ``keys``."""
+    doc = outcome.document
+    assert isinstance(doc, dict), f"{what}: expected an object, got {doc!r}"
+    missing = [key for key in keys if key not in doc]
+    assert not missing, f"{what}: {missing} missing from {sorted(doc)}"
+    return doc
+
+
+def camel_case(doc: dict[str, object], what: str) -> None:
+    """Every top-level key CamelCase (lower-case keys before 1.12 are normalised away)."""
+    lower = [key for key in doc if key[:1].islower()]
+    assert not lower, f"{what}: lower-case keys {lower} in the normalised document"
+
+
+def same_id(short_or_long: object, full: str) -> bool:
+    """Whether an id an engine listed (12 characters before some versions) is ``full``."""
+    text = str(short_or_long).removeprefix("sha256:")
+    full = full.removeprefix("sha256:")
+    return bool(text) and (full.startswith(text) or text.startswith(full))
+
+
+def progress(outcome: Outcome, ctx: Ctx, what: str) -> None:
+    """A progress reply: JSON messages from 1.1 (none with an error), raw text before."""
+    if ctx.version >= ctx.version.__class__(1, 1):
+        assert outcome.messages, f"{what}: no progress messages"
+        errors = [m for m in outcome.messages if isinstance(m, dict) and "error" in m]
+        assert not errors, f"{what}: in-band errors {errors}"
+    else:
+        assert not outcome.messages, f"{what}: JSON messages before 1.1: {outcome.messages}"
+
+
+def delete_results(value: object) -> list[tuple[str, str]]:
+    """Image delete results as (kind, value) pairs, whether typed or dicts."""
+    assert isinstance(value, list), f"image delete: expected a list, got {value!r}"
+    pairs = []
+    for item in value:
+        if isinstance(item, dict):
+            ((kind, text),) = item.items()
+            pairs.append((str(kind), str(text)))
+        else:
+            kind = type(item).__name__
+            pairs.append((kind, str(getattr(item, "reference", getattr(item, "id", "")))))
+    return pairs

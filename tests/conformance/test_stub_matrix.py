@@ -1,0 +1,140 @@
+"""The conformance matrix against the stub engine: every case, at 1.0 .. 1.12 and 1.41,
+through blocking, asyncio and trio.
+
+One stub engine per version for the whole session (cases make their own
+uniquely named objects, so they share it); the blocking client is reused
+across cases, the async ones live for one case (their connections belong to
+one event loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.conformance import matrix, runner
+from tests.conformance.cases import CASES
+from tests.conformance.model import VERSIONS, Case, Ctx
+from tests.support.adapters import ADAPTERS, Adapter, BlockingClient
+from wireproto import api
+from wireproto.api.auth import parse_reference
+from wireproto.errors import NotFound, UnsupportedInVersion
+from wireproto.http import BodyKind, Call, Request
+from wireproto.versions import ApiVersion
+
+BASE_IMAGE = "busybox:latest"
+REGISTRY = "127.0.0.1:5000"  # a name only: the stub engine contacts no registry
+LOGIN = {"username": "wpm", "password": "wpm-secret", "serveraddress": REGISTRY}
+
+
+class Stub:
+    """One version's stub engine, its base image pulled, and a blocking client kept open."""
+
+    def __init__(self, version: ApiVersion) -> None:
+        from wireproto.engine import StubEngine
+
+        self.version = version
+        self.engine = StubEngine(api_version=version)
+        self.engine.start()
+        self.blocking = BlockingClient(self.engine.host)
+        self.blocking.client.request(api.pull(parse_reference(BASE_IMAGE), version))
+
+    def ctx(self) -> Ctx:
+        return Ctx(
+            version=self.version,
+            real=False,
+            image=BASE_IMAGE,
+            unique=runner.unique(),
+            registry=REGISTRY,
+            login=LOGIN,
+        )
+
+    def close(self) -> None:
+        self.blocking.client.close()
+        self.engine.stop()
+
+
+@pytest.fixture(scope="session")
+def stubs() -> Iterator[Callable[[ApiVersion], Stub]]:
+    started: dict[ApiVersion, Stub] = {}
+
+    def get(version: ApiVersion) -> Stub:
+        if version not in started:
+            started[version] = Stub(version)
+        return started[version]
+
+    yield get
+    for stub in started.values():
+        stub.close()
+
+
+def run_on(adapter_name: str, stub: Stub, scenario: Callable[[Any], Any]) -> Any:
+    """Runs ``scenario(client)`` under one adapter, against ``stub``."""
+    adapter = Adapter(adapter_name, backend=None)  # type: ignore[arg-type]
+    if adapter_name == "blocking":
+        return adapter.run(scenario, stub.blocking)
+
+    async def fresh() -> Any:
+        async with adapter.client(stub.engine.host) as client:
+            return await scenario(client)
+
+    return adapter.run(fresh)
+
+
+@pytest.mark.parametrize("adapter_name", ADAPTERS)
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_case(case: Case, version: ApiVersion, adapter_name: str, stubs: Any) -> None:
+    stub = stubs(version)
+    if matrix.refusal(case, version) is not None:
+        refused_before_sending(case, stub)
+        return
+    ctx = stub.ctx()
+
+    async def scenario(client: Any) -> tuple[Call, Any, int]:
+        await runner.prepare(client, ctx, case.needs)
+        call = case.build(ctx)
+        mark = len(stub.engine.received)
+        outcome = await runner.execute(client, case, call, ctx)
+        return call, outcome, mark
+
+    call, outcome, mark = run_on(adapter_name, stub, scenario)
+    runner.check_received(stub.engine.received[mark:], call, case, ctx)
+    runner.check_outcome(outcome, case, ctx)
+
+
+def refused_before_sending(case: Case, stub: Stub) -> None:
+    mark = len(stub.engine.received)
+    with pytest.raises(UnsupportedInVersion):
+        case.build(stub.ctx())
+    assert len(stub.engine.received) == mark, "a refused call reached the engine"
+
+
+PROBES = [
+    pytest.param(case, version, id=f"{case.name}-{version}")
+    for case in CASES
+    for version in VERSIONS
+    if matrix.route_missing(case, version)
+]
+
+
+@pytest.mark.parametrize(("case", "version"), PROBES)
+def test_refused_route_is_404_on_the_stub(case: Case, version: ApiVersion, stubs: Any) -> None:
+    """Asked anyway, the stub engine of a version that lacks the call answers 404, as that
+    engine did: the catalogue's gate table and the engine's table agree."""
+    stub = stubs(version)
+    ctx = stub.ctx()
+    client = stub.blocking.client
+    if case.needs in ("created", "exited", "running", "paused", "exec", "exec-running"):
+        run_on("blocking", stub, lambda c: runner.prepare(c, ctx, "running"))
+    wire = case.wire(ctx)
+    raw = Request(
+        method=wire.method,
+        target=version.prefix + wire.path,
+        headers=(("Content-Type", "application/json"),) if wire.method == "POST" else (),
+        body=b"{}" if wire.method == "POST" else None,
+    )
+    with pytest.raises(NotFound):
+        client.request(Call(request=raw, kind=BodyKind.BYTES))
