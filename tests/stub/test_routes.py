@@ -104,6 +104,36 @@ def test_received_records_each_request_as_sent() -> None:
         assert got.headers["x-thing"] == "Yes" and got.body == b"{}"
 
 
+def test_the_journal_never_shows_a_credential() -> None:
+    """Login bodies and X-Registry-Auth are recorded for the tests, never shown in a repr."""
+    secret = "pa55-w0rd-not-shown"
+    body = json.dumps({"username": "u", "password": secret})
+    with StubEngine() as engine:
+        raw(
+            engine,
+            f"POST /v1.41/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n{body}",
+        )
+        raw(
+            engine,
+            f"POST /v1.41/images/x/push HTTP/1.1\r\nHost: x\r\nX-Registry-Auth: {secret}\r\n"
+            "Content-Length: 0\r\n\r\n",
+        )
+        shown = repr(engine.received) + str(engine.received)
+        assert secret.encode() in engine.received[0].body
+        assert secret not in shown and "POST /auth" in shown
+
+
+def test_old_engines_send_no_engine_headers() -> None:
+    """Api-Version and Server came with docker v1.12.0 (API 1.24): an engine of 1.12 or older
+    answers with Content-Type and Date only."""
+    with StubEngine(api_version=ApiVersion(1, 12)) as old, StubEngine() as new:
+        _, head, _ = raw(old, "GET /v1.12/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b"api-version" not in head.lower() and b"server:" not in head.lower()
+        _, head, _ = raw(new, "GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b"Api-Version: 1.41" in head and b"Server: Docker/" in head
+
+
 def test_the_stub_refuses_versions_it_cannot_be() -> None:
     with pytest.raises(UnknownEngineVersion):
         StubEngine(api_version=ApiVersion(1, 13))

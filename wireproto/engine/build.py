@@ -136,7 +136,7 @@ def remove_intermediate(version: ApiVersion, query: dict[str, list[str]]) -> tup
     forcerm = eras.has("build.forcerm", version) and _truthy(value("forcerm"))
     if eras.has("build.rm.default", version):
         return forcerm or value("rm") in ("", *_TRUE), forcerm
-    if eras.has("build.rm", version) or eras.has("build.rm.v1_5", version):
+    if eras.has("build.rm", version):
         return _truthy(value("rm")), False
     return False, False
 

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 # dockerd from 1.13 answers 304 to starting a running (stopping a stopped) container, at
 # every prefix it serves (the v1.13 reference); older engines answered an error.
 NOT_MODIFIED_ENGINE = ApiVersion(1, 13)
+# From 1.24 dockerd refuses a start request with a body (HostConfig belongs in create).
+START_WITHOUT_BODY = ApiVersion(1, 24)
+START_BODY_REFUSED = (
+    "starting container with non-empty request body was deprecated since API v1.22 and "
+    "removed in v1.24"
+)
 # Engines from 1.22 send events with Type, Action and Actor (dockerd 20.10 among them).
 MODERN_EVENTS = ApiVersion(1, 22)
 # The version from which dockerd sends the wait's head before the container stops.
@@ -232,6 +238,8 @@ def start(ctx: Context) -> Reply:
             return ctx.empty(304)
         return ctx.error(500, f"Container {container.id} is already running")
     body = ctx.body_json()
+    if body and ctx.version >= START_WITHOUT_BODY:
+        return ctx.error(400, START_BODY_REFUSED)
     if isinstance(body, dict) and body and ctx.has("containers.start.host_config"):
         container.host_config.update(body)
     ctx.world.start(container)
@@ -276,7 +284,8 @@ def kill(ctx: Context) -> Reply:
         return ctx.error(409, f"Container {container.id} is not running")
     text = ctx.query("signal") if ctx.has("containers.kill.signal") else ""
     number = programs.signal_number(text or "SIGKILL")
-    if number is None or (not text.isdigit() and not ctx.has("containers.kill.signal_name")):
+    named = bool(text) and not text.isdigit()
+    if number is None or (named and not ctx.has("containers.kill.signal_name")):
         return ctx.error(400, f"Invalid signal: {text}")
     ctx.world.signal(container, number, "kill")
     return ctx.empty(204)

@@ -31,10 +31,13 @@ class Row:
     source: str
     since: ApiVersion | None = None
     until: ApiVersion | None = None
+    gaps: tuple[tuple[ApiVersion, ApiVersion], ...] = ()  # first..last without it, in between
     what: str = ""
 
     def holds(self, version: ApiVersion) -> bool:
         if self.since is not None and version < self.since:
+            return False
+        if any(first <= version <= last for first, last in self.gaps):
             return False
         return self.until is None or version <= self.until
 
@@ -112,6 +115,13 @@ ROWS: tuple[Row, ...] = (
         source="change log 1.2",
         what="POST /auth stores the config (only checks it from 1.2)",
     ),
+    Row(
+        name="headers.engine",
+        since=V(1, 24),
+        source="docker v1.12.0 (API 1.24) code: its version middleware adds Api-Version and "
+        "Server; the engines of 1.0 .. 1.12 set only Content-Type (and Go's Date)",
+        what="Api-Version, Server, Ostype, Docker-Experimental response headers",
+    ),
     # --- containers, attach, exec, events -------------------------------------------------------
     Row(
         name="attach.multiplexed",
@@ -144,10 +154,19 @@ ROWS: tuple[Row, ...] = (
         what="GET /containers/(id)/logs",
     ),
     Row(
+        name="attach.upgrade",
+        since=V(1, 17),
+        source="docker v1.5.0 (API 1.17) code: the first to answer Upgrade: tcp with 101 "
+        "UPGRADED; older engines answer the hijack with 200",
+        what="101 UPGRADED for an attach or exec start that asks to upgrade",
+    ),
+    Row(
         name="containers.create.name",
         since=V(1, 6),
-        source="v1.6 reference (first documents create's name; v1.5's has none)",
-        what="name on POST /containers/create (ignored before: a generated name)",
+        gaps=((V(1, 7), V(1, 7)),),
+        source="v1.6 reference (first documents create's name; v1.5's has none, v1.7's "
+        "drops it, v1.8's lists it again)",
+        what="name on POST /containers/create (ignored without it: a generated name)",
     ),
     Row(
         name="containers.start.no_content",
@@ -158,13 +177,16 @@ ROWS: tuple[Row, ...] = (
     Row(
         name="containers.start.host_config",
         since=V(1, 3),
-        source="change log 1.3",
+        until=V(1, 23),
+        source="change log 1.3; gone from 1.24 (dockerd refuses a start body there)",
         what="a host config body on POST /containers/(id)/start",
     ),
     Row(
         name="containers.kill.signal",
         since=V(1, 6),
-        source="v1.6 reference (an integer; v1.5's kill takes no parameter)",
+        gaps=((V(1, 7), V(1, 8)),),
+        source="v1.6 reference (an integer; v1.5's kill takes no parameter, v1.7's and "
+        "v1.8's drop it, v1.9's lists it again)",
         what="signal on kill (SIGKILL without it)",
     ),
     Row(
@@ -381,16 +403,10 @@ ROWS: tuple[Row, ...] = (
     Row(name="build.q", since=V(1, 3), source="v1.3 reference", what="q on build"),
     Row(name="build.nocache", since=V(1, 4), source="v1.4 reference", what="nocache on build"),
     Row(
-        name="build.rm.v1_5",
-        since=V(1, 5),
-        until=V(1, 5),
-        source="v1.5 reference (v1.6 .. v1.8's have no rm)",
-        what="rm on build",
-    ),
-    Row(
         name="build.rm",
-        since=V(1, 9),
-        source="v1.9 reference",
+        since=V(1, 5),
+        gaps=((V(1, 6), V(1, 8)),),
+        source="v1.5 reference (v1.6 .. v1.8's have no rm, v1.9's lists it again)",
         what="rm on build",
     ),
     Row(

@@ -207,16 +207,18 @@ class ServerConnection:
     # --- replies -----------------------------------------------------------------------
 
     def _headers(self, content_type: str | None = None) -> list[tuple[str, str]]:
-        headers = [("Api-Version", str(self.max))]
-        if content_type:
-            headers.append(("Content-Type", content_type))
-        headers += [
+        date = ("Date", http_date(time.time()))
+        typed = [("Content-Type", content_type)] if content_type else []
+        if not eras.has("headers.engine", self.max):
+            return [*typed, date]
+        return [
+            ("Api-Version", str(self.max)),
+            *typed,
             ("Docker-Experimental", "false"),
             ("Ostype", "linux"),
             ("Server", f"Docker/{self.script.server_version} (linux)"),
-            ("Date", http_date(time.time())),
+            date,
         ]
-        return headers
 
     def document(
         self,
@@ -290,7 +292,8 @@ class ServerConnection:
         """An attach stream: ``101 UPGRADED`` when the client asked to upgrade, else the
         legacy ``200`` raw-stream head; then ``body``, then ``feed`` until it ends."""
         media = "application/vnd.docker.raw-stream"
-        upgrade = request.headers.get("upgrade", "").lower() == "tcp"
+        asked = request.headers.get("upgrade", "").lower() == "tcp"
+        upgrade = asked and eras.has("attach.upgrade", self.max)
         if upgrade:
             headers = [("Content-Type", media), ("Connection", "Upgrade"), ("Upgrade", "tcp")]
             informational = h11.InformationalResponse(

@@ -75,8 +75,15 @@ class Received:
     path: str
     version: ApiVersion
     query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        # Headers and bodies carry credentials (X-Registry-Auth, POST /auth): never shown.
+        return (
+            f"Received({self.method} {self.path} at {self.version}, "
+            f"{len(self.headers)} headers, {len(self.body)} body bytes)"
+        )
 
 
 class Feed:
