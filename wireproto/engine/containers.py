@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from wireproto import jsonstream, mux
-from wireproto.engine import programs, query
+from wireproto.engine import eras, programs, query, wsattach
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.script import (
     ATTACH_PIECE,
@@ -434,20 +434,24 @@ def _watch(
     exits: list[Callable[[], None]],
     feed: Feed,
     encode: Callable[[int, bytes], bytes],
+    *,
+    at_exit: Callable[[], None] | None = None,
 ) -> None:
-    """Output pushed to ``feed`` as it is written, until the exit; both end with the reader."""
+    """Output pushed to ``feed`` as it is written, until the exit (then ``at_exit``, by
+    default the feed's end); both subscriptions end with the reader."""
+    ending = at_exit or feed.end
 
     def watcher(stream: int, data: bytes) -> None:
         feed.push(encode(stream, data))
 
     watchers.append(watcher)
-    exits.append(feed.end)
+    exits.append(ending)
 
     def unsubscribe() -> None:
         if watcher in watchers:
             watchers.remove(watcher)
-        if feed.end in exits:
-            exits.remove(feed.end)
+        if ending in exits:
+            exits.remove(ending)
 
     feed.on_close.append(unsubscribe)
 
@@ -530,6 +534,42 @@ class _AttachedStdin:
             self.pipe.close()
 
 
+def attach_ws(ctx: Context) -> Reply:
+    """The WebSocket attach (see :mod:`wireproto.engine.wsattach`)."""
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    headers = ctx.request.headers
+    refused = wsattach.handshake_refusal(ctx.request.method, headers)
+    if refused is not None:
+        return ctx.conn.raw(refused, int(refused.split(b" ", 2)[1]))
+    binary = ctx.has("attach.ws.binary")
+    # Engines from 1.19 attach every stream whatever the query says; older ones read it.
+    every = eras.has("attach.ws.every_stream", ctx.world.api_version)
+    streams = {mux.STDOUT, mux.STDERR} if every else _streams(ctx) or set()
+
+    def frame(stream: int, data: bytes) -> bytes:
+        return wsattach.data_frame(data, binary=binary) if stream in streams and data else b""
+
+    feed = Feed()
+    use_stdin = (every or ctx.flag("stdin")) and bool(container.config.get("OpenStdin"))
+    once = bool(container.config.get("StdinOnce")) and not container.tty
+    sink = wsattach.WSStdin(feed, container.stdin if use_stdin else None, closes_stdin=once)
+    head = wsattach.accept_head(headers["sec-websocket-key"])
+    if container.scripted is not None:  # its output is its script, whole
+        body = [frame(s, d) for s, d in container.scripted.messages()] if ctx.flag("logs") else []
+        sink.finish()
+        return ctx.conn.websocket(head, body=[b for b in body if b], feed=feed, stdin=sink)
+    body = [frame(s, d) for _, s, d in container.output] if ctx.flag("logs") else []
+    if ctx.flag("stream") and container.state != "exited":
+        _watch(container.watchers, container.on_exit, feed, frame, at_exit=sink.finish)
+    else:
+        sink.finish()
+    attributes = {"image": container.image, "name": container.name}
+    ctx.world.emit("container", "attach", container.id, **attributes)
+    return ctx.conn.websocket(head, body=[b for b in body if b], feed=feed, stdin=sink)
+
+
 # --- exec -----------------------------------------------------------------------------------
 
 
@@ -575,9 +615,7 @@ def exec_start(ctx: Context) -> Reply:
     feed = Feed()
     _watch(record.watchers, record.on_exit, feed, _framer(ctx, record.tty, streams))
     sink = record.stdin if record.config.get("AttachStdin") else None
-    reply = ctx.conn.hijack(
-        ctx.request, tty=record.tty, feed=feed, stdin=sink, delay=HIJACK_SETTLE
-    )
+    reply = ctx.conn.hijack(ctx.request, tty=record.tty, feed=feed, stdin=sink, delay=HIJACK_SETTLE)
     ctx.world.start_exec(record)
     return reply
 
@@ -678,6 +716,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/containers/{id}/pause", pause, row="containers.pause"),
     Route("POST", "/containers/{id}/unpause", unpause, row="containers.pause"),
     Route("POST", "/containers/{id}/attach", attach),
+    Route("GET", "/containers/{id}/attach/ws", attach_ws, row="attach.ws"),
     Route("POST", "/containers/{id}/resize", resize),
     Route("POST", "/containers/{id}/wait", wait),
     Route("POST", "/containers/{id}/copy", copy, row="containers.copy"),

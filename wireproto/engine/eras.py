@@ -50,6 +50,26 @@ ROWS: tuple[Row, ...] = (
         what="attach without a TTY frames stdout and stderr (raw, merged, before)",
     ),
     Row(
+        name="attach.ws",
+        since=V(1, 4),
+        source="docker v0.6.0 api.go (API 1.4) adds the route; the references list it from v1.0",
+        what="GET /containers/(id)/attach/ws (a WebSocket; x/net/websocket's handshake)",
+    ),
+    Row(
+        name="attach.ws.binary",
+        since=V(1, 28),
+        source="v1.28 reference / moby PR 28176 (text frames before, whatever the bytes)",
+        what="the WebSocket attach sends its output as binary frames",
+    ),
+    Row(
+        name="attach.ws.every_stream",
+        since=V(1, 19),
+        source="docker v1.7.0 (API 1.19) api/server/server.go: stdin/stdout/stderr no longer "
+        "read; docker v1.6.0's read them",
+        what="an engine of this version attaches stdin, stdout and stderr on attach/ws whatever "
+        "the query says (keyed on the engine's version, not the request's)",
+    ),
+    Row(
         name="containers.ports.list",
         since=V(1, 5),
         source="change log 1.5",

@@ -312,6 +312,18 @@ class ServerConnection:
             feed=feed,
         )
 
+    def websocket(
+        self, head: bytes, *, body: Iterable[bytes], feed: Feed, stdin: StdinSink
+    ) -> Reply:
+        """A WebSocket attach: the handshake's ``head``, then ``body`` and ``feed`` (frames
+        already); the client's bytes go to ``stdin`` (its frame reader)."""
+        hijack = Hijack(tty=True, echo_stdin=False, early_stdin=self.trailing_data, stdin=stdin)
+        return Reply(head=head, body=body, hijack=hijack, keep_alive=False, status=101, feed=feed)
+
+    def raw(self, data: bytes, status: int) -> Reply:
+        """Bytes written as they are, then the connection closes (a refused handshake)."""
+        return Reply(head=data, keep_alive=False, status=status)
+
     def _bad_request(self, status: int, reason: str) -> Reply:
         # The request never parsed: the engine's Go server answers a bare 400 (505 for an
         # unknown version) and closes; h11 is left behind, the connection ends here.
