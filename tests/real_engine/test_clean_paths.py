@@ -19,6 +19,7 @@ MOVED = [
     ("GET", "//_ping/?a=1&b=%2F", "/_ping/?a=1&b=%2F"),
     ("POST", "/v1.41/containers//x/start", "/v1.41/containers/x/start"),
     ("GET", "/../../containers/a%20b/json", "/containers/a%20b/json"),
+    ("GET", "//[fe80::/v1.41/version", "/%5Bfe80::/v1.41/version"),
 ]
 
 

@@ -71,14 +71,154 @@ def _found(ctx: Context) -> ContainerRecord | Reply:
 
 
 def list_containers(ctx: Context) -> Reply:
-    rows = list(ctx.world.containers.values())
-    rows.sort(key=lambda c: c.created_ns, reverse=True)
-    if not (ctx.flag("all") or ctx.query("limit") or ctx.query("since") or ctx.query("before")):
-        rows = [c for c in rows if c.running]
-    limit = ctx.query("limit")
-    if limit.lstrip("-").isdigit() and int(limit) > 0:
-        rows = rows[: int(limit)]
+    """Newest first; which rows is read as the engine of its version reads the query.
+
+    Engines up to 1.12 take ``since``/``before`` (an id or a name) as query parameters;
+    dockerd 20.10 ignores those and reads them from ``filters`` only, with name, id,
+    status, label, exited and ancestor (``daemon/list.go``).
+    """
+    # (ties, e.g. a script's containers, all made at its base time: in the script's order)
+    newest_first = sorted(ctx.world.containers.values(), key=lambda c: -c.created_ns)
+    limit_text = ctx.query("limit")
+    limit = _limit(ctx, limit_text)
+    chosen: Callable[[ContainerRecord], bool] = lambda c: True  # noqa: E731
+    if ctx.world.api_version >= MODERN_EVENTS:
+        found = query.filters(ctx.query("filters"))
+        since, before, chosen, every = _modern_filters(ctx, found)
+    else:
+        since, before = _named(ctx, ctx.query("since")), _named(ctx, ctx.query("before"))
+        every = bool(ctx.query("since") or ctx.query("before"))
+        if ctx.has("containers.list.filters"):
+            chosen = _status_filters(query.filters(ctx.query("filters")))
+    show_all = ctx.flag("all") or limit > 0 or every
+    rows: list[ContainerRecord] = []
+    for container in newest_first:
+        if before is not None:  # skip down to (and past) the ``before`` container
+            if container is before:
+                before = None
+            continue
+        if container is since or (limit > 0 and len(rows) == limit):
+            break
+        if (container.running or show_all) and chosen(container):
+            rows.append(container)
     return ctx.json([summary(ctx, c) for c in rows])
+
+
+def _limit(ctx: Context, text: str) -> int:
+    if not text:
+        return 0
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        # Go's strconv.Atoi error, answered 500 by the engine's router
+        raise query.QueryError(500, f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def _named(ctx: Context, ref: str) -> ContainerRecord | None:
+    if not ref:
+        return None
+    found = ctx.world.container(ref)
+    if found is None:
+        raise query.QueryError(500, f"Could not find container with name or id {ref}")
+    return found
+
+
+# The list filters dockerd 20.10 accepts (acceptedPsFilterTags) and the states status takes.
+PS_FILTERS = frozenset(
+    [
+        "ancestor",
+        "before",
+        "exited",
+        "health",
+        "id",
+        "isolation",
+        "is-task",
+        "label",
+        "name",
+        "network",
+        "publish",
+        "since",
+        "status",
+        "volume",
+        "expose",
+    ]
+)
+STATES = frozenset(["created", "restarting", "running", "removing", "paused", "exited", "dead"])
+
+
+def _modern_filters(
+    ctx: Context, found: dict[str, list[str]]
+) -> tuple[ContainerRecord | None, ContainerRecord | None, Callable[[ContainerRecord], bool], bool]:
+    """(since, before, the row test, whether stopped containers show) from 20.10's filters."""
+    for key in found:
+        if key not in PS_FILTERS:
+            raise query.QueryError(400, f"Invalid filter '{key}'")
+    for state in found.get("status", []):
+        if state not in STATES:
+            raise query.QueryError(400, f"Invalid filter 'status={state}'")
+    codes = [_exit_code(text) for text in found.get("exited", [])]
+    since = before = None
+    for ref in found.get("since", []):
+        since = _by_id_or_name(ctx, ref)
+    for ref in found.get("before", []):
+        before = _by_id_or_name(ctx, ref)
+    ancestors = {i.id for ref in found.get("ancestor", []) if (i := ctx.world.image(ref))}
+
+    def chosen(c: ContainerRecord) -> bool:
+        return (
+            (_matches(found.get("name"), c.name) or _matches(found.get("name"), "/" + c.name))
+            and _matches(found.get("id"), c.id)
+            and _labels_match(found.get("label", []), c.config.get("Labels"))
+            and (not codes or (not c.running and bool(c.started_ns) and c.exit_code in codes))
+            and _matches(found.get("status"), c.state)
+            and ("ancestor" not in found or c.image_id in ancestors)
+        )
+
+    return since, before, chosen, "status" in found
+
+
+def _exit_code(text: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise query.QueryError(500, f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def _by_id_or_name(ctx: Context, ref: str) -> ContainerRecord:
+    found = ctx.world.container(ref)
+    if found is None:
+        raise query.QueryError(404, f"No such container: {ref}")
+    return found
+
+
+def _matches(patterns: list[str] | None, value: str) -> bool:
+    """filters.Match: no values, an exact value, or a regular expression found in ``value``."""
+    if not patterns or value in patterns:
+        return True
+    for pattern in patterns:
+        try:
+            if re.search(pattern, value):
+                return True
+        except re.error:
+            continue  # Go skips a value that is no regular expression
+    return False
+
+
+def _labels_match(wanted: list[str], labels: object) -> bool:
+    """filters.MatchKVList: every ``key`` present, every ``key=value`` equal."""
+    have = labels if isinstance(labels, dict) else {}
+    for item in wanted:
+        key, sep, value = item.partition("=")
+        if key not in have or (sep and str(have[key]) != value):
+            return False
+    return True
+
+
+def _status_filters(found: dict[str, list[str]]) -> Callable[[ContainerRecord], bool]:
+    """1.12's filters: exited (an exit code of a stopped container) and status."""
+    codes = [_exit_code(text) for text in found.get("exited", [])]
+    return lambda c: (
+        (not codes or (not c.running and c.exit_code in codes))
+        and _matches(found.get("status"), c.state)
+    )
 
 
 def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
@@ -95,7 +235,8 @@ def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
         "Ports": [] if ctx.has("containers.ports.list") else "",
         "Labels": container.config.get("Labels") or {},
     }
-    if ctx.flag("size"):
+    # Before 1.3 every row carried its sizes (the v1.2 reference); from 1.3 only with size.
+    if ctx.flag("size") or not ctx.has("containers.list.size"):
         row.update(SizeRw=0, SizeRootFs=0)
     return row
 

@@ -76,6 +76,18 @@ ROWS: tuple[Row, ...] = (
         what="container rows' Ports as a list of dicts (a string before)",
     ),
     Row(
+        name="containers.list.size",
+        since=V(1, 3),
+        source="v1.3 reference (size first; the v1.2 reference's rows always carry SizeRw)",
+        what="container rows carry SizeRw and SizeRootFs only when size is asked for",
+    ),
+    Row(
+        name="containers.list.filters",
+        since=V(1, 12),
+        source="v1.12 reference (first documents filters on GET /containers/json)",
+        what="filters on the container list (exited, status at 1.12; 20.10's whole set at 1.41)",
+    ),
+    Row(
         name="containers.top",
         since=V(1, 3),
         source="change log 1.3",
