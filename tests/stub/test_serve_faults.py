@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from wireproto import api
 from wireproto.adapters.blocking import Client
-from wireproto.engine import Container, LogSpec, StubEngineProcess
+from wireproto.engine import Container, LogSpec, StubEngineProcess, server
 from wireproto.engine.server import SocketPathTaken, StubEngine
 from wireproto.exchange import Output
 
@@ -229,6 +230,42 @@ def test_a_socket_replaced_meanwhile_is_not_removed(tmp_path: Path) -> None:
         other.listen(1)
         inode = path.stat().st_ino
     assert path.exists() and path.stat().st_ino == inode
+
+
+class _RacingProbe(socket.socket):
+    """A socket whose refused connect lets a rival take the path first: the rival removes
+    the stale socket and binds its own, live one, right after the claim's probe."""
+
+    rival: socket.socket | None = None
+
+    def connect(self, address: Any) -> None:
+        try:
+            super().connect(address)
+        except ConnectionRefusedError:
+            if type(self).rival is None:
+                os.unlink(address)
+                rival = socket.socket(socket.AF_UNIX)
+                rival.bind(address)
+                rival.listen(8)
+                type(self).rival = rival
+            raise
+
+
+def test_a_live_socket_taking_the_path_during_the_claim_is_never_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "docker.sock"
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(path))  # a stale socket file: what the claim probes and finds refused
+    monkeypatch.setattr(server.socket, "socket", _RacingProbe)
+    engine = StubEngine(socket_path=str(path))
+    with pytest.raises(SocketPathTaken):
+        engine.listen()
+    rival = _RacingProbe.rival
+    assert rival is not None
+    with rival, unix(str(path)):  # the rival still listens there
+        rival.accept()[0].close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker.sock"]  # no name left behind
 
 
 def test_in_process_engine_refuses_a_file(tmp_path: Path) -> None:

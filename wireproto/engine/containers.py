@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from wireproto import jsonstream, mux
-from wireproto.engine import programs, query
+from wireproto.engine import eras, programs, query, wsattach
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.script import (
     ATTACH_PIECE,
@@ -77,14 +77,154 @@ def _found(ctx: Context) -> ContainerRecord | Reply:
 
 
 def list_containers(ctx: Context) -> Reply:
-    rows = list(ctx.world.containers.values())
-    rows.sort(key=lambda c: c.created_ns, reverse=True)
-    if not (ctx.flag("all") or ctx.query("limit") or ctx.query("since") or ctx.query("before")):
-        rows = [c for c in rows if c.running]
-    limit = ctx.query("limit")
-    if limit.lstrip("-").isdigit() and int(limit) > 0:
-        rows = rows[: int(limit)]
+    """Newest first; which rows is read as the engine of its version reads the query.
+
+    Engines up to 1.12 take ``since``/``before`` (an id or a name) as query parameters;
+    dockerd 20.10 ignores those and reads them from ``filters`` only, with name, id,
+    status, label, exited and ancestor (``daemon/list.go``).
+    """
+    # (ties, e.g. a script's containers, all made at its base time: in the script's order)
+    newest_first = sorted(ctx.world.containers.values(), key=lambda c: -c.created_ns)
+    limit_text = ctx.query("limit")
+    limit = _limit(ctx, limit_text)
+    chosen: Callable[[ContainerRecord], bool] = lambda c: True  # noqa: E731
+    if ctx.world.api_version >= MODERN_EVENTS:
+        found = query.filters(ctx.query("filters"))
+        since, before, chosen, every = _modern_filters(ctx, found)
+    else:
+        since, before = _named(ctx, ctx.query("since")), _named(ctx, ctx.query("before"))
+        every = bool(ctx.query("since") or ctx.query("before"))
+        if ctx.has("containers.list.filters"):
+            chosen = _status_filters(query.filters(ctx.query("filters")))
+    show_all = ctx.flag("all") or limit > 0 or every
+    rows: list[ContainerRecord] = []
+    for container in newest_first:
+        if before is not None:  # skip down to (and past) the ``before`` container
+            if container is before:
+                before = None
+            continue
+        if container is since or (limit > 0 and len(rows) == limit):
+            break
+        if (container.running or show_all) and chosen(container):
+            rows.append(container)
     return ctx.json([summary(ctx, c) for c in rows])
+
+
+def _limit(ctx: Context, text: str) -> int:
+    if not text:
+        return 0
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        # Go's strconv.Atoi error, answered 500 by the engine's router
+        raise query.QueryError(500, f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def _named(ctx: Context, ref: str) -> ContainerRecord | None:
+    if not ref:
+        return None
+    found = ctx.world.container(ref)
+    if found is None:
+        raise query.QueryError(500, f"Could not find container with name or id {ref}")
+    return found
+
+
+# The list filters dockerd 20.10 accepts (acceptedPsFilterTags) and the states status takes.
+PS_FILTERS = frozenset(
+    [
+        "ancestor",
+        "before",
+        "exited",
+        "health",
+        "id",
+        "isolation",
+        "is-task",
+        "label",
+        "name",
+        "network",
+        "publish",
+        "since",
+        "status",
+        "volume",
+        "expose",
+    ]
+)
+STATES = frozenset(["created", "restarting", "running", "removing", "paused", "exited", "dead"])
+
+
+def _modern_filters(
+    ctx: Context, found: dict[str, list[str]]
+) -> tuple[ContainerRecord | None, ContainerRecord | None, Callable[[ContainerRecord], bool], bool]:
+    """(since, before, the row test, whether stopped containers show) from 20.10's filters."""
+    for key in found:
+        if key not in PS_FILTERS:
+            raise query.QueryError(400, f"Invalid filter '{key}'")
+    for state in found.get("status", []):
+        if state not in STATES:
+            raise query.QueryError(400, f"Invalid filter 'status={state}'")
+    codes = [_exit_code(text) for text in found.get("exited", [])]
+    since = before = None
+    for ref in found.get("since", []):
+        since = _by_id_or_name(ctx, ref)
+    for ref in found.get("before", []):
+        before = _by_id_or_name(ctx, ref)
+    ancestors = {i.id for ref in found.get("ancestor", []) if (i := ctx.world.image(ref))}
+
+    def chosen(c: ContainerRecord) -> bool:
+        return (
+            (_matches(found.get("name"), c.name) or _matches(found.get("name"), "/" + c.name))
+            and _matches(found.get("id"), c.id)
+            and _labels_match(found.get("label", []), c.config.get("Labels"))
+            and (not codes or (not c.running and bool(c.started_ns) and c.exit_code in codes))
+            and _matches(found.get("status"), c.state)
+            and ("ancestor" not in found or c.image_id in ancestors)
+        )
+
+    return since, before, chosen, "status" in found
+
+
+def _exit_code(text: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise query.QueryError(500, f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def _by_id_or_name(ctx: Context, ref: str) -> ContainerRecord:
+    found = ctx.world.container(ref)
+    if found is None:
+        raise query.QueryError(404, f"No such container: {ref}")
+    return found
+
+
+def _matches(patterns: list[str] | None, value: str) -> bool:
+    """filters.Match: no values, an exact value, or a regular expression found in ``value``."""
+    if not patterns or value in patterns:
+        return True
+    for pattern in patterns:
+        try:
+            if re.search(pattern, value):
+                return True
+        except re.error:
+            continue  # Go skips a value that is no regular expression
+    return False
+
+
+def _labels_match(wanted: list[str], labels: object) -> bool:
+    """filters.MatchKVList: every ``key`` present, every ``key=value`` equal."""
+    have = labels if isinstance(labels, dict) else {}
+    for item in wanted:
+        key, sep, value = item.partition("=")
+        if key not in have or (sep and str(have[key]) != value):
+            return False
+    return True
+
+
+def _status_filters(found: dict[str, list[str]]) -> Callable[[ContainerRecord], bool]:
+    """1.12's filters: exited (an exit code of a stopped container) and status."""
+    codes = [_exit_code(text) for text in found.get("exited", [])]
+    return lambda c: (
+        (not codes or (not c.running and c.exit_code in codes))
+        and _matches(found.get("status"), c.state)
+    )
 
 
 def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
@@ -101,7 +241,8 @@ def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
         "Ports": [] if ctx.has("containers.ports.list") else "",
         "Labels": container.config.get("Labels") or {},
     }
-    if ctx.flag("size"):
+    # Before 1.3 every row carried its sizes (the v1.2 reference); from 1.3 only with size.
+    if ctx.flag("size") or not ctx.has("containers.list.size"):
         row.update(SizeRw=0, SizeRootFs=0)
     return row
 
@@ -443,20 +584,24 @@ def _watch(
     exits: list[Callable[[], None]],
     feed: Feed,
     encode: Callable[[int, bytes], bytes],
+    *,
+    at_exit: Callable[[], None] | None = None,
 ) -> None:
-    """Output pushed to ``feed`` as it is written, until the exit; both end with the reader."""
+    """Output pushed to ``feed`` as it is written, until the exit (then ``at_exit``, by
+    default the feed's end); both subscriptions end with the reader."""
+    ending = at_exit or feed.end
 
     def watcher(stream: int, data: bytes) -> None:
         feed.push(encode(stream, data))
 
     watchers.append(watcher)
-    exits.append(feed.end)
+    exits.append(ending)
 
     def unsubscribe() -> None:
         if watcher in watchers:
             watchers.remove(watcher)
-        if feed.end in exits:
-            exits.remove(feed.end)
+        if ending in exits:
+            exits.remove(ending)
 
     feed.on_close.append(unsubscribe)
 
@@ -539,6 +684,42 @@ class _AttachedStdin:
             self.pipe.close()
 
 
+def attach_ws(ctx: Context) -> Reply:
+    """The WebSocket attach (see :mod:`wireproto.engine.wsattach`)."""
+    container = _found(ctx)
+    if not isinstance(container, ContainerRecord):
+        return container
+    headers = ctx.request.headers
+    refused = wsattach.handshake_refusal(ctx.request.method, headers)
+    if refused is not None:
+        return ctx.conn.raw(refused, int(refused.split(b" ", 2)[1]))
+    binary = ctx.has("attach.ws.binary")
+    # Engines from 1.19 attach every stream whatever the query says; older ones read it.
+    every = eras.has("attach.ws.every_stream", ctx.world.api_version)
+    streams = {mux.STDOUT, mux.STDERR} if every else _streams(ctx) or set()
+
+    def frame(stream: int, data: bytes) -> bytes:
+        return wsattach.data_frame(data, binary=binary) if stream in streams and data else b""
+
+    feed = Feed()
+    use_stdin = (every or ctx.flag("stdin")) and bool(container.config.get("OpenStdin"))
+    once = bool(container.config.get("StdinOnce")) and not container.tty
+    sink = wsattach.WSStdin(feed, container.stdin if use_stdin else None, closes_stdin=once)
+    head = wsattach.accept_head(headers["sec-websocket-key"])
+    if container.scripted is not None:  # its output is its script, whole
+        body = [frame(s, d) for s, d in container.scripted.messages()] if ctx.flag("logs") else []
+        sink.finish()
+        return ctx.conn.websocket(head, body=[b for b in body if b], feed=feed, stdin=sink)
+    body = [frame(s, d) for _, s, d in container.output] if ctx.flag("logs") else []
+    if ctx.flag("stream") and container.state != "exited":
+        _watch(container.watchers, container.on_exit, feed, frame, at_exit=sink.finish)
+    else:
+        sink.finish()
+    attributes = {"image": container.image, "name": container.name}
+    ctx.world.emit("container", "attach", container.id, **attributes)
+    return ctx.conn.websocket(head, body=[b for b in body if b], feed=feed, stdin=sink)
+
+
 # --- exec -----------------------------------------------------------------------------------
 
 
@@ -584,9 +765,7 @@ def exec_start(ctx: Context) -> Reply:
     feed = Feed()
     _watch(record.watchers, record.on_exit, feed, _framer(ctx, record.tty, streams))
     sink = record.stdin if record.config.get("AttachStdin") else None
-    reply = ctx.conn.hijack(
-        ctx.request, tty=record.tty, feed=feed, stdin=sink, delay=HIJACK_SETTLE
-    )
+    reply = ctx.conn.hijack(ctx.request, tty=record.tty, feed=feed, stdin=sink, delay=HIJACK_SETTLE)
     ctx.world.start_exec(record)
     return reply
 
@@ -687,6 +866,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/containers/{id}/pause", pause, row="containers.pause"),
     Route("POST", "/containers/{id}/unpause", unpause, row="containers.pause"),
     Route("POST", "/containers/{id}/attach", attach),
+    Route("GET", "/containers/{id}/attach/ws", attach_ws, row="attach.ws"),
     Route("POST", "/containers/{id}/resize", resize),
     Route("POST", "/containers/{id}/wait", wait),
     Route("POST", "/containers/{id}/copy", copy, row="containers.copy"),

@@ -130,10 +130,42 @@ ROWS: tuple[Row, ...] = (
         what="attach without a TTY frames stdout and stderr (raw, merged, before)",
     ),
     Row(
+        name="attach.ws",
+        since=V(1, 4),
+        source="docker v0.6.0 api.go (API 1.4) adds the route; the references list it from v1.0",
+        what="GET /containers/(id)/attach/ws (a WebSocket; x/net/websocket's handshake)",
+    ),
+    Row(
+        name="attach.ws.binary",
+        since=V(1, 28),
+        source="v1.28 reference / moby PR 28176 (text frames before, whatever the bytes)",
+        what="the WebSocket attach sends its output as binary frames",
+    ),
+    Row(
+        name="attach.ws.every_stream",
+        since=V(1, 19),
+        source="docker v1.7.0 (API 1.19) api/server/server.go: stdin/stdout/stderr no longer "
+        "read; docker v1.6.0's read them",
+        what="an engine of this version attaches stdin, stdout and stderr on attach/ws whatever "
+        "the query says (keyed on the engine's version, not the request's)",
+    ),
+    Row(
         name="containers.ports.list",
         since=V(1, 5),
         source="change log 1.5",
         what="container rows' Ports as a list of dicts (a string before)",
+    ),
+    Row(
+        name="containers.list.size",
+        since=V(1, 3),
+        source="v1.3 reference (size first; the v1.2 reference's rows always carry SizeRw)",
+        what="container rows carry SizeRw and SizeRootFs only when size is asked for",
+    ),
+    Row(
+        name="containers.list.filters",
+        since=V(1, 12),
+        source="v1.12 reference (first documents filters on GET /containers/json)",
+        what="filters on the container list (exited, status at 1.12; 20.10's whole set at 1.41)",
     ),
     Row(
         name="containers.top",

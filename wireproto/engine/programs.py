@@ -118,7 +118,8 @@ class Sequence(Program):
             if argv and argv[0] == "exit":
                 self.finish(_int(argv[1:], 0))
                 return
-            self.current = build(argv, _Step(self))
+            to_stderr = argv[-1:] == [TO_STDERR]
+            self.current = build(argv[:-1] if to_stderr else argv, _Step(self, to_stderr))
             self.current.start()
             return
         self.finish(self.code)
@@ -146,11 +147,12 @@ class Sequence(Program):
 class _Step:
     """A ``Sequence`` step's Io: output goes to the sequence's, its exit starts the next step."""
 
-    def __init__(self, sequence: Sequence) -> None:
+    def __init__(self, sequence: Sequence, to_stderr: bool = False) -> None:
         self.sequence = sequence
+        self.to_stderr = to_stderr  # the step ends with ">&2"
 
     def write(self, stream: int, data: bytes) -> None:
-        self.sequence.io.write(stream, data)
+        self.sequence.io.write(mux.STDERR if self.to_stderr else stream, data)
 
     def exit(self, code: int) -> None:
         self.sequence.io.later(0, lambda: self.sequence.step_exited(code))
@@ -201,7 +203,18 @@ def parse_script(script: str) -> list[tuple[str, list[str]]]:
         else:
             words.append(token)
     steps.append((joiner, words))
-    return [(j, w) for j, w in steps if w]
+    return [(j, _redirect(w)) for j, w in steps if w]
+
+
+# A step's stdout sent to stderr: the only redirection the interpreter knows.
+TO_STDERR = ">&2"
+
+
+def _redirect(words: list[str]) -> list[str]:
+    """``echo x >&2`` lexes as [..., ">", "&", "2"] ("&" is punctuation): one word again."""
+    if words[-3:] == [">", "&", "2"]:
+        return [*words[:-3], TO_STDERR]
+    return words
 
 
 def printf(fmt: str, args: list[str]) -> str:

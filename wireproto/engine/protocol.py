@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
 import h11
 
@@ -169,7 +169,7 @@ class ServerConnection:
         event, self._request = self._request, None
         target = event.target.decode("latin-1")
         try:
-            url = urlsplit(target)
+            url = split_target(target)
         except ValueError as exc:  # e.g. "http://[::1/": Go's server refuses the request
             return self._bad_request(400, f"malformed request target: {exc}")
         request = Request(
@@ -181,6 +181,12 @@ class ServerConnection:
             version=self.max,
             target=target,
         )
+        clean = clean_path(request.path)
+        if clean != request.path:
+            self.world.journal.append(_received(request))
+            return self._moved(
+                quote(clean, safe=GO_PATH_SAFE) + (f"?{url.query}" if url.query else "")
+            )
         refused = paths.versioned(self, request)
         self.world.journal.append(_received(request))
         if refused is not None:
@@ -315,6 +321,27 @@ class ServerConnection:
             feed=feed,
         )
 
+    def websocket(
+        self, head: bytes, *, body: Iterable[bytes], feed: Feed, stdin: StdinSink
+    ) -> Reply:
+        """A WebSocket attach: the handshake's ``head``, then ``body`` and ``feed`` (frames
+        already); the client's bytes go to ``stdin`` (its frame reader)."""
+        hijack = Hijack(tty=True, echo_stdin=False, early_stdin=self.trailing_data, stdin=stdin)
+        return Reply(head=head, body=body, hijack=hijack, keep_alive=False, status=101, feed=feed)
+
+    def raw(self, data: bytes, status: int) -> Reply:
+        """Bytes written as they are, then the connection closes (a refused handshake)."""
+        return Reply(head=data, keep_alive=False, status=status)
+
+    def _moved(self, location: str) -> Reply:
+        """The router's 301 to the cleaned path: written before any handler runs, so without
+        the engine's own headers (Api-Version, Server, ...), as dockerd's."""
+        headers = [("Location", location), ("Date", http_date(time.time()))]
+        headers.append(("Content-Length", "0"))
+        data = self._conn.send(h11.Response(status_code=301, headers=headers)) or b""
+        data += self._conn.send(h11.EndOfMessage()) or b""
+        return Reply(head=data, keep_alive=self._conn.our_state is h11.DONE, status=301)
+
     def _bad_request(self, status: int, reason: str) -> Reply:
         # The request never parsed: the engine's Go server answers a bare 400 (505 for an
         # unknown version) and closes; h11 is left behind, the connection ends here.
@@ -353,6 +380,41 @@ def _refused_framing(event: h11.Request) -> tuple[int, str] | None:
     if b"content-length" in names and b"transfer-encoding" in names:
         return 400, "both Content-Length and Transfer-Encoding"
     return None
+
+
+def split_target(target: str) -> SplitResult:
+    """The request target's parts as Go's url.ParseRequestURI reads them.
+
+    An origin-form target ("/path?query") has no authority, even when it starts
+    with "//": urlsplit would read "//x/_ping" as host "x" and path "/_ping".
+    """
+    if target.startswith("/"):
+        path, mark, rest = target.partition("?")
+        return SplitResult("", "", path, rest if mark else "", "")
+    return urlsplit(target)
+
+
+# What Go's url.URL leaves unescaped in a path (its shouldEscape for encodePath); Python's
+# quote keeps letters, digits and "_.-~" itself.
+GO_PATH_SAFE = "$&+,/:;=@"
+
+
+def clean_path(path: str) -> str:
+    """The path as the engine's router (gorilla/mux's cleanPath) wants it: empty and ``.``
+    segments dropped, ``..`` resolved (Go's path.Clean), a trailing slash kept.
+
+    Not posixpath.normpath: that keeps a leading ``//`` (POSIX lets it mean something),
+    where path.Clean makes it ``/``.  A path that differs is answered 301 to the clean one.
+    """
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment not in ("", "."):
+            kept.append(segment)
+    clean = "/" + "/".join(kept)
+    return clean + "/" if path.endswith("/") and clean != "/" else clean
 
 
 def flag(request: Request, name: str) -> bool:

@@ -27,6 +27,7 @@ import contextlib
 import errno
 import logging
 import os
+import secrets
 import socket
 import stat
 import subprocess
@@ -152,13 +153,7 @@ class StubEngine:
             if self.socket_path is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="wireproto-stub-")
                 self.socket_path = os.path.join(self._tmp.name, "docker.sock")
-            claim_socket_path(self.socket_path)
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                listener.bind(self.socket_path)
-            except OSError:
-                listener.close()
-                raise
+            listener = bind_unix_socket(self.socket_path)
             bound = os.stat(self.socket_path)
             self._bound = (bound.st_dev, bound.st_ino)
             listener.listen(1024)
@@ -233,30 +228,116 @@ class StubEngine:
             self._done.set()
 
 
-def claim_socket_path(path: str) -> None:
-    """Makes ``path`` free for a new socket: nothing there, or a stale socket (removed).
+def bind_unix_socket(path: str) -> socket.socket:
+    """A unix socket bound at ``path``, taken only when nothing or a stale socket is there.
 
     Raises SocketPathTaken for anything else: a file, a directory, a link, or a
-    socket something still listens on (another engine's).
+    socket something still listens on (another engine's), including one that
+    appears while the path is being claimed.  The socket is bound under a
+    temporary name in the same directory and then hard-linked to ``path``: a
+    link never replaces what is there (EEXIST), so nothing that took the path
+    meanwhile is lost (see :func:`_bury` for the stale socket's removal).
+    """
+    stale = _stale_socket(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    temporary = _sibling(path)
+    try:
+        listener.bind(temporary)
+        try:
+            if stale is not None:
+                _bury(path, stale)
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                raise SocketPathTaken(
+                    errno.EADDRINUSE, "something took the path while it was being claimed", path
+                ) from None
+        finally:
+            os.unlink(temporary)  # our own name for it: the socket lives on at ``path``
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def _stale_socket(path: str) -> tuple[int, int] | None:
+    """The identity (see :func:`_identity`) of a stale socket at ``path``; None: nothing there.
+
+    Raises SocketPathTaken for anything that is not a socket refusing connections.
     """
     try:
         found = os.lstat(path)
     except FileNotFoundError:
-        return
+        return None
     if not stat.S_ISSOCK(found.st_mode):
         raise SocketPathTaken(errno.EEXIST, "exists and is not a socket; not removing it", path)
+    try:
+        refused = _refuses(path)
+    except OSError as exc:  # e.g. a full backlog (EAGAIN): someone is there
+        raise SocketPathTaken(
+            errno.EADDRINUSE, f"a socket that may be live ({exc}); not taking it over", path
+        ) from None
+    if not refused:
+        raise SocketPathTaken(errno.EADDRINUSE, "a live socket (something listens on it)", path)
+    return _identity(found)  # a stale socket: its server is gone
+
+
+def _refuses(path: str) -> bool:
+    """True when the socket at ``path`` refuses a connection, False when one is accepted."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
         try:
             probe.connect(path)
         except ConnectionRefusedError:
-            os.unlink(path)  # a stale socket: its server is gone
-            return
-        except OSError as exc:  # e.g. a full backlog (EAGAIN): someone is there
-            raise SocketPathTaken(
-                errno.EADDRINUSE, f"a socket that may be live ({exc}); not taking it over", path
-            ) from None
-    raise SocketPathTaken(errno.EADDRINUSE, "a live socket (something listens on it)", path)
+            return True
+    return False
+
+
+def _identity(found: os.stat_result) -> tuple[int, int]:
+    return found.st_dev, found.st_ino
+
+
+def _bury(path: str, stale: tuple[int, int]) -> None:
+    """Removes the stale socket ``stale`` from ``path``, and nothing else.
+
+    Checking the inode and then unlinking the path would remove whatever replaced
+    the stale socket in between.  Instead the path is first renamed away (one
+    atomic step, whatever is there), and what was moved is looked at: the stale
+    socket is unlinked; anything else
+    (a server that removed the stale socket and bound its own after the probe) is
+    linked back to ``path`` untouched.  The moved file is the stale one when it is
+    the same inode *and* still refuses connections: an inode number freed by the
+    stale socket's unlink may be given at once to the socket bound after it.
+    """
+    grave = _sibling(path)
+    try:
+        os.rename(path, grave)
+    except FileNotFoundError:
+        return  # already gone
+    if _identity(os.lstat(grave)) == stale and _still_refuses(grave):
+        os.unlink(grave)
+        return
+    try:
+        os.link(grave, path)
+    except FileExistsError:
+        raise SocketPathTaken(
+            errno.EADDRINUSE, f"a socket that took the path meanwhile is now at {grave}", path
+        ) from None
+    os.unlink(grave)  # its other name: the socket is back at ``path``
+    raise SocketPathTaken(errno.EADDRINUSE, "a socket took the path while it was claimed", path)
+
+
+def _still_refuses(path: str) -> bool:
+    try:
+        return _refuses(path)
+    except OSError:
+        return False  # may be live: keep it
+
+
+def _sibling(path: str) -> str:
+    """A fresh name in ``path``'s directory (short: unix socket paths are 107 bytes at most)."""
+    directory = os.path.dirname(path) or "."
+    return os.path.join(directory, f".wp-{secrets.token_hex(6)}")
 
 
 class _Connection(asyncio.Protocol):
