@@ -194,7 +194,7 @@ def test_attach_ws_exists_from_1_4(version: ApiVersion, found: bool) -> None:
             assert data.startswith(b"HTTP/1.1 101 ")
             assert data.endswith(b"\x81\x03hi\n\x88\x02\x03\xe8")  # text at 1.4
         else:
-            assert raw(engine, request)[:3:2] == (404, b"page not found\n")
+            assert raw(engine, request)[:3:2] == (404, b"404 page not found\n")  # Go's NotFound
 
 
 def test_a_ping_is_answered_and_a_bad_frame_closes_with_1002(engine: StubEngine) -> None:
