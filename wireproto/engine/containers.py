@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from wireproto import jsonstream, mux
-from wireproto.engine import eras, programs, query, wsattach
+from wireproto.engine import eras, programs, query, rootfs, wsattach
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.script import (
     ATTACH_PIECE,
@@ -350,7 +350,8 @@ def export(ctx: Context) -> Reply:
     container = _found(ctx)
     if not isinstance(container, ContainerRecord):
         return container
-    return ctx.conn.document(200, EMPTY_TAR, "application/x-tar")
+    tar = rootfs.archive(rootfs.files(container.id, container.name))
+    return ctx.conn.document(200, tar or b"", "application/x-tar")
 
 
 def copy(ctx: Context) -> Reply:
@@ -358,13 +359,14 @@ def copy(ctx: Context) -> Reply:
     if not isinstance(container, ContainerRecord):
         return container
     body = ctx.body_json()
-    if not isinstance(body, dict) or not body.get("Resource"):
+    resource = body.get("Resource") if isinstance(body, dict) else None
+    if not isinstance(resource, str) or not resource:
         return ctx.error(400, "Path cannot be empty")
-    return ctx.conn.document(200, EMPTY_TAR, "application/x-tar")
-
-
-# Two 512-byte zero blocks: a tar archive with nothing in it.
-EMPTY_TAR = bytes(1024)
+    tar = rootfs.archive(rootfs.files(container.id, container.name), resource)
+    if tar is None:
+        # dockerd 1.x: the copy job's error, which names no "No such": a 500.
+        return ctx.error(500, f"Could not find the file {resource} in container {container.name}")
+    return ctx.conn.document(200, tar, "application/x-tar")
 
 
 # --- lifecycle ------------------------------------------------------------------------------
