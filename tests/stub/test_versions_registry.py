@@ -181,6 +181,19 @@ def test_get_from_1_7_is_a_save_tar_and_load_restores_it() -> None:
         assert get_json(engine, "/images/busybox/json")["id"] == image_id  # type: ignore[index]
 
 
+def test_load_of_an_image_still_present_keeps_its_other_tags() -> None:
+    """docker load adds the archive's tags; the image's own tags stay (the base image of
+    every later call, in the conformance matrix)."""
+    for version in ("1.7", "1.12", "1.41"):
+        with engine_at(version) as engine:
+            send(engine, "POST", "/images/busybox/tag?repo=saved&tag=t")
+            data = send(engine, "GET", "/images/saved:t/get")[2]
+            assert send(engine, "POST", "/images/load", data)[0] == 200
+            image = engine.world.image("saved:t")
+            assert image is not None and engine.world.image("busybox:latest") is image, version
+            assert sorted(image.repo_tags) == ["busybox:latest", "saved:t"], version
+
+
 def test_get_at_1_41_has_a_manifest() -> None:
     with StubEngine() as engine:
         data = send(engine, "GET", "/images/get?names=busybox&names=alpine:3.19")[2]

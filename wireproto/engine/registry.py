@@ -397,10 +397,12 @@ def load(ctx: Context) -> Reply:
         return ctx.error(500, f"the load is not a docker save archive: {exc}")
     lines = []
     for hexid, (config, parent, tags) in loaded.items():
-        image = ctx.world.images.get("sha256:" + hexid) or ImageRecord(
-            id="sha256:" + hexid, parent=parent, config=config
-        )
-        ctx.world.add_image(image)
+        image = ctx.world.images.get("sha256:" + hexid)
+        if image is None:
+            # A new image only: re-adding a present one would move its own tags off it.
+            image = ctx.world.add_image(
+                ImageRecord(id="sha256:" + hexid, parent=parent, config=config)
+            )
         for ref in tags:
             ctx.world.tag(image, ref)
             lines.append(f"Loaded image: {ref}\n")
