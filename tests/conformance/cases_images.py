@@ -13,6 +13,7 @@ from tests.conformance.model import (
     ANY,
     EXITED,
     IMAGE,
+    PUSHABLE,
     PUSHED,
     SAVED,
     Case,
@@ -74,6 +75,11 @@ def login_config(ctx: Ctx) -> AuthConfig:
     return AuthConfig(**ctx.login)
 
 
+def runner_auth(ctx: Ctx) -> AuthConfig | None:
+    """A push's credentials: in the request from 1.2, the login stored before (see PUSHABLE)."""
+    return login_config(ctx) if ctx.version >= V(1, 2) else None
+
+
 def repo_tag(name: str) -> tuple[str, str]:
     reference = parse_reference(name)
     return reference.repository, reference.tag or "latest"
@@ -112,10 +118,17 @@ def deleted(outcome: Outcome, ctx: Ctx) -> None:
 
 
 def searched(outcome: Outcome, ctx: Ctx) -> None:
+    """The registry's keys, ``is_automated`` for ``is_trusted``; before 1.7 the engine's
+    own two keys (Name, Description, normalised to name, description) and nothing else."""
     table = checks.rows(outcome.document, "search")
     assert table, "search found nothing"
     for row in table:
-        assert "is_automated" in row and "is_trusted" not in row, row
+        assert SEARCH_TERM in str(row.get("name")), row
+        if ctx.version >= V(1, 7):
+            assert "is_automated" in row and "is_trusted" not in row, row
+            assert {"description", "is_official", "star_count"} <= set(row), row
+        else:
+            assert set(row) == {"name", "description"}, row
 
 
 def tarred(outcome: Outcome, ctx: Ctx) -> None:
@@ -158,7 +171,11 @@ def default_auth_doc(outcome: Outcome, ctx: Ctx) -> None:
 
 
 def build_query(ctx: Ctx) -> dict[str, str]:
-    return {"t": ctx.repo("b") + ":t", "rm": "1"}
+    """rm=1 (the default a caller leaves unset) where the reference has rm: v1.5 and v1.9+."""
+    query = {"t": ctx.repo("b") + ":t"}
+    if ctx.version == V(1, 5) or ctx.version >= V(1, 9):
+        query["rm"] = "1"
+    return query
 
 
 def build_headers(ctx: Ctx) -> dict[str, object]:
@@ -185,13 +202,17 @@ def build_call(ctx: Ctx) -> object:
 
 
 def push_wire(ctx: Ctx) -> Wire:
+    """X-Registry-Auth from 1.5, the auth config as the body at 1.2 .. 1.4, neither at 1.0 and
+    1.1 (the engine pushed with the login POST /auth had stored)."""
     repo, tag = repo_tag(ctx.tagged)
     auth = login_config(ctx).to_json()
+    path = f"/images/{repo}/push"
     if ctx.version >= V(1, 5):
-        return Wire("POST", f"/images/{repo}/push", {"tag": tag},
-                    headers={"x-registry-auth": decodes_to(auth)})  # fmt: skip
-    return Wire("POST", f"/images/{repo}/push", {"tag": tag},
-                headers={**JSON, "x-registry-auth": None}, json=auth)  # fmt: skip
+        return Wire("POST", path, {"tag": tag}, headers={"x-registry-auth": decodes_to(auth)})
+    if ctx.version >= V(1, 2):
+        return Wire("POST", path, {"tag": tag},
+                    headers={**JSON, "x-registry-auth": None}, json=auth)  # fmt: skip
+    return Wire("POST", path, {"tag": tag}, headers={"x-registry-auth": None})
 
 
 def pull_wire(ctx: Ctx) -> Wire:
@@ -349,7 +370,7 @@ CASES = (
         ),
         wire=commit_wire,
         status=always(201),
-        check=lambda o, c: checks.document(o, "commit", "Id") and None,
+        check=lambda o, c: checks.has_keys(o, "commit", "Id"),
         notes=(Note("commit config in ?run=", since=V(1, 7), until=V(1, 8)),),
     ),
     # --- build -------------------------------------------------------------------------------
@@ -390,12 +411,16 @@ CASES = (
         group=REGISTRY,
         func=api.push,
         label="push",
-        needs=IMAGE,
-        build=lambda c: api.push(parse_reference(c.tagged), c.version, auth=login_config(c)),
+        needs=PUSHABLE,
+        build=lambda c: api.push(parse_reference(c.tagged), c.version, auth=runner_auth(c)),
         wire=push_wire,
         status=always(200),
         check=progressed("push"),
-        notes=(TEXT_PROGRESS, Note("push auth in the body", until=V(1, 4))),
+        notes=(
+            TEXT_PROGRESS,
+            Note("push with the stored login", until=V(1, 1)),
+            Note("push auth in the body", since=V(1, 2), until=V(1, 4)),
+        ),
     ),
     Case(
         name="login",

@@ -137,10 +137,20 @@ def test_pushed_images_can_be_pulled_back() -> None:
     header = {"X-Registry-Auth": auth_header({"username": "ann", "password": "pw"})}
     with StubEngine() as engine:
         send(engine, "POST", "/images/busybox/tag?repo=127.0.0.1:5000/mine&tag=1")
-        _push(engine, "/images/127.0.0.1:5000/mine/push?tag=1", b"", header)
+        pushed = messages(_push(engine, "/images/127.0.0.1:5000/mine/push?tag=1", b"", header))
         send(engine, "DELETE", "/images/127.0.0.1:5000/mine:1")
-        status, _, _ = send(engine, "POST", "/images/create?fromImage=127.0.0.1:5000/mine&tag=1")
+        target = "/images/create?fromImage=127.0.0.1:5000/mine&tag=1"
+        status, _, body = send(engine, "POST", target)
         assert status == 200 and engine.world.image("127.0.0.1:5000/mine:1") is not None
+        # dockerd's messages: the repository and tag, the push's digest, what changed locally
+        pulled = messages(body)
+        assert pulled[0] == {"status": "Pulling from 127.0.0.1:5000/mine", "id": "1"}
+        digest = str(pushed[-1]["status"]).split()[2]
+        assert pulled[-2] == {"status": f"Digest: {digest}"}
+        newer = "Status: Downloaded newer image for 127.0.0.1:5000/mine:1"
+        assert pulled[-1] == {"status": newer}
+        again = messages(send(engine, "POST", target)[2])[-1]
+        assert again == {"status": "Status: Image is up to date for 127.0.0.1:5000/mine:1"}
 
 
 def test_push_of_an_unknown_image_is_404() -> None:
