@@ -93,11 +93,21 @@ def images_listed(outcome: Outcome, ctx: Ctx) -> None:
     for row in table:
         assert isinstance(row.get("RepoTags"), list), f"RepoTags not a list: {row}"
     assert any(ctx.tagged in row["RepoTags"] for row in table), (ctx.tagged, table)  # type: ignore[operator]
+    # as sent: a row per tag (Repository, Tag) before 1.7, the tags grouped (RepoTags) from it
+    sent = checks.rows(outcome.raw, "GET /images/json as sent")
+    grouped = ctx.version >= V(1, 7)
+    for row in sent:
+        assert ("RepoTags" in row) is grouped and ("Tag" in row) is not grouped, row
 
 
 def image_inspected(outcome: Outcome, ctx: Ctx) -> None:
     doc = checks.document(outcome, "image inspect", "Id", "Created")
     checks.camel_case(doc, "image inspect")
+    # as sent: lower-case keys (id, created) before 1.12, CamelCase from it
+    sent = outcome.raw
+    assert isinstance(sent, dict), sent
+    key = "Id" if ctx.version >= V(1, 12) else "id"
+    assert key in sent and checks.same_id(sent[key], str(doc["Id"])), sorted(sent)
 
 
 def historied(outcome: Outcome, ctx: Ctx) -> None:
@@ -129,6 +139,13 @@ def searched(outcome: Outcome, ctx: Ctx) -> None:
             assert {"description", "is_official", "star_count"} <= set(row), row
         else:
             assert set(row) == {"name", "description"}, row
+    # as sent: Name, Description before 1.7; is_trusted 1.7 .. 1.11; is_automated from 1.12
+    sent = checks.rows(outcome.raw, "search as sent")
+    expected = "Name" if ctx.version < V(1, 7) else "name"
+    automated = "is_automated" if ctx.version >= V(1, 12) else "is_trusted"
+    for row in sent:
+        assert expected in row, row
+        assert (automated in row) is (ctx.version >= V(1, 7)), row
 
 
 def tarred(outcome: Outcome, ctx: Ctx) -> None:

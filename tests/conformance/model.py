@@ -102,10 +102,12 @@ class Wire:
 
 @dataclass
 class Outcome:
-    """What a call gave: the status, and the normalised document, bytes, output or messages."""
+    """What a call gave: the status, and the normalised document, bytes, output or messages;
+    ``raw`` is the document as the engine sent it (the version's own shape)."""
 
     status: int
     document: object = None
+    raw: object = None
     data: bytes = b""
     output: dict[int, bytes] = field(default_factory=dict)
     messages: list[object] = field(default_factory=list)

@@ -163,7 +163,9 @@ async def execute(client: Client, case: Case, call: Call, ctx: Ctx) -> Outcome:
     if call.kind in (BodyKind.JSONSTREAM, BodyKind.STDIO):
         return await _stream(client, call, ctx, case.enough)
     reply = await client.request(call)
-    return Outcome(status=reply.response.status, document=reply.document, data=reply.data)
+    return Outcome(
+        status=reply.response.status, document=reply.document, raw=reply.raw, data=reply.data
+    )
 
 
 async def _session(client: Client, call: Call) -> Outcome:
