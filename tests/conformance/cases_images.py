@@ -172,6 +172,7 @@ def built(outcome: Outcome, ctx: Ctx) -> None:
         assert not errors, errors
     else:
         assert not outcome.messages, f"JSON messages before 1.8: {outcome.messages[:3]}"
+        checks.plain_text(outcome.data, "build")
         text = outcome.data.decode(errors="replace")
     assert "Successfully built" in text, text[-400:]
 
