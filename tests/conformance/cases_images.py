@@ -469,7 +469,10 @@ CASES = (
         wire=lambda c: Wire("GET", "/images/search", {"term": SEARCH_TERM}),
         status=always(200),
         check=searched,
-        notes=(Note("is_trusted", until=V(1, 11)),),
+        notes=(
+            Note("search keys Name, Description", until=V(1, 6)),
+            Note("is_trusted", since=V(1, 7), until=V(1, 11)),
+        ),
         real="search asks Docker Hub: no internet here",
     ),
 )
