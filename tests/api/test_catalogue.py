@@ -296,6 +296,7 @@ def test_every_endpoint_and_parameter_gate_is_used_by_a_row() -> None:
         "events.filters",
         "images.create.registry",
         "registry_auth",
+        "push.auth_body",  # tests/api/test_jsonstream_calls.py
         "build",
         "build.remote",
         "build.registry_auth",

@@ -63,6 +63,20 @@ def test_push_auth_by_version() -> None:
     assert json.loads(old.request.body)["password"] == PASSWORD
 
 
+@pytest.mark.parametrize("version", [V(1, 0), V(1, 1)], ids=str)
+def test_push_at_1_0_and_1_1_has_no_body_and_refuses_auth(version: ApiVersion) -> None:
+    """The v1.0 and v1.1 references' push has no body (the engine pushed with the login
+    POST /auth stored); the body holds the auth config from v1.2's."""
+    call = push(parse_reference("r.example/a:t"), version)
+    assert call.request.body is None
+    assert header(call.request, "X-Registry-Auth") is None
+    assert header(call.request, "Content-Type") is None
+    with pytest.raises(UnsupportedInVersion, match=r"push\.auth_body.*1\.2"):
+        push(parse_reference("r.example/a:t"), version, auth=AUTH)
+    two = push(parse_reference("r.example/a:t"), V(1, 2), auth=AUTH)
+    assert isinstance(two.request.body, bytes) and json.loads(two.request.body)["username"] == "u"
+
+
 def test_build_parameters_by_version() -> None:
     call = build(
         b"tar",

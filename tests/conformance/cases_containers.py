@@ -51,6 +51,10 @@ def listed(outcome: Outcome, ctx: Ctx) -> None:
     assert mine, f"container {ctx.container[:12]} not listed in {table}"
     for row in table:
         assert isinstance(row.get("Ports"), list), f"Ports not normalised to a list: {row}"
+    # as sent: Ports a string before 1.5 (a list from it)
+    port_type = list if ctx.version >= V(1, 5) else str
+    for row in checks.rows(outcome.raw, "GET /containers/json as sent"):
+        assert isinstance(row.get("Ports"), port_type), f"Ports as sent: {row}"
 
 
 def created(outcome: Outcome, ctx: Ctx) -> None:
@@ -68,6 +72,11 @@ def topped(outcome: Outcome, ctx: Ctx) -> None:
     doc = checks.document(outcome, "top", "Titles", "Processes")
     assert isinstance(doc["Titles"], list) and isinstance(doc["Processes"], list)
     assert doc["Processes"], "top of a running container lists no process"
+    # as sent: one object per process at 1.3, Titles and Processes from 1.4
+    if ctx.version == V(1, 3):
+        assert checks.rows(outcome.raw, "top as sent"), outcome.raw
+    else:
+        assert isinstance(outcome.raw, dict) and "Titles" in outcome.raw, outcome.raw
 
 
 def wrote_output(outcome: Outcome, ctx: Ctx) -> None:

@@ -13,6 +13,7 @@ from tests.conformance.model import (
     ANY,
     EXITED,
     IMAGE,
+    PUSHABLE,
     PUSHED,
     SAVED,
     Case,
@@ -74,6 +75,11 @@ def login_config(ctx: Ctx) -> AuthConfig:
     return AuthConfig(**ctx.login)
 
 
+def runner_auth(ctx: Ctx) -> AuthConfig | None:
+    """A push's credentials: in the request from 1.2, the login stored before (see PUSHABLE)."""
+    return login_config(ctx) if ctx.version >= V(1, 2) else None
+
+
 def repo_tag(name: str) -> tuple[str, str]:
     reference = parse_reference(name)
     return reference.repository, reference.tag or "latest"
@@ -87,11 +93,21 @@ def images_listed(outcome: Outcome, ctx: Ctx) -> None:
     for row in table:
         assert isinstance(row.get("RepoTags"), list), f"RepoTags not a list: {row}"
     assert any(ctx.tagged in row["RepoTags"] for row in table), (ctx.tagged, table)  # type: ignore[operator]
+    # as sent: a row per tag (Repository, Tag) before 1.7, the tags grouped (RepoTags) from it
+    sent = checks.rows(outcome.raw, "GET /images/json as sent")
+    grouped = ctx.version >= V(1, 7)
+    for row in sent:
+        assert ("RepoTags" in row) is grouped and ("Tag" in row) is not grouped, row
 
 
 def image_inspected(outcome: Outcome, ctx: Ctx) -> None:
     doc = checks.document(outcome, "image inspect", "Id", "Created")
     checks.camel_case(doc, "image inspect")
+    # as sent: lower-case keys (id, created) before 1.12, CamelCase from it
+    sent = outcome.raw
+    assert isinstance(sent, dict), sent
+    key = "Id" if ctx.version >= V(1, 12) else "id"
+    assert key in sent and checks.same_id(sent[key], str(doc["Id"])), sorted(sent)
 
 
 def historied(outcome: Outcome, ctx: Ctx) -> None:
@@ -112,10 +128,24 @@ def deleted(outcome: Outcome, ctx: Ctx) -> None:
 
 
 def searched(outcome: Outcome, ctx: Ctx) -> None:
+    """The registry's keys, ``is_automated`` for ``is_trusted``; before 1.7 the engine's
+    own two keys (Name, Description, normalised to name, description) and nothing else."""
     table = checks.rows(outcome.document, "search")
     assert table, "search found nothing"
     for row in table:
-        assert "is_automated" in row and "is_trusted" not in row, row
+        assert SEARCH_TERM in str(row.get("name")), row
+        if ctx.version >= V(1, 7):
+            assert "is_automated" in row and "is_trusted" not in row, row
+            assert {"description", "is_official", "star_count"} <= set(row), row
+        else:
+            assert set(row) == {"name", "description"}, row
+    # as sent: Name, Description before 1.7; is_trusted 1.7 .. 1.11; is_automated from 1.12
+    sent = checks.rows(outcome.raw, "search as sent")
+    expected = "Name" if ctx.version < V(1, 7) else "name"
+    automated = "is_automated" if ctx.version >= V(1, 12) else "is_trusted"
+    for row in sent:
+        assert expected in row, row
+        assert (automated in row) is (ctx.version >= V(1, 7)), row
 
 
 def tarred(outcome: Outcome, ctx: Ctx) -> None:
@@ -142,6 +172,7 @@ def built(outcome: Outcome, ctx: Ctx) -> None:
         assert not errors, errors
     else:
         assert not outcome.messages, f"JSON messages before 1.8: {outcome.messages[:3]}"
+        checks.plain_text(outcome.data, "build")
         text = outcome.data.decode(errors="replace")
     assert "Successfully built" in text, text[-400:]
 
@@ -158,7 +189,11 @@ def default_auth_doc(outcome: Outcome, ctx: Ctx) -> None:
 
 
 def build_query(ctx: Ctx) -> dict[str, str]:
-    return {"t": ctx.repo("b") + ":t", "rm": "1"}
+    """rm=1 (the default a caller leaves unset) where the reference has rm: v1.5 and v1.9+."""
+    query = {"t": ctx.repo("b") + ":t"}
+    if ctx.version == V(1, 5) or ctx.version >= V(1, 9):
+        query["rm"] = "1"
+    return query
 
 
 def build_headers(ctx: Ctx) -> dict[str, object]:
@@ -185,13 +220,17 @@ def build_call(ctx: Ctx) -> object:
 
 
 def push_wire(ctx: Ctx) -> Wire:
+    """X-Registry-Auth from 1.5, the auth config as the body at 1.2 .. 1.4, neither at 1.0 and
+    1.1 (the engine pushed with the login POST /auth had stored)."""
     repo, tag = repo_tag(ctx.tagged)
     auth = login_config(ctx).to_json()
+    path = f"/images/{repo}/push"
     if ctx.version >= V(1, 5):
-        return Wire("POST", f"/images/{repo}/push", {"tag": tag},
-                    headers={"x-registry-auth": decodes_to(auth)})  # fmt: skip
-    return Wire("POST", f"/images/{repo}/push", {"tag": tag},
-                headers={**JSON, "x-registry-auth": None}, json=auth)  # fmt: skip
+        return Wire("POST", path, {"tag": tag}, headers={"x-registry-auth": decodes_to(auth)})
+    if ctx.version >= V(1, 2):
+        return Wire("POST", path, {"tag": tag},
+                    headers={**JSON, "x-registry-auth": None}, json=auth)  # fmt: skip
+    return Wire("POST", path, {"tag": tag}, headers={"x-registry-auth": None})
 
 
 def pull_wire(ctx: Ctx) -> Wire:
@@ -349,7 +388,7 @@ CASES = (
         ),
         wire=commit_wire,
         status=always(201),
-        check=lambda o, c: checks.document(o, "commit", "Id") and None,
+        check=lambda o, c: checks.has_keys(o, "commit", "Id"),
         notes=(Note("commit config in ?run=", since=V(1, 7), until=V(1, 8)),),
     ),
     # --- build -------------------------------------------------------------------------------
@@ -390,12 +429,16 @@ CASES = (
         group=REGISTRY,
         func=api.push,
         label="push",
-        needs=IMAGE,
-        build=lambda c: api.push(parse_reference(c.tagged), c.version, auth=login_config(c)),
+        needs=PUSHABLE,
+        build=lambda c: api.push(parse_reference(c.tagged), c.version, auth=runner_auth(c)),
         wire=push_wire,
         status=always(200),
         check=progressed("push"),
-        notes=(TEXT_PROGRESS, Note("push auth in the body", until=V(1, 4))),
+        notes=(
+            TEXT_PROGRESS,
+            Note("push with the stored login", until=V(1, 1)),
+            Note("push auth in the body", since=V(1, 2), until=V(1, 4)),
+        ),
     ),
     Case(
         name="login",
@@ -426,7 +469,10 @@ CASES = (
         wire=lambda c: Wire("GET", "/images/search", {"term": SEARCH_TERM}),
         status=always(200),
         check=searched,
-        notes=(Note("is_trusted", until=V(1, 11)),),
+        notes=(
+            Note("search keys Name, Description", until=V(1, 6)),
+            Note("is_trusted", since=V(1, 7), until=V(1, 11)),
+        ),
         real="search asks Docker Hub: no internet here",
     ),
 )

@@ -26,10 +26,13 @@ VERSIONS = (*OLD_VERSIONS, MODERN)
 # The versions the real engine (dockerd 20.10: API 1.12 .. 1.41) is asked at.
 REAL_VERSIONS = (ApiVersion(1, 12), MODERN)
 
-# What the world must hold before a case runs (see tests/conformance/world.py).
-NONE, IMAGE, CREATED, EXITED, RUNNING, PAUSED, PUSHED, SAVED, EXEC, EXEC_RUNNING = (
+# What the world must hold before a case runs (see runner.prepare).
+# PUSHABLE: an image, and at 1.0 .. 1.1 the login POST /auth stores (what those engines pushed
+# with); PUSHED: that, pushed with the case's credentials.
+NONE, IMAGE, PUSHABLE, CREATED, EXITED, RUNNING, PAUSED, PUSHED, SAVED, EXEC, EXEC_RUNNING = (
     "none",
     "image",
+    "pushable",
     "created",
     "exited",
     "running",
@@ -99,10 +102,12 @@ class Wire:
 
 @dataclass
 class Outcome:
-    """What a call gave: the status, and the normalised document, bytes, output or messages."""
+    """What a call gave: the status, and the normalised document, bytes, output or messages;
+    ``raw`` is the document as the engine sent it (the version's own shape)."""
 
     status: int
     document: object = None
+    raw: object = None
     data: bytes = b""
     output: dict[int, bytes] = field(default_factory=dict)
     messages: list[object] = field(default_factory=list)

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from tests.conformance import model
+from tests.conformance import checks, model
 from tests.conformance.cases_containers import LONG_CMD, OUTPUT_CMD, config
 from tests.conformance.model import ANY, Case, Ctx, Outcome
 from wireproto import api
-from wireproto.api.auth import parse_reference
+from wireproto.api.auth import AuthConfig, parse_reference
 from wireproto.exchange import Data, Document, Output
 from wireproto.http import BodyKind, Call, Response
 from wireproto.jsonstream import JSONStreamDecoder
@@ -38,10 +38,30 @@ async def must(client: Client, call: Call) -> object:
     reply = await client.request(call)
     status = reply.response.status
     assert call.expects(status), f"setup {call.request.method} {call.request.target}: {status}"
+    if call.kind is not BodyKind.DOCUMENT:
+        _no_stream_error(call, reply.data)
+        return reply.data
     document = reply.document
     if isinstance(document, dict) and "error" in document:
         raise AssertionError(f"setup {call.request.target}: {document['error']}")
-    return document if call.kind is BodyKind.DOCUMENT else reply.data
+    return document
+
+
+def _no_stream_error(call: Call, data: bytes) -> None:
+    """A setup's stream reported no error in-band (a failed push answers 200 all the same)."""
+    errors: list[object] = []
+    if call.kind is BodyKind.JSONSTREAM:
+        decoder = JSONStreamDecoder()
+        errors += checks.in_band_errors([*decoder.feed(data), *decoder.close()])
+    elif _progress_text(call):
+        errors += checks.text_errors(data)
+    assert not errors, f"setup {call.request.method} {call.request.target}: {errors}"
+
+
+def _progress_text(call: Call) -> bool:
+    """A pull or push before 1.1: progress as raw text (a save tar is bytes too)."""
+    path = call.request.target.partition("?")[0]
+    return path.endswith(("/push", "/images/create"))
 
 
 async def create(client: Client, ctx: Ctx, cmd: list[str]) -> str:
@@ -57,6 +77,18 @@ async def _image(client: Client, ctx: Ctx) -> None:
     await must(client, api.tag(ctx.image, repo, ctx.version, tag="t"))
     ctx.tagged = f"{repo}:t"
     ctx.made_images.append(ctx.tagged)
+
+
+def push_auth(ctx: Ctx) -> AuthConfig | None:
+    """The case's credentials where a push carries them (1.2+); None where the engine
+    pushes with the login POST /auth stored (1.0, 1.1)."""
+    return AuthConfig(**ctx.login) if ctx.version >= model.V(1, 2) else None
+
+
+async def _pushable(client: Client, ctx: Ctx) -> None:
+    """At 1.0 .. 1.1 a push uses the login the engine stored: log in first, as docker did."""
+    if push_auth(ctx) is None:
+        await must(client, api.login(AuthConfig(**ctx.login), ctx.version))
 
 
 async def _exited(client: Client, ctx: Ctx) -> None:
@@ -81,10 +113,12 @@ async def prepare(client: Client, ctx: Ctx, needs: str) -> None:
     """Puts into the engine's world what a case ``needs`` (see model: NONE, IMAGE, ...)."""
     ctx.since = str(int(time.time()) - 1)
     v = ctx.version
-    if needs in (model.IMAGE, model.PUSHED, model.SAVED):
+    if needs in (model.IMAGE, model.PUSHABLE, model.PUSHED, model.SAVED):
         await _image(client, ctx)
+    if needs in (model.PUSHABLE, model.PUSHED):
+        await _pushable(client, ctx)
     if needs == model.PUSHED:
-        await must(client, api.push(parse_reference(ctx.tagged), v))
+        await must(client, api.push(parse_reference(ctx.tagged), v, auth=push_auth(ctx)))
     elif needs == model.SAVED:
         tarball = await must(client, api.get_image(ctx.tagged, v))
         assert isinstance(tarball, bytes)
@@ -129,7 +163,9 @@ async def execute(client: Client, case: Case, call: Call, ctx: Ctx) -> Outcome:
     if call.kind in (BodyKind.JSONSTREAM, BodyKind.STDIO):
         return await _stream(client, call, ctx, case.enough)
     reply = await client.request(call)
-    return Outcome(status=reply.response.status, document=reply.document, data=reply.data)
+    return Outcome(
+        status=reply.response.status, document=reply.document, raw=reply.raw, data=reply.data
+    )
 
 
 async def _session(client: Client, call: Call) -> Outcome:

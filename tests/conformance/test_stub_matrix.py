@@ -89,7 +89,7 @@ def run_on(adapter_name: str, stub: Stub, scenario: Callable[[Any], Any]) -> Any
 def test_case(case: Case, version: ApiVersion, adapter_name: str, stubs: Any) -> None:
     stub = stubs(version)
     if matrix.refusal(case, version) is not None:
-        refused_before_sending(case, stub)
+        refused_before_sending(case, stub, adapter_name)
         return
     ctx = stub.ctx()
 
@@ -105,11 +105,24 @@ def test_case(case: Case, version: ApiVersion, adapter_name: str, stubs: Any) ->
     runner.check_outcome(outcome, case, ctx)
 
 
-def refused_before_sending(case: Case, stub: Stub) -> None:
-    mark = len(stub.engine.received)
-    with pytest.raises(UnsupportedInVersion):
-        case.build(stub.ctx())
-    assert len(stub.engine.received) == mark, "a refused call reached the engine"
+def refused_before_sending(case: Case, stub: Stub, adapter_name: str) -> None:
+    """Through the adapter, with a connection the journal has seen: asking for the call
+    raises UnsupportedInVersion, and the engine receives nothing more."""
+    ctx = stub.ctx()
+
+    async def scenario(client: Any) -> tuple[int, int]:
+        await runner.must(client, api.engine_version(ctx.version))
+        mark = len(stub.engine.received)
+        with pytest.raises(UnsupportedInVersion):
+            await runner.execute(client, case, case.build(ctx), ctx)
+        return mark, len(stub.engine.received)
+
+    mark, after = run_on(adapter_name, stub, scenario)
+    last = stub.engine.received[mark - 1]
+    assert (last.method, last.path) == ("GET", "/version"), "the journal missed the client"
+    assert after == mark == len(stub.engine.received), (
+        f"a refused call reached the engine: {stub.engine.received[mark:]}"
+    )
 
 
 PROBES = [

@@ -293,3 +293,19 @@ def test_image_events_reach_get_events() -> None:
         body = send(engine, "GET", "/events?since=0&until=9999999999")[2]
         actions = [(m["Type"], m["Action"]) for m in map(json.loads, body.splitlines())]
         assert ("image", "tag") in actions and ("image", "untag") in actions
+
+
+def test_image_events_carry_status_and_id_at_1_41() -> None:
+    """dockerd 20.10 fills the pre-1.22 fields (status, id) for image events as for
+    container events (its events.Log); only containers have from."""
+    with StubEngine() as engine:
+        send(engine, "POST", "/images/busybox/tag?repo=mine")
+        body = send(
+            engine,
+            "GET",
+            "/events?since=0&until=9999999999&filters=%7B%22type%22%3A%5B%22image%22%5D%7D",
+        )[2]
+        tagged = [m for m in map(json.loads, body.splitlines()) if m["Action"] == "tag"]
+        image_id = engine.world.image("mine").id  # type: ignore[union-attr]
+        assert tagged and tagged[-1]["status"] == "tag" and tagged[-1]["id"] == image_id
+        assert "from" not in tagged[-1]

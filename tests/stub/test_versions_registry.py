@@ -137,10 +137,20 @@ def test_pushed_images_can_be_pulled_back() -> None:
     header = {"X-Registry-Auth": auth_header({"username": "ann", "password": "pw"})}
     with StubEngine() as engine:
         send(engine, "POST", "/images/busybox/tag?repo=127.0.0.1:5000/mine&tag=1")
-        _push(engine, "/images/127.0.0.1:5000/mine/push?tag=1", b"", header)
+        pushed = messages(_push(engine, "/images/127.0.0.1:5000/mine/push?tag=1", b"", header))
         send(engine, "DELETE", "/images/127.0.0.1:5000/mine:1")
-        status, _, _ = send(engine, "POST", "/images/create?fromImage=127.0.0.1:5000/mine&tag=1")
+        target = "/images/create?fromImage=127.0.0.1:5000/mine&tag=1"
+        status, _, body = send(engine, "POST", target)
         assert status == 200 and engine.world.image("127.0.0.1:5000/mine:1") is not None
+        # dockerd's messages: the repository and tag, the push's digest, what changed locally
+        pulled = messages(body)
+        assert pulled[0] == {"status": "Pulling from 127.0.0.1:5000/mine", "id": "1"}
+        digest = str(pushed[-1]["status"]).split()[2]
+        assert pulled[-2] == {"status": f"Digest: {digest}"}
+        newer = "Status: Downloaded newer image for 127.0.0.1:5000/mine:1"
+        assert pulled[-1] == {"status": newer}
+        again = messages(send(engine, "POST", target)[2])[-1]
+        assert again == {"status": "Status: Image is up to date for 127.0.0.1:5000/mine:1"}
 
 
 def test_push_of_an_unknown_image_is_404() -> None:
@@ -179,6 +189,19 @@ def test_get_from_1_7_is_a_save_tar_and_load_restores_it() -> None:
         send(engine, "DELETE", "/images/busybox")
         assert send(engine, "POST", "/images/load", data)[0] == 200
         assert get_json(engine, "/images/busybox/json")["id"] == image_id  # type: ignore[index]
+
+
+def test_load_of_an_image_still_present_keeps_its_other_tags() -> None:
+    """docker load adds the archive's tags; the image's own tags stay (the base image of
+    every later call, in the conformance matrix)."""
+    for version in ("1.7", "1.12", "1.41"):
+        with engine_at(version) as engine:
+            send(engine, "POST", "/images/busybox/tag?repo=saved&tag=t")
+            data = send(engine, "GET", "/images/saved:t/get")[2]
+            assert send(engine, "POST", "/images/load", data)[0] == 200
+            image = engine.world.image("saved:t")
+            assert image is not None and engine.world.image("busybox:latest") is image, version
+            assert sorted(image.repo_tags) == ["busybox:latest", "saved:t"], version
 
 
 def test_get_at_1_41_has_a_manifest() -> None:

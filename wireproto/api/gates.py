@@ -212,6 +212,16 @@ GATES: tuple[Gate, ...] = (
     Gate(name="images.delete.force", kind=P, since=V(1, 10), what="force on image delete"),
     Gate(name="images.delete.noprune", kind=P, since=V(1, 10), what="noprune on image delete"),
     Gate(name="registry_auth", kind=P, since=V(1, 5), what="X-Registry-Auth on pull and push"),
+    # push's auth config as its JSON body: the v1.2 reference shows "{{ authConfig }}" as the
+    # body (v1.0's and v1.1's push has none: the engine pushed with the login POST /auth had
+    # stored); the change log at 1.5 moves it to X-Registry-Auth.
+    Gate(
+        name="push.auth_body",
+        kind=P,
+        since=V(1, 2),
+        until=V(1, 4),
+        what="push's auth config as its JSON body (1.0, 1.1: the login POST /auth stored)",
+    ),
     # build's tar body: the v1.0 .. v1.2 references already show "{{ TAR STREAM }}", but the
     # change log at 1.3 says the tar stream replaced a multipart upload and older clients
     # break on it: the change log decides, build is refused below 1.3.

@@ -64,16 +64,21 @@ def push(
 
     From API 1.5 the auth config travels in ``X-Registry-Auth``, sent even
     when empty (``{}``): engines read a push without it as the old form, whose
-    JSON body then must hold the config.  Before 1.5 that body is the config.
+    JSON body then must hold the config.  From 1.2 to 1.4 that body is the
+    config.  At 1.0 and 1.1 a push has no body: the engine pushes with the
+    login ``POST /auth`` stored, so ``auth`` is refused there.
     """
     config = auth or AuthConfig()
     query = {"tag": image.tag}
+    headers: list[tuple[str, str]] = []
+    body = None
     if gates.has("registry_auth", version):
-        headers: list[tuple[str, str]] = [(AUTH_HEADER, encode_auth(config))]
-        body = None
-    else:
+        headers = [(AUTH_HEADER, encode_auth(config))]
+    elif gates.has("push.auth_body", version):
         headers = [("Content-Type", "application/json")]
         body = secret_json(config.to_json())
+    elif auth is not None:
+        gates.require("push.auth_body", version)
     # The name keeps its slashes (registry/namespace/repo), as the docker CLI
     # sends it: the engine's route takes the rest of the path as the name.
     path = "/images/" + quote(image.repository, safe=":@/") + "/push"

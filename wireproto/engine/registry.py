@@ -122,8 +122,11 @@ def pull(ctx: Context) -> Reply:
         ctx.world.add_image(image_from_script(script_image))
         ctx.world.emit("image", "pull", ref, name=repository)
         return ctx.conn.streamed(script_image.pull_body(), "application/json")
+    present = ctx.world.image(ref) is not None
     record = materialise(ctx.world, found, ref)
     ctx.world.emit("image", "pull", ref, name=repository)
+    if shape(ctx) >= MODERN:
+        return stream(ctx, _modern_pull_lines(repository, ref, record, present))
     return stream(ctx, _old_pull_lines(shape(ctx), repository, record))
 
 
@@ -172,6 +175,28 @@ def _old_pull_lines(version: ApiVersion, repository: str, image: ImageRecord) ->
         current = total * step // 3
         yield imagedocs.progress("Downloading", version, ident=ident, current=current, total=total)
     yield imagedocs.progress("Download complete", version, ident=ident)
+
+
+def _modern_pull_lines(
+    repository: str, ref: str, image: ImageRecord, present: bool
+) -> Iterator[bytes]:
+    """dockerd 20.10 pulling an image pushed to the stub: its one layer, its digest (the
+    push's), whether the local copy changed."""
+    tag = ref.rpartition(":")[2]
+    yield imagedocs.progress(f"Pulling from {repository}", MODERN, ident=tag)
+    ident = imagedocs.short(image.id)
+    if present:
+        yield imagedocs.progress("Already exists", MODERN, ident=ident)
+    else:
+        yield imagedocs.progress("Pull complete", MODERN, ident=ident)
+    yield imagedocs.progress(f"Digest: {pushed_digest(ref)}", MODERN)
+    outcome = "Image is up to date" if present else "Downloaded newer image"
+    yield imagedocs.progress(f"Status: {outcome} for {ref}", MODERN)
+
+
+def pushed_digest(ref: str) -> str:
+    """The digest the stub's registry gives a pushed reference (the same on push and pull)."""
+    return "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
 
 
 def _pull_refused(ctx: Context, repository: str, ref: str) -> Reply:
@@ -284,7 +309,7 @@ def _push_lines(
         total = max(image.size, 1)
         yield imagedocs.progress("Pushing", version, ident=ident, current=total, total=total)
         yield imagedocs.progress("Pushed", version, ident=ident)
-        digest = "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+        digest = pushed_digest(ref)
         yield imagedocs.progress(f"{ref.rpartition(':')[2]}: digest: {digest} size: 527", version)
 
 
@@ -397,10 +422,12 @@ def load(ctx: Context) -> Reply:
         return ctx.error(500, f"the load is not a docker save archive: {exc}")
     lines = []
     for hexid, (config, parent, tags) in loaded.items():
-        image = ctx.world.images.get("sha256:" + hexid) or ImageRecord(
-            id="sha256:" + hexid, parent=parent, config=config
-        )
-        ctx.world.add_image(image)
+        image = ctx.world.images.get("sha256:" + hexid)
+        if image is None:
+            # A new image only: re-adding a present one would move its own tags off it.
+            image = ctx.world.add_image(
+                ImageRecord(id="sha256:" + hexid, parent=parent, config=config)
+            )
         for ref in tags:
             ctx.world.tag(image, ref)
             lines.append(f"Loaded image: {ref}\n")

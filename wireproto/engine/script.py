@@ -430,9 +430,11 @@ class ScriptedEvent:
 
     def message(self) -> dict[str, object]:
         document: dict[str, object] = {}
-        if self.type == "container":  # the pre-1.22 fields, still sent for containers
-            image = dict(self.attributes).get("image", "")
-            document.update({"status": self.action, "id": self.actor, "from": image})
+        # the pre-1.22 fields, still sent for containers and images (from: containers only)
+        if self.type in ("container", "image"):
+            document.update({"status": self.action, "id": self.actor})
+        if self.type == "container":
+            document["from"] = dict(self.attributes).get("image", "")
         document.update(
             {
                 "Type": self.type,
