@@ -42,6 +42,8 @@ START_BODY_REFUSED = (
     "starting container with non-empty request body was deprecated since API v1.22 and "
     "removed in v1.24"
 )
+# Engines from 1.4 refuse top to a client below 1.4 (docker v0.5.3 .. v1.0.0 api.go).
+TOP_OLD_CLIENT = "top was improved a lot since 1.3, Please upgrade your docker client."
 # Engines from 1.22 send events with Type, Action and Actor (dockerd 20.10 among them).
 MODERN_EVENTS = ApiVersion(1, 22)
 # The version from which dockerd sends the wait's head before the container stops.
@@ -63,6 +65,12 @@ def paced_piece(rate: float | None) -> int:
     burst: at a low rate a 64 KiB one would arrive seconds ahead of its time.
     """
     return PIECE if not rate else max(1, min(PIECE, int(rate / 20)))
+
+
+def _engine_has(ctx: Context, row: str) -> bool:
+    """Whether the engine itself (not the request's version) has the ``eras`` row ``row``:
+    what an engine wrote from its own structs did not change with the client's prefix."""
+    return eras.has(row, ctx.world.api_version)
 
 
 def _found(ctx: Context) -> ContainerRecord | Reply:
@@ -228,33 +236,90 @@ def _status_filters(found: dict[str, list[str]]) -> Callable[[ContainerRecord], 
 
 
 def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
-    row: dict[str, object] = {
+    """A container row as the engine of its version wrote it (see the eras rows)."""
+    if not _engine_has(ctx, "containers.list.modern"):  # up to 1.12: docker's own rows
+        return _old_summary(ctx, container)
+    return {
         "Id": container.id,
         "Names": ["/" + container.name],
         "Image": container.image,
         "ImageID": container.image_id,
-        "Command": " ".join(container.argv) or "sh",
+        "Command": _command(ctx, container.argv),
         "Created": container.created_ns // NANOS,
         "State": container.state,
-        "Status": _status(container),
+        "Status": _status(ctx, container),
+        "Ports": [],
+        "Labels": container.config.get("Labels") or {},
+        **({"SizeRw": 0, "SizeRootFs": 0} if ctx.flag("size") else {}),
+    }
+
+
+def _old_summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
+    row: dict[str, object] = {
+        "Id": container.id,
+        "Image": container.image,
+        "Command": _command(ctx, container.argv),
+        "Created": container.created_ns // NANOS,
+        "Status": _status(ctx, container),
         # Before 1.5 a port mapping was one string ("" with none), per the change log.
         "Ports": [] if ctx.has("containers.ports.list") else "",
-        "Labels": container.config.get("Labels") or {},
     }
-    # Before 1.3 every row carried its sizes (the v1.2 reference); from 1.3 only with size.
-    if ctx.flag("size") or not ctx.has("containers.list.size"):
+    if _engine_has(ctx, "containers.list.env_rows"):
+        if ctx.flag("size"):
+            row.update(SizeRw=0, SizeRootFs=0)
+    elif _engine_has(ctx, "containers.list.sizes_always"):
         row.update(SizeRw=0, SizeRootFs=0)
+    # Engines of 1.6 .. 1.8 answer a request below 1.5 with the old struct, which has no Names.
+    env_rows = _engine_has(ctx, "containers.list.env_rows")
+    legacy = not ctx.has("containers.ports.list") and not env_rows
+    if _engine_has(ctx, "containers.list.names") and not legacy:
+        row["Names"] = ["/" + container.name]
     return row
 
 
-def _status(container: ContainerRecord) -> str:
-    if container.state == "running":
-        return "Up"
-    if container.state == "paused":
-        return "Up (Paused)"
-    if container.state == "created":
+def _command(ctx: Context, argv: list[str]) -> str:
+    path, args = (argv[0], argv[1:]) if argv else ("sh", [])
+    if not _engine_has(ctx, "containers.list.command_quoted"):
+        return f"{path} {' '.join(args)}"  # a trailing space without args, as they wrote it
+    quoted = [f"'{arg}'" if " " in arg else arg for arg in args]
+    return " ".join([path, *quoted])
+
+
+def _status(ctx: Context, container: ContainerRecord) -> str:
+    """State.String() of the engine's version, with its HumanDuration."""
+    now = ctx.world.now_ns()
+    if container.running:
+        up = f"Up {_human_duration(now - container.started_ns)}"
+        return up + (" (Paused)" if container.state == "paused" else "")
+    if not _engine_has(ctx, "containers.status.exited_ago"):
+        return f"Exit {container.exit_code}"
+    if not container.started_ns and _engine_has(ctx, "containers.status.created"):
         return "Created"
-    return f"Exited ({container.exit_code})"
+    if not container.finished_ns:
+        return ""
+    ago = _human_duration(now - container.finished_ns)
+    return f"Exited ({container.exit_code}) {ago} ago"
+
+
+def _human_duration(nanos: int) -> str:
+    """docker's units.HumanDuration (the 1.x engines' and dockerd's, up to weeks)."""
+    seconds = nanos // NANOS
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 60:
+        return f"{seconds} seconds"
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 14:
+        return f"{hours // 24} days"
+    return f"{hours // 24 // 7} weeks"
 
 
 def create(ctx: Context) -> Reply:
@@ -273,7 +338,16 @@ def create(ctx: Context) -> Reply:
     container = ctx.world.create_container(
         name or _generated_name(ctx), image, dict(config), image_ref
     )
-    return ctx.json({"Id": container.id, "Warnings": []}, 201)
+    return ctx.json(_created(ctx, container.id), 201)
+
+
+def _created(ctx: Context, ident: str) -> dict[str, object]:
+    """create's answer with no warnings: Warnings omitted (1.1 .. 1.8), [] (dockerd), or
+    null (docker v0.3's ApiRun and the engine.Env of v0.8 .. v1.0)."""
+    if _engine_has(ctx, "containers.create.warnings_omitted"):
+        return {"Id": ident}
+    empty: list[str] | None = [] if _engine_has(ctx, "containers.create.warnings_list") else None
+    return {"Id": ident, "Warnings": empty}
 
 
 def _generated_name(ctx: Context) -> str:
@@ -284,6 +358,8 @@ def inspect(ctx: Context) -> Reply:
     container = _found(ctx)
     if not isinstance(container, ContainerRecord):
         return container
+    if not _engine_has(ctx, "containers.inspect.modern"):
+        return ctx.json(_old_inspect(ctx, container))
     document: dict[str, object] = {
         "Id": container.id,
         "Name": "/" + container.name,
@@ -310,11 +386,60 @@ def inspect(ctx: Context) -> Reply:
         "Mounts": [],
         "RestartCount": container.restarts,
     }
-    if not ctx.has("containers.inspect.id"):
-        document = {("ID" if k == "Id" else k): v for k, v in document.items()}
-    if not ctx.has("containers.inspect.host_config"):
-        document.pop("HostConfig")
     return ctx.json(document)
+
+
+def _old_inspect(ctx: Context, container: ContainerRecord) -> dict[str, object]:
+    """The engine's Container struct as docker v0.3 .. v1.0 wrote it (one eras row a field)."""
+
+    def has(row: str) -> bool:
+        return _engine_has(ctx, row)
+
+    ip = "IP" if has("containers.inspect.ip_address") else "Ip"
+    network: dict[str, object] = {
+        f"{ip}Address": "",
+        f"{ip}PrefixLen": 0,
+        "Gateway": "",
+        "Bridge": "",
+        "PortMapping": None,
+        **({"Ports": None} if has("containers.inspect.name") else {}),
+    }
+    fields: list[tuple[str, str | None, object]] = [
+        ("Id" if has("containers.inspect.id") else "ID", None, container.id),
+        ("Created", None, _iso(container.created_ns)),
+        ("Path", None, container.argv[0] if container.argv else ""),
+        ("Args", None, container.argv[1:]),
+        ("Config", None, container.config),
+        ("State", None, _old_state(ctx, container)),
+        ("Image", None, container.image_id),
+        ("NetworkSettings", None, network),
+        ("SysInitPath", "containers.inspect.sys_init_path", "/usr/bin/docker"),
+        ("ResolvConfPath", None, "/etc/resolv.conf"),
+        ("HostnamePath", "containers.inspect.hosts_path", ""),
+        ("HostsPath", "containers.inspect.hosts_path", ""),
+        ("Name", "containers.inspect.name", "/" + container.name),
+        ("Driver", "containers.inspect.driver", "vfs"),
+        ("ExecDriver", "containers.inspect.exec_driver", "native-0.2"),
+        ("MountLabel", "containers.inspect.labels", ""),
+        ("ProcessLabel", "containers.inspect.labels", ""),
+        ("Volumes", None, {}),
+        ("VolumesRW", "containers.inspect.volumes_rw", {}),
+        ("HostConfig", "containers.inspect.host_config", container.host_config),
+    ]
+    return {key: value for key, row, value in fields if row is None or has(row)}
+
+
+def _old_state(ctx: Context, container: ContainerRecord) -> dict[str, object]:
+    state: dict[str, object] = {"Running": container.running}
+    if _engine_has(ctx, "containers.inspect.paused"):
+        state["Paused"] = container.state == "paused"
+    state.update(Pid=container.pid, ExitCode=container.exit_code)
+    state["StartedAt"] = _iso(container.started_ns)
+    if _engine_has(ctx, "containers.inspect.finished_at"):
+        state["FinishedAt"] = _iso(container.finished_ns)
+    if _engine_has(ctx, "containers.inspect.ghost"):
+        state["Ghost"] = False
+    return state
 
 
 def _iso(nanos: int) -> str:
@@ -328,6 +453,8 @@ def top(ctx: Context) -> Reply:
     container = _found(ctx)
     if not isinstance(container, ContainerRecord):
         return container
+    if not ctx.has("containers.top.titles") and _engine_has(ctx, "containers.top.titles"):
+        return ctx.error(500, TOP_OLD_CLIENT)
     if not container.running:
         return ctx.error(409, f"Container {container.id} is not running")
     command = " ".join(container.argv)
@@ -379,7 +506,10 @@ def start(ctx: Context) -> Reply:
     if container.running:
         if ctx.world.api_version >= NOT_MODIFIED_ENGINE:
             return ctx.empty(304)
-        return ctx.error(500, f"Container {container.id} is already running")
+        if not _engine_has(ctx, "containers.start.running_ok"):
+            message = f"The container {container.id} is already running."
+            return ctx.error(500, f"Cannot start container {ctx.params['id']}: {message}")
+        return ctx.empty(204 if ctx.has("containers.start.no_content") else 200)
     body = ctx.body_json()
     if body and ctx.version >= START_WITHOUT_BODY:
         return ctx.error(400, START_BODY_REFUSED)
@@ -490,11 +620,13 @@ def wait(ctx: Context) -> Reply:
     reply = ctx.conn.streamed((), "application/json", feed=feed) if early else ctx.conn.later(feed)
 
     def answer() -> None:
-        document = {"Error": None, "StatusCode": container.exit_code}
+        document: dict[str, object] = {"StatusCode": container.exit_code}
+        if _engine_has(ctx, "containers.wait.error"):
+            document = {"Error": None, **document}
         if early:
             feed.push(chunk(json.dumps(document, separators=(",", ":")).encode() + b"\n"))
         else:
-            feed.push(ctx.json({"StatusCode": container.exit_code}).head)
+            feed.push(ctx.json(document).head)
         feed.end()
 
     if container.scripted is not None:  # a scripted container's run is its script: done
@@ -839,13 +971,14 @@ def events(ctx: Context) -> Reply:
 
 def _event_shape(ctx: Context) -> Callable[[ScriptedEvent], dict[str, object]]:
     """Today's event message; an engine of 1.12 or older sent {status, id, from, time} only,
-    ``from`` (the image) from 1.4 (change log 1.4)."""
+    ``from`` (the image) from engines of 1.4 (change log 1.4; docker v0.5.2's JSONMessage
+    has no From), to every client whatever its version."""
     if ctx.world.api_version >= MODERN_EVENTS:
         return lambda event: event.message()
 
     def old(event: ScriptedEvent) -> dict[str, object]:
         document: dict[str, object] = {"status": event.action, "id": event.actor}
-        if ctx.has("events.from"):
+        if _engine_has(ctx, "events.from"):  # the engine's message struct, any request
             document["from"] = dict(event.attributes).get("image", "")
         document["time"] = event.time
         return document

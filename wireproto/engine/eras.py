@@ -254,9 +254,168 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         name="containers.inspect.id",
+        gaps=((V(1, 1), V(1, 11)),),
+        source="docker's code, keyed on the engine: v0.3.x (1.0) wrote its struct's Id; "
+        "v0.4.1 (the last of 1.1) .. v0.11 renamed the field ID; v1.0.0 (1.12) writes Id "
+        "through engine.Env (change log 1.12: keys CamelCase)",
+        what='container inspect says "Id" ("ID" in between), whatever the request\'s version',
+    ),
+    # Container inspect before 1.12 is the engine's Container struct as json.Marshal wrote
+    # it: each row below is a field of that struct in the last docker release of a version.
+    Row(
+        name="containers.inspect.ip_address",
+        since=V(1, 1),
+        source="docker v0.4.1 container.go (v0.3.x's NetworkSettings said IpAddress, IpPrefixLen)",
+        what="NetworkSettings.IPAddress and IPPrefixLen (IpAddress, IpPrefixLen before)",
+    ),
+    Row(
+        name="containers.inspect.sys_init_path",
+        until=V(1, 6),
+        source="docker v0.3.x .. v0.6.6 container.go (gone in v0.7)",
+        what="SysInitPath in container inspect",
+    ),
+    Row(
+        name="containers.inspect.volumes_rw",
+        since=V(1, 3),
+        source="docker v0.5.2 container.go (the last of 1.3)",
+        what="VolumesRW in container inspect",
+    ),
+    Row(
+        name="containers.inspect.hosts_path",
+        since=V(1, 4),
+        source="docker v0.6.2 container.go (the last of 1.4)",
+        what="HostnamePath and HostsPath in container inspect",
+    ),
+    Row(
+        name="containers.inspect.finished_at",
+        since=V(1, 5),
+        source="docker v0.6.4 state.go (the last of 1.5; v0.6.2's State has no FinishedAt)",
+        what="State.FinishedAt in container inspect",
+    ),
+    Row(
+        name="containers.inspect.name",
+        since=V(1, 6),
+        source="docker v0.6.5 container.go (API 1.6: container names)",
+        what="Name in container inspect, NetworkSettings.Ports beside PortMapping",
+    ),
+    Row(
+        name="containers.inspect.driver",
+        since=V(1, 7),
+        source="docker v0.7.0 container.go (API 1.7: storage drivers)",
+        what="Driver in container inspect",
+    ),
+    Row(
+        name="containers.inspect.exec_driver",
+        since=V(1, 10),
+        until=V(1, 12),
+        source="docker v0.9.0 .. v1.0.0 (dockerd 20.10 has none)",
+        what="ExecDriver in container inspect",
+    ),
+    Row(
+        name="containers.inspect.labels",
+        since=V(1, 11),
+        source="docker v0.11.1 container.go (the last of 1.11)",
+        what="MountLabel and ProcessLabel in container inspect",
+    ),
+    Row(
+        name="containers.inspect.ghost",
+        until=V(1, 10),
+        source="docker v0.3.x .. v0.10.0 state.go (gone in v0.11)",
+        what="State.Ghost in container inspect",
+    ),
+    Row(
+        name="containers.inspect.paused",
         since=V(1, 12),
-        source="change log 1.12 (keys CamelCase: the container's ID key is Id)",
-        what='container inspect says "Id" ("ID" before)',
+        source="docker v0.12.0 state.go (API 1.12: pause)",
+        what="State.Paused in container inspect",
+    ),
+    Row(
+        name="containers.inspect.modern",
+        since=V(1, 41),
+        source="dockerd 20.10 (the stub's one engine past 1.12)",
+        what="today's inspect: State.Status, OOMKilled, Dead, Error; Mounts, RestartCount",
+    ),
+    # --- container rows (GET /containers/json) and create, by the engine's version
+    Row(
+        name="containers.list.names",
+        since=V(1, 6),
+        source="docker v0.6.5 api_params.go (APIContainers gains Names; a request below 1.5 "
+        "gets APIContainersOld, which has none, until rows are built as engine.Env in v0.8)",
+        what="Names in container rows",
+    ),
+    Row(
+        name="containers.list.modern",
+        since=V(1, 41),
+        source="dockerd 20.10 (the stub's one engine past 1.12)",
+        what="today's container rows: State, ImageID, Labels beside docker's own keys",
+    ),
+    Row(
+        name="containers.list.env_rows",
+        since=V(1, 9),
+        source="docker v0.8.0 server.go: rows built as engine.Env; a request below 1.5 "
+        "keeps every key but Ports (v1.0.0 api/server/server.go getContainersJSON)",
+        what="SizeRw and SizeRootFs only with size; old requests keep Names",
+    ),
+    Row(
+        name="containers.list.sizes_always",
+        since=V(1, 1),
+        until=V(1, 8),
+        source="docker v0.4.1 .. v0.7.6 api_params.go: SizeRw and SizeRootFs without "
+        "omitempty, so in every row (0 unless computed); v0.3.x's rows have neither",
+        what="SizeRw and SizeRootFs in every container row",
+    ),
+    Row(
+        name="containers.list.command_quoted",
+        since=V(1, 10),
+        source="docker v0.10.0 server.go (the last of 1.10): path and args with a space "
+        "quoted in single quotes; before, path + ' ' + args joined (a trailing space "
+        "without args)",
+        what="container rows' Command as dockerd still writes it",
+    ),
+    Row(
+        name="containers.status.exited_ago",
+        since=V(1, 10),
+        source="docker v0.10.0 state.go: 'Exited (N) X ago', '' never run ('Exit N' before)",
+        what="container rows' Status of a stopped container",
+    ),
+    Row(
+        name="containers.status.created",
+        since=V(1, 20),
+        source="docker v1.8.0 (API 1.20) daemon/state.go",
+        what="Status 'Created' for a container never started",
+    ),
+    Row(
+        name="containers.create.warnings_omitted",
+        since=V(1, 1),
+        until=V(1, 8),
+        source="docker v0.4.1 .. v0.7.6 APIRun: Warnings omitempty (v0.3.x's ApiRun and "
+        "v0.8's engine.Env write null)",
+        what="create's answer has no Warnings when there are none (null otherwise)",
+    ),
+    Row(
+        name="containers.create.warnings_list",
+        since=V(1, 41),
+        source="dockerd 20.10 (observed: Warnings [])",
+        what="create's answer says Warnings [] when there are none",
+    ),
+    Row(
+        name="containers.wait.error",
+        since=V(1, 30),
+        source="v1.30 reference (dockerd 20.10 writes Error at every prefix: observed)",
+        what="wait's answer has Error beside StatusCode",
+    ),
+    Row(
+        name="containers.start.running_ok",
+        since=V(1, 10),
+        source="docker v0.10.0 container.go: Start of a running container returns nil "
+        "(v0.3.4 .. v0.9.1: 'The container ID is already running.', a 500); 304 from 1.13",
+        what="starting a running container succeeds",
+    ),
+    Row(
+        name="containers.top.old_client_refused",
+        since=V(1, 4),
+        source="docker v0.5.3 .. v1.0.0 api.go getContainersTop",
+        what="a top request below 1.4: 500 'top was improved a lot since 1.3, ...'",
     ),
     Row(
         name="events",
