@@ -22,7 +22,11 @@ def saw_container(outcome: Outcome, ctx: Ctx) -> bool:
 def evented(outcome: Outcome, ctx: Ctx) -> None:
     assert saw_container(outcome, ctx), f"no event for {ctx.container[:12]}: {outcome.messages}"
     for message in outcome.messages:
-        assert isinstance(message, dict) and {"status", "id", "time"} <= set(message), message
+        assert isinstance(message, dict) and "time" in message, message
+        # Container and image events say status and id at every version; dockerd's others
+        # (network connect, volume mount: Type, Action, Actor only) never did.
+        if message.get("Type", "container") in ("container", "image"):
+            assert {"status", "id"} <= set(message), message
 
 
 def informed(outcome: Outcome, ctx: Ctx) -> None:
