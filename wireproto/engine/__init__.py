@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wireproto.engine.protocol import Reply, ServerConnection
+from wireproto.engine.messages import Reply
+from wireproto.engine.protocol import ServerConnection
 from wireproto.engine.script import Container, Image, LogSpec, Script, ScriptedEvent
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from wireproto.engine.world import ImageRecord, normal_ref
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply
+    from wireproto.engine.messages import Reply
 
 MODERN = ApiVersion(1, 41)
 

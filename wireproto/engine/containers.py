@@ -31,7 +31,7 @@ from wireproto.engine.world import NANOS, ContainerRecord, ExecRecord, Feed, Pip
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply
+    from wireproto.engine.messages import Reply
 
 # dockerd from 1.13 answers 304 to starting a running (stopping a stopped) container, at
 # every prefix it serves (the v1.13 reference); older engines answered an error.

@@ -19,7 +19,7 @@ from wireproto.engine.world import ContainerRecord, ImageRecord, World, normal_r
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply
+    from wireproto.engine.messages import Reply
 
 MODERN = ApiVersion(1, 41)
 

@@ -20,7 +20,7 @@ from wireproto.errors import InvalidVersion
 from wireproto.versions import JSON_ERRORS, ApiVersion, parse
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply, Request, ServerConnection
+    from wireproto.engine.messages import Replies, Reply, Request
 
 _PREFIX = re.compile(r"/v([0-9.]+)(/.*)")
 
@@ -103,7 +103,7 @@ def not_found(engine: ApiVersion) -> str:
     return "404 page not found" if eras.has("paths.not_found.mux", engine) else "page not found"
 
 
-def versioned(conn: ServerConnection, request: Request) -> Reply | None:
+def versioned(conn: Replies, request: Request) -> Reply | None:
     """Strips a ``/vX.Y`` prefix into ``request.version``; a Reply when the engine refuses it.
 
     Unprefixed, a request is served at the engine's own version.

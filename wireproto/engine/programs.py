@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from wireproto import mux
-from wireproto.engine.world import Cancel
+from wireproto.engine.hooks import Cancel
 
 SIGNALS = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGKILL": 9, "SIGUSR1": 10, "SIGTERM": 15}
 FOREVER = float("inf")

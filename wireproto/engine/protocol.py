@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
 import h11
 
-from wireproto import mux
 from wireproto.engine import containers, eras, images, paths, query, routes, system
+from wireproto.engine.hooks import StdinSink
+from wireproto.engine.messages import Hijack, Reply, Request
 from wireproto.engine.script import Script
-from wireproto.engine.world import Feed, Received, StdinSink, World
+from wireproto.engine.world import Feed, Received, World
 from wireproto.sentinel import NEED_DATA, Sentinel
 from wireproto.versions import JSON_ERRORS, ApiVersion
 
@@ -39,60 +39,6 @@ CLOSED = Sentinel("CLOSED")  # the client closed the connection: no more request
 
 # Every route the engine has; ``routes.find`` picks the most specific match.
 ROUTES: tuple[routes.Route, ...] = (*containers.ROUTES, *images.ROUTES, *system.ROUTES)
-
-
-@dataclass
-class Hijack:
-    """An attach stream: after the output, stdin goes to ``stdin`` (a live container's) or,
-    for a scripted container, is echoed back (if attached) until its EOF."""
-
-    tty: bool
-    echo_stdin: bool
-    early_stdin: bytes = b""
-    stdin: StdinSink | None = None
-
-    def echo(self, data: bytes) -> bytes:
-        """What the container sends back for ``data`` read from stdin."""
-        return data if self.tty else mux.encode(mux.STDOUT, data)
-
-
-@dataclass
-class Reply:
-    """A response to write: ``head``, then every piece of ``body``, then ``end``.
-
-    ``rate`` (bytes/second) paces the body; ``delay`` (seconds) passes between
-    the head and the body; ``hold_open`` keeps the
-    connection open after the body until the client closes it (follow);
-    ``hijack`` turns it into an attach stream; ``keep_alive`` says whether
-    another request may follow on the connection.  ``feed`` brings bytes
-    produced later (a container's live output, new events, a wait's answer):
-    after ``body``, the socket loop writes what it pushes until it ends.
-    """
-
-    head: bytes
-    body: Iterable[bytes] = ()
-    end: bytes = b""
-    rate: float | None = None
-    delay: float = 0.0
-    hold_open: bool = False
-    hijack: Hijack | None = None
-    keep_alive: bool = True
-    status: int = 200
-    fault: str = ""  # what the client got wrong (or the stub), for the server's log
-    feed: Feed | None = None
-
-
-@dataclass
-class Request:
-    """A request as the engine routes it: ``path`` without its version prefix once routed."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    version: ApiVersion = field(default_factory=lambda: ApiVersion(1, 41))
-    target: str = ""
 
 
 class ServerConnection:

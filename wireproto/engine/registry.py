@@ -30,7 +30,7 @@ from wireproto.engine.world import ImageRecord, World, image_from_script, normal
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply
+    from wireproto.engine.messages import Reply
 
 MODERN = ApiVersion(1, 41)
 

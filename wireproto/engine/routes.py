@@ -21,7 +21,7 @@ from wireproto.engine import eras
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply, Request, ServerConnection
+    from wireproto.engine.messages import Replies, Reply, Request
     from wireproto.engine.world import World
 
 
@@ -30,7 +30,7 @@ class Context:
     """One request being answered: the connection (reply builders), the request, the path's
     placeholders, the engine's world, and the version the request is served at."""
 
-    conn: ServerConnection
+    conn: Replies
     request: Request
     params: dict[str, str]
     world: World

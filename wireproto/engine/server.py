@@ -36,7 +36,8 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 
-from wireproto.engine.protocol import CLOSED, Hijack, Reply, ServerConnection
+from wireproto.engine.messages import Hijack, Reply
+from wireproto.engine.protocol import CLOSED, ServerConnection
 from wireproto.engine.script import Script
 from wireproto.engine.world import MODERN, Received, World
 from wireproto.sentinel import NEED_DATA

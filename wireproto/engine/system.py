@@ -13,7 +13,7 @@ from wireproto.engine import registry, sysdocs
 from wireproto.engine.routes import Context, Route
 
 if TYPE_CHECKING:
-    from wireproto.engine.protocol import Reply
+    from wireproto.engine.messages import Reply
 
 
 def ping(ctx: Context) -> Reply:

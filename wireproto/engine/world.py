@@ -17,8 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from wireproto.engine.hooks import Cancel, Scheduler, no_scheduler
 from wireproto.engine.script import BASE_TIME, Container, Image, Script, ScriptedEvent
 from wireproto.versions import ApiVersion
 
@@ -33,31 +34,6 @@ VERSIONS: tuple[ApiVersion, ...] = (*(ApiVersion(1, n) for n in range(13)), MODE
 
 class UnknownEngineVersion(ValueError):
     """The stub cannot be an engine of this API version."""
-
-
-class Cancel(Protocol):
-    def cancel(self) -> None: ...
-
-
-class StdinSink(Protocol):
-    """Where an attach or exec stream's stdin goes: a container's program."""
-
-    def write(self, data: bytes) -> None: ...
-
-    def close(self) -> None: ...
-
-
-Scheduler = Callable[[float, Callable[[], None]], Cancel]
-
-
-class _NoTimer:
-    def cancel(self) -> None:
-        pass
-
-
-def no_scheduler(delay: float, callback: Callable[[], None]) -> Cancel:
-    """Before a socket loop runs the world, timers never fire (sans-IO use)."""
-    return _NoTimer()
 
 
 @dataclass(frozen=True)
