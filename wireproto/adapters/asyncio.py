@@ -22,13 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 from wireproto.adapters import _async
-from wireproto.adapters._common import RECV_SIZE, ReadBuffer, Settings, Wire, peer_gone
+from wireproto.adapters._common import (
+    RECV_SIZE,
+    EngineSpoke,
+    ReadBuffer,
+    Settings,
+    Wire,
+    peer_gone,
+)
 from wireproto.errors import EngineUnreachable
 
 __all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
@@ -58,6 +66,7 @@ class _Flow:
         self._read_waiter: asyncio.Future[None] | None = None
         self._write_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
+        self.watching = False  # a request is going out: bytes arriving wake the writer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -66,18 +75,35 @@ class _Flow:
         self.lost = True
         self.error = exc
         self._wake_reader()
-        waiter, self._write_waiter = self._write_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake_writer()
 
     def pause_writing(self) -> None:
         self._write_paused = True
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
         waiter, self._write_waiter = self._write_waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    @property
+    def spoke(self) -> bool:
+        """The engine sent bytes, or closed, or the connection is gone."""
+        return bool(self.count or self.eof or self.lost or self.drained)
+
+    def watch(self) -> None:
+        """Reads while a request goes out, so that an answer stops it (``spoke``).
+
+        Over TLS the answer must be decrypted before a failed write makes
+        asyncio drop the TLS layer: reading on during the writes does that.
+        """
+        assert self.transport is not None
+        self.watching = True
+        if not self.spoke:  # nothing unread: the buffer is free for a read
+            self.transport.resume_reading()
 
     def _received(self, count: int) -> None:
         assert self.transport is not None
@@ -89,6 +115,8 @@ class _Flow:
         waiter, self._read_waiter = self._read_waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self.watching:
+            self._wake_writer()
 
     async def wait_readable(self) -> None:
         """Resumes reading and waits for a read, EOF or the connection's loss."""
@@ -104,7 +132,8 @@ class _Flow:
         """Called before waiting for bytes."""
 
     async def wait_writable(self) -> None:
-        if self._write_paused and not self.lost:
+        """Waits for room in the transport's buffer (or, watching, for the engine to speak)."""
+        if self._write_paused and not self.lost and not (self.watching and self.spoke):
             self._write_waiter = asyncio.get_running_loop().create_future()
             await self._write_waiter
 
@@ -191,6 +220,19 @@ class _TLSProtocol(_Flow, asyncio.Protocol):
         return pending[0] if len(pending) == 1 else b"".join(pending)
 
 
+_TURNS = 3  # loop turns that let a TLS answer in: the read runs in the second
+
+
+def _readable_poll(transport: asyncio.Transport) -> select.poll | None:
+    """A poll for input on the socket under ``transport`` (None if it has none)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+    return poller
+
+
 class Connection:
     """One asyncio transport and its protocol, as :class:`._async.Connection`."""
 
@@ -198,6 +240,7 @@ class Connection:
         self.transport = transport
         self.protocol = protocol
         self.received = 0
+        self._raw = _readable_poll(transport) if isinstance(protocol, _TLSProtocol) else None
 
     @property
     def dead(self) -> bool:
@@ -221,20 +264,45 @@ class Connection:
             # write the engine refused (what it sent before was read above).
             exchange.receive_data(b"")
 
-    async def flush(self, exchange: Wire) -> None:
+    async def flush(self, exchange: Wire, *, request: bool = False) -> None:
+        p = self.protocol
+        if request:
+            p.watch()
         try:
             while out := exchange.data_to_send():
-                if self.protocol.lost or self.transport.is_closing():
-                    raise self.protocol.error or BrokenPipeError("the connection is closed")
+                if request and await self._spoke():
+                    raise EngineSpoke()  # what it sent is read next: the answer, or the end
+                if p.lost or self.transport.is_closing():
+                    raise p.error or BrokenPipeError("the connection is closed")
                 self.transport.write(out)
-                await self.protocol.wait_writable()
-            if self.protocol.lost and self.transport.get_write_buffer_size():
-                raise self.protocol.error or BrokenPipeError("the connection is closed")
+                await p.wait_writable()
+            if p.lost and self.transport.get_write_buffer_size():
+                raise p.error or BrokenPipeError("the connection is closed")
         except BaseException as exc:
             if not peer_gone(exc):  # the engine refused: what it sent is still to read
                 exchange.send_failed()
                 self.transport.abort()
             raise
+        finally:
+            p.watching = False
+
+    async def _spoke(self) -> bool:
+        """Whether the engine spoke while a request goes out.
+
+        A write the socket takes at once does not return to the loop, which
+        reads only when it runs: over TLS, a write failing once the engine
+        hung up makes asyncio drop the TLS layer with the answer unread.  So
+        over TLS, bytes waiting in the socket are let in before each write
+        (a few loop turns: the loop runs the read after this task's turn).
+        Plain sockets need no turn: what a failed write leaves, ``_drain`` reads.
+        """
+        p = self.protocol
+        if self._raw is not None:
+            for _ in range(_TURNS):
+                if p.spoke or not self._raw.poll(0):
+                    break
+                await asyncio.sleep(0)
+        return p.spoke
 
     async def write_eof(self) -> None:
         transport = self.transport
