@@ -13,6 +13,17 @@ pause after each delivery (see ``_TLSProtocol`` for why not a buffer).
 Writes go through the transport, with ``pause_writing``/``resume_writing``
 flow control.
 
+A write that fails (the engine refused a request body, answered and reset
+the connection) makes asyncio drop the socket with what the engine sent
+still in the kernel: plain sockets read it then (``_Protocol._drain``); over
+TLS, ``_DrainOnLoss`` stands under asyncio's TLS protocol and hands it those
+bytes to decrypt before the loss.  It needs the TLS protocol of Python
+3.11 on (a BufferedProtocol) and finds the socket transport under it through
+a private attribute of asyncio.  Without them (Python 3.10, or a future
+asyncio) the adapter works as before, except that an answer landing with
+the reset during one write is lost: the request fails as RequestCut, and
+a test says so.
+
 Cancellation: a task cancelled (or timed out) in the middle of a call aborts
 the transport; if request or stdin bytes were still in the transport's
 buffer, the exchange is told they never left (``send_failed``).
@@ -51,6 +62,86 @@ def _tcp_under_tls(transport: asyncio.Transport) -> asyncio.Transport | None:
     """The socket transport an asyncio TLS transport writes its records to."""
     under = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
     return under if isinstance(under, asyncio.Transport) else None
+
+
+class _DrainOnLoss(asyncio.BufferedProtocol):
+    """Stands between the socket transport under TLS and asyncio's TLS protocol.
+
+    A write that fails because the engine reset the connection makes the
+    socket transport stop reading and report the loss, and the TLS protocol
+    then drops what it had not decrypted: the engine's answer, sent just
+    before the reset, is lost although the kernel still holds it (it came in
+    while the write was being encrypted, before the loop could read it).
+    So on a loss this first reads what the kernel holds, at most its
+    receive buffer, and hands it to the TLS protocol with the application's
+    reading resumed, so that it is decrypted and delivered; then the loss.
+    Only the protocol methods of the TLS protocol are called.
+    """
+
+    def __init__(self, tls: asyncio.Transport, under: asyncio.Transport) -> None:
+        self.tls = tls
+        self.under = under
+        self.inner = cast(asyncio.BufferedProtocol, under.get_protocol())
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.inner.connection_made(transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self.inner.get_buffer(sizehint))
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.inner.buffer_updated(nbytes)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        try:
+            # A loss we did not ask for.  Without an error too: a write failing
+            # in resume_writing makes asyncio report the loss first as None.
+            if exc is not None or not self.tls.is_closing():
+                self._hand_over(_drain_socket(self.under))
+        finally:
+            self.inner.connection_lost(exc)
+
+    def _hand_over(self, chunks: list[bytes]) -> None:
+        """Feeds ``chunks`` to the TLS protocol as reads, each delivered at once."""
+        for chunk in chunks:
+            rest = memoryview(chunk)
+            while rest:
+                self.tls.resume_reading()  # our protocol pauses after each delivery
+                buffer = self.get_buffer(len(rest))
+                size = min(len(buffer), len(rest))
+                buffer[:size] = rest[:size]
+                self.inner.buffer_updated(size)
+                rest = rest[size:]
+
+
+def _drain_socket(transport: asyncio.BaseTransport) -> list[bytes]:
+    """What the kernel still holds for the socket under ``transport`` (it stays open)."""
+    chunks: list[bytes] = []
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return chunks
+    with contextlib.suppress(OSError), sock.dup() as raw:
+        while chunk := raw.recv(RECV_SIZE, socket.MSG_DONTWAIT):
+            chunks.append(chunk)
+    return chunks
+
+
+def _drain_on_loss(tls: asyncio.Transport) -> bool:
+    """Puts a _DrainOnLoss under ``tls``; False where asyncio's TLS layer is not as known."""
+    under = _tcp_under_tls(tls)
+    if under is None or not isinstance(under.get_protocol(), asyncio.BufferedProtocol):
+        return False
+    under.set_protocol(_DrainOnLoss(tls, under))
+    return True
 
 
 class _Flow:
@@ -97,8 +188,9 @@ class _Flow:
     def watch(self) -> None:
         """Reads while a request goes out, so that an answer stops it (``spoke``).
 
-        Over TLS the answer must be decrypted before a failed write makes
-        asyncio drop the TLS layer: reading on during the writes does that.
+        Over TLS the answer is best decrypted before a failed write makes
+        asyncio drop the TLS layer: reading on during the writes does that
+        (``_DrainOnLoss`` reads what still races a write).
         """
         assert self.transport is not None
         self.watching = True
@@ -163,16 +255,11 @@ class _Protocol(_Flow, asyncio.BufferedProtocol):
         while what the engine sent before it stopped reading (its error
         reply to a request body it refused, a container's last output) is
         still unread: read it here, before the socket closes, at most what
-        the kernel buffered.  Over TLS those bytes would need the TLS layer
-        asyncio just dropped, so this is for plain sockets only.
+        the kernel buffered.  Over TLS, ``_DrainOnLoss`` does it under the
+        TLS layer, which must decrypt those bytes.
         """
         assert self.transport is not None
-        sock = self.transport.get_extra_info("socket")
-        if sock is None:
-            return
-        with contextlib.suppress(OSError), sock.dup() as raw:
-            while chunk := raw.recv(RECV_SIZE, socket.MSG_DONTWAIT):
-                self.drained.append(chunk)
+        self.drained.extend(_drain_socket(self.transport))
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -293,8 +380,9 @@ class Connection:
         reads only when it runs: over TLS, a write failing once the engine
         hung up makes asyncio drop the TLS layer with the answer unread.  So
         over TLS, bytes waiting in the socket are let in before each write
-        (a few loop turns: the loop runs the read after this task's turn).
-        Plain sockets need no turn: what a failed write leaves, ``_drain`` reads.
+        (a few loop turns: the loop runs the read after this task's turn),
+        and sending stops early.  What lands during the write itself,
+        ``_DrainOnLoss`` reads; plain sockets need no turn: ``_drain`` reads.
         """
         p = self.protocol
         if self._raw is not None:
@@ -343,6 +431,8 @@ class _Runtime:
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if resolved.tls is not None:
+            _drain_on_loss(transport)  # where it cannot, an answer may race a reset as before
         return Connection(transport, protocol)
 
     async def within(self, timeout: float | None, run: Callable[[], Awaitable[T]]) -> T:
