@@ -67,8 +67,13 @@ class Connection(Protocol):
     async def fill(self, exchange: Wire) -> None:
         """Reads once and feeds the bytes (``b""`` at EOF) to ``exchange``."""
 
-    async def flush(self, exchange: Wire) -> None:
-        """Writes all that ``exchange.data_to_send()`` gives; ``send_failed()`` on failure."""
+    async def flush(self, exchange: Wire, *, request: bool = False) -> None:
+        """Writes all that ``exchange.data_to_send()`` gives; ``send_failed()`` on failure.
+
+        ``request``: a request is going out (before its answer, not stdin): if
+        the engine speaks meanwhile, stop and raise EngineSpoke, having fed
+        the exchange whatever had to be read to see it.
+        """
 
     async def write_eof(self) -> None:
         """Half-closes: no more bytes from us (stdin EOF)."""
@@ -131,10 +136,11 @@ class Driver(Generic[W]):
         except TimeoutError as exc:
             raise TimeoutError(f"no answer within {self._timeout} seconds") from exc
 
-    async def send(self) -> None:
-        """Writes all the exchange has to send (under the deadline, if any)."""
+    async def send(self, *, request: bool = False) -> None:
+        """Writes all the exchange has to send (under the deadline, if any);
+        ``request``: a request, which stops if the engine answers first."""
         try:
-            await self._bounded(functools.partial(self.conn.flush, self.exchange))
+            await self._bounded(functools.partial(self.conn.flush, self.exchange, request=request))
         except OSError as exc:
             if peer_gone(exc):
                 self.send_error = exc
@@ -144,7 +150,7 @@ class Driver(Generic[W]):
         """Sends the request and reads the head: an error reply the engine sent
         while refusing the rest of the request is the answer too."""
         try:
-            await self.send()
+            await self.send(request=True)
         except OSError as exc:
             if not peer_gone(exc):
                 raise

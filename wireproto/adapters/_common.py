@@ -219,7 +219,30 @@ def peer_gone(exc: BaseException) -> bool:
     reply to a request it would not read, output and a close frame) is
     still there to read, and the reading side goes on.
     """
-    return isinstance(exc, BrokenPipeError | ConnectionResetError | ConnectionAbortedError)
+    return isinstance(exc, _PEER_GONE)
+
+
+# A TLS write to an engine that closed may fail as an EOF "in violation of
+# protocol" (OpenSSL lost the errno), not as EPIPE or ECONNRESET.
+_PEER_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError)
+
+
+class EngineSpoke(BrokenPipeError):
+    """Sending a request stopped: the engine answered (or closed) before it went out whole.
+
+    Raised by an adapter's ``flush`` of a request (not of stdin): an engine
+    that refuses a body answers after its head and closes without reading
+    the rest, and over TLS a write that then fails makes the TLS layer drop
+    the answer unread; so the answer is watched for while sending, and it is
+    read next instead.  A BrokenPipeError (EPIPE), as the write that would
+    have failed: :func:`answer_to_unsent` says what the answer means.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(errno.EPIPE, "sending stopped: the engine answered or closed first")
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def answer_to_unsent(head: Event | None, error: OSError) -> Response:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import select
 import socket
 import ssl
 import threading
@@ -30,6 +31,7 @@ from wireproto.adapters._common import (
     DEFAULT_TIMEOUT,
     RECV_SIZE,
     Address,
+    EngineSpoke,
     Reply,
     Settings,
     Wire,
@@ -82,6 +84,7 @@ class Connection:
         self.read_delay = 0.0
         self._buffer = bytearray(RECV_SIZE)
         self._view = memoryview(self._buffer)
+        self._poller: select.poll | None = None
 
     @property
     def dead(self) -> bool:
@@ -110,8 +113,10 @@ class Connection:
             # Bulk reads of a slow producer: let bytes pile up, one read for many chunks.
             time.sleep(self.read_delay)
 
-    async def flush(self, exchange: Wire) -> None:
+    async def flush(self, exchange: Wire, *, request: bool = False) -> None:
         try:
+            if request:
+                self._send_request(exchange)
             while out := exchange.data_to_send():
                 self._arm()
                 self.sock.sendall(out)
@@ -120,12 +125,84 @@ class Connection:
                 exchange.send_failed()
             raise
 
+    def _send_request(self, exchange: Wire) -> None:
+        """Sends without blocking, waiting for room or the engine's answer, whichever comes.
+
+        The engine can only answer once it has the head, so the first write
+        goes without a poll; after that, one poll per write (which a socket
+        with a timeout does anyway).  Not ``sendall``: blocked in it while the
+        engine answers and closes, the write fails, and over TLS the answer
+        is then lost with the TLS layer.
+        """
+        self.sock.settimeout(0)  # fill and the stdin writes arm the socket again
+        first = True
+        while out := exchange.data_to_send():
+            view = memoryview(out)
+            while view:
+                if not first:
+                    self._wait_to_send(exchange)
+                first = False
+                view = view[self._send_some(view) :]
+
+    def _send_some(self, view: memoryview) -> int:
+        try:
+            return self.sock.send(view)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            return 0  # TLS: try again with the same bytes once there is room
+
+    def _wait_to_send(self, exchange: Wire) -> None:
+        """Returns once the socket has room; EngineSpoke if the engine spoke first."""
+        while True:
+            if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+                raise EngineSpoke()
+            events = self._poll(select.POLLIN | select.POLLOUT)
+            if events & _SPOKE and self._answered(exchange):
+                raise EngineSpoke()
+            if events & select.POLLOUT:
+                return
+
+    def _poll(self, wanted: int) -> int:
+        """The socket's poll events, waiting up to the deadline (TimeoutError past it)."""
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.sock, wanted)
+        deadline = _DEADLINE.get()
+        wait = None if deadline is None else max(deadline - time.monotonic(), 0.0) * 1000
+        ready = self._poller.poll(wait)
+        if not ready:
+            raise TimeoutError("deadline passed")
+        return ready[0][1]
+
+    def _answered(self, exchange: Wire) -> bool:
+        """Whether bytes that came while sending are an answer (or the end), not TLS upkeep.
+
+        A plain socket's bytes stay in the kernel for ``fill``.  Over TLS they
+        may be only a session ticket (TLS 1.3 engines send one after the
+        handshake): a read without blocking tells, and what it gets goes to
+        the exchange at once, nothing lost.
+        """
+        if not isinstance(self.sock, ssl.SSLSocket):
+            return True
+        try:
+            count = self.sock.recv_into(self._buffer)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return False
+        except ConnectionResetError:
+            count = 0
+        self.received += count
+        exchange.receive_data(self._view[:count] if count else b"")
+        return True
+
     async def write_eof(self) -> None:
         with contextlib.suppress(OSError):
             shut_write(self.sock)
 
     async def aclose(self) -> None:
         self.sock.close()
+
+
+# Poll events that say the engine sent something, or closed, or reset.
+_SPOKE = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 def shut_write(sock: socket.socket) -> None:

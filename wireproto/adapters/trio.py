@@ -20,10 +20,11 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import outcome  # type: ignore[import-untyped,unused-ignore]
 import trio  # type: ignore[import-untyped,unused-ignore]
 
 from wireproto.adapters import _async
-from wireproto.adapters._common import ReadBuffer, Settings, Wire, peer_gone
+from wireproto.adapters._common import EngineSpoke, ReadBuffer, Settings, Wire, peer_gone
 from wireproto.errors import EngineUnreachable
 
 __all__ = ["Client", "Connection", "Pending", "Session", "Stream"]
@@ -67,8 +68,10 @@ class Connection:
         self.received += len(data)
         exchange.receive_data(data)
 
-    async def flush(self, exchange: Wire) -> None:
+    async def flush(self, exchange: Wire, *, request: bool = False) -> None:
         try:
+            if request:
+                await self._send_request(exchange)
             while out := exchange.data_to_send():
                 await self.stream.send_all(out)
         except trio.BrokenResourceError as exc:
@@ -76,9 +79,41 @@ class Connection:
             if not peer_gone(error):  # the engine refused: what it sent is still to read
                 exchange.send_failed()
             raise error from exc
+        except EngineSpoke:
+            raise  # what the engine sent is read next
         except BaseException:
             exchange.send_failed()  # cancelled mid-send: some bytes may never have left
             raise
+
+    async def _send_request(self, exchange: Wire) -> None:
+        """Sends a request, stopping (EngineSpoke) if the engine speaks first.
+
+        The first write (the head) goes as is: the engine has nothing to
+        answer before it.  Then a plain socket is polled before each write
+        (what a failed write leaves stays in the kernel for ``fill``).  Over
+        TLS a task reads while the rest goes out: blocked in a write when the
+        engine answers and closes, the write fails and breaks the SSLStream,
+        but the read already took the answer; a write is never cancelled
+        (that too would break the stream).
+        """
+        if out := exchange.data_to_send():
+            await self.stream.send_all(out)
+        if self._sock is not None:
+            while out := exchange.data_to_send():
+                if self._sock.is_readable():
+                    raise EngineSpoke()
+                await self.stream.send_all(out)
+            return
+        answer = _Answer(self, exchange)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answer.read)
+            sent = await outcome.acapture(answer.send_until_answered)
+            if not _hung_up(sent):
+                nursery.cancel_scope.cancel()  # a read waiting for bytes may stop: it loses none
+            # else the read goes on to the end, the answer that came before the reset included
+        if answer.came and isinstance(sent, outcome.Error):
+            raise EngineSpoke() from sent.error
+        sent.unwrap()
 
     async def write_eof(self) -> None:
         stream: trio.abc.Stream = self.stream
@@ -93,6 +128,50 @@ class Connection:
 
     async def aclose(self) -> None:
         await trio.aclose_forcefully(self.stream)
+
+
+class _Answer:
+    """The two halves of sending a request over TLS: the body, and a read for an answer."""
+
+    def __init__(self, conn: Connection, exchange: Wire) -> None:
+        self.conn = conn
+        self.exchange = exchange
+        self.came = False
+
+    async def send_until_answered(self) -> None:
+        while out := self.exchange.data_to_send():
+            if self.came:
+                raise EngineSpoke()
+            await self.conn.stream.send_all(out)
+
+    async def read(self) -> None:
+        """Reads until the end (or until cancelled), feeding the exchange.
+
+        Session tickets and the like are the TLS layer's: ``receive_some``
+        returns only the engine's bytes.  A read that fails leaves the
+        error to the writes or the next ``fill``.
+        """
+        conn = self.conn
+        while True:
+            try:
+                data = await conn.stream.receive_some(conn.buffer.limit)
+            except trio.BrokenResourceError as exc:
+                if not isinstance(exc.__cause__, ConnectionResetError):
+                    return
+                data = b""
+            except (trio.ClosedResourceError, OSError):
+                return
+            conn.received += len(data)
+            self.came = True
+            self.exchange.receive_data(data)
+            if not data:
+                return
+
+
+def _hung_up(sent: Any) -> bool:
+    """Whether a send failed because the engine closed or reset (its bytes may still come)."""
+    error = getattr(sent, "error", None)
+    return isinstance(error, trio.BrokenResourceError) and peer_gone(_os_error(error))
 
 
 def _os_error(exc: BaseException) -> OSError:
