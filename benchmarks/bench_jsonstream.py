@@ -23,8 +23,12 @@ then runs in one process:
   docker-py a str decode, a buffer concat and a ``json_splitter`` step.  The
   64 KiB variant is docker-py given more than it ever gets from the engine:
   kept as a second anchor, and its ratio printed too.
-* ``json.loads`` and ``orjson.loads`` per line on pre-split lines (no
-  framing work at all: a floor for per-line parsing).
+* ``json.loads``, ``orjson.loads`` and msgspec decoding into the message
+  struct per line on pre-split lines (no framing work at all: a floor for
+  per-line parsing); orjson after splitting each read at newlines, fed 4 KiB
+  reads and one message a chunk (the simplest framing a client can write).
+* wireproto typed messages and plain values fed 4 KiB reads and one message
+  a chunk (what dockerd sends: one JSON message per HTTP chunk).
 
 Each figure is the median of ``--repeat`` passes after a warm-up; each pass
 checks the message count; the passes of all contenders are interleaved
@@ -146,6 +150,14 @@ def main() -> None:
     rows.append(
         (f"wireproto values + messages() ({default})", values_then_messages(default), chunks)
     )
+    small_reads = jsonstreams.pieces("4 KiB reads", messages)
+    for feed, pieces in (("4 KiB reads", small_reads), ("chunk a message", messages)):
+        rows.append((f"wireproto typed ({default}), {feed}", wireproto_typed(default), pieces))
+        values = jsonstreams.stream_values(default)
+        rows.append((f"wireproto values ({default}), {feed}", values, pieces))
+    struct = jsonstreams.msgspec_struct_loads()
+    if struct is not None:
+        rows.append(("msgspec Struct per line (pre-split)", loads_per_line(struct), lines))
     rows.append((AS_IT_READS, docker_py, messages))
     rows.append((BULK_READS, docker_py, chunks))
     rows.append(("json.loads per line (pre-split)", loads_per_line(json.loads), lines))
@@ -153,14 +165,17 @@ def main() -> None:
         import orjson
 
         rows.append(("orjson.loads per line (pre-split)", loads_per_line(orjson.loads), lines))
+        split = jsonstreams.line_split(orjson.loads)
+        rows.append(("orjson + line split, 4 KiB reads", split, small_reads))
+        rows.append(("orjson + line split, chunk a message", split, messages))
 
     sizes = {name: sum(map(len, pieces)) for name, _, pieces in rows}
     results, cpu_results = {}, {}
-    print(f"  {'':48} {'wall':>8}      {'CPU':>8}")
+    print(f"  {'':52} {'wall':>8}      {'CPU':>8}")
     for name, (wall, cpu) in measure(rows, count, args.repeat).items():
         results[name] = sizes[name] / wall / MB
         cpu_results[name] = sizes[name] / cpu / MB
-        print(f"  {name:48} {results[name]:8.1f} MB/s {cpu_results[name]:8.1f} MB/s", flush=True)
+        print(f"  {name:52} {results[name]:8.1f} MB/s {cpu_results[name]:8.1f} MB/s", flush=True)
     ours = [name for name in results if name.startswith("wireproto")]
     for name in ours:
         print(

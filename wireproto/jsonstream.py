@@ -105,6 +105,13 @@ MAX_DEPTH = 512
 # decoder node per union member per level, 2**levels in all, so this stays small.
 BULK_DEPTH = 8
 
+# A line cut by a read waits for its newline (the line path, in C) when it is
+# at most this long; longer, the scanner takes it at once.  Engine messages
+# are far shorter; the bound keeps the one check per line start cheap.
+WAIT_LIMIT = 64 * 1024
+# Levels of closed brackets _open_brackets_only takes out before giving up.
+_PAIR_PASSES = 8
+
 RS = 0x1E  # RFC 7464 record separator
 _SKIP = re.compile(rb"[ \t\r\n\x1e]*")
 _STRUCTURAL = re.compile(rb'[\[\]{}"]')
@@ -175,16 +182,18 @@ PARSER = choose(os.environ.get(ENV_VAR))
 # speed.  Found by mapping every digit to "0" and searching for a run, not
 # by a regular expression, which backtracks at every digit (figures in
 # docs/performance.md).
-_ALL_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# "-" maps to "0" too, so one search finds both (a "-" after digits is a
+# false alarm, as rare as it is cheap).
+_ALL_ZERO = bytes.maketrans(b"-123456789", b"0000000000")
 _RUN20 = b"0" * 20
-_NEG19 = b"-" + b"0" * 19
 
 
 def _risky(data: bytes | bytearray | memoryview) -> bool:
     if len(data) < 20:
         return False
-    zeroed = bytes(data).translate(_ALL_ZERO)
-    return _RUN20 in zeroed or _NEG19 in zeroed
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    return _RUN20 in data.translate(_ALL_ZERO)
 
 
 # --- nesting depth ------------------------------------------------------------------------------
@@ -211,6 +220,25 @@ def may_nest_deeper(data: bytes, limit: int) -> bool:
         return False
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def _open_brackets_only(data: bytes, limit: int) -> bool:
+    """True when the value starting at ``data[0]`` (a bracket) is still open at the end,
+    every bracket closed in between closed by its own kind, none deeper than ``limit``.
+
+    False may also mean "cannot tell cheaply" (brackets closed more than
+    ``_PAIR_PASSES`` levels deep): the caller then lets the scanner decide.
+    """
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    depths = list(accumulate(map(_STEP.__getitem__, brackets)))
+    if min(depths) <= 0 or max(depths) > limit:
+        return False
+    for _ in range(_PAIR_PASSES):  # matched pairs out, innermost first
+        shorter = brackets.replace(b"{}", b"").replace(b"[]", b"")
+        if shorter == brackets:
+            break
+        brackets = shorter
+    return not brackets.strip(b"{[")
 
 
 def first_too_deep(data: bytes, limit: int) -> int:
@@ -425,6 +453,11 @@ class JSONStreamDecoder:
         self._in_string = False
         self._error: Exception | None = None
         self._closed = False
+        # Open, no error, no value in progress: a feed's whole lines may take _quick.
+        self._idle = True
+        self._quick: Bulk = self._bulk if self._bulk is not None else self._quick_lines
+        # Stream offset of a line start left waiting for its newline (see _tail_waits).
+        self._waited = -1
 
     @property
     def offset(self) -> int:
@@ -433,17 +466,67 @@ class JSONStreamDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[object]:
         """Appends ``data``; returns the JSON values it completed."""
+        if self._idle:
+            values = self._feed_lines(data)
+            if values is not None:
+                return values
         self._check_open()
         self._buf += data
-        out: list[object] = []
+        return self._feed_buffered([])
+
+    def _feed_buffered(self, out: list[object]) -> list[object]:
+        """The values the buffer completes after ``out`` (the careful path, any input)."""
         try:
             self._run(out, at_end=False)
         except JSONStreamError as exc:
             exc.values = out
             self._error = exc
+            self._idle = False
             raise
         self._compact()
         return out
+
+    def _feed_lines(self, data: bytes | bytearray | memoryview) -> list[object] | None:
+        """What an engine sends: the whole lines of a feed in one C call, or None.
+
+        Taken only with no value in progress (the buffer holds at most a line
+        start that waits for its newline, see _tail_waits): the run of lines
+        from there to the feed's last newline is what the line path would
+        decode first, and ``_quick`` decodes it alike or gives None, leaving
+        everything to the careful path as if this had not run.
+        """
+        chunk = data if type(data) is bytes else bytes(data)
+        last = chunk.rfind(b"\n") + 1
+        held = len(self._buf)
+        if not last or held + last > self.max_size:
+            return None
+        region = chunk if last == len(chunk) else chunk[:last]
+        values = self._quick(bytes(self._buf) + region if held else region)
+        if values is None:
+            return None
+        self._base += held + last
+        if held:
+            self._buf.clear()
+        if last == len(chunk):
+            return values
+        self._buf += chunk[last:]
+        return values if self._tail_waits() else self._feed_buffered(values)
+
+    def _quick_lines(self, region: bytes) -> list[object] | None:
+        """Each line of ``region`` (whole lines) parsed as one value, or None at one that is not.
+
+        The line path's rule, for a parser without a run decoder (orjson);
+        None also for a line that needs _fast_lines' checks (long ones).
+        """
+        lines = region.split(b"\n")
+        lines.pop()  # the empty piece after the last newline
+        if len(region) > self.max_depth and max(map(len, lines)) > self.max_depth:
+            return None
+        load = self._fast if self._fast is not None and not _risky(region) else self._load
+        try:
+            return list(map(load, lines))
+        except (ValueError, RecursionError):
+            return None  # a blank line, several values, or bad: the careful path
 
     def close(self) -> list[object]:
         """The stream ended: returns a last value (a bare number), or raises TruncatedJSON."""
@@ -459,8 +542,10 @@ class JSONStreamDecoder:
         except JSONStreamError as exc:
             exc.values = out
             self._error = exc
+            self._idle = False
             raise
         self._closed = True
+        self._idle = False
         return out
 
     def _check_open(self) -> None:
@@ -481,6 +566,7 @@ class JSONStreamDecoder:
             self._slow_until = max(0, self._slow_until - cut)
             if self._start >= 0:
                 self._start -= cut
+        self._idle = self._start < 0 and self._slow_until == 0
 
     # --- the loop ---------------------------------------------------------
 
@@ -494,6 +580,8 @@ class JSONStreamDecoder:
             if self._pos >= len(buf):
                 return
             if not self._fast_lines(out):
+                if not at_end and self._slow_until <= self._pos and self._tail_waits():
+                    return
                 # No complete line at _pos, or one that is not a single value.
                 self._slow_until = max(self._slow_until, self._pos + 1)
                 if not self._begin_value(at_end=at_end):
@@ -571,6 +659,35 @@ class JSONStreamDecoder:
             at, i = self._line_end, len(lines)
         self._pos = at
         self._reset_lines()
+        return True
+
+    def _tail_waits(self) -> bool:
+        """True when the bytes from _pos (the start of a line cut by the read) can wait
+        for their newline: the line path then takes the whole line in the next feed.
+
+        That gives what the scanner would, at the same feed, only when the scanner
+        would deliver and refuse nothing in these bytes: they start an object or
+        array, its brackets (outside strings) never close it, never close a bracket
+        of the other kind and never go past max_depth, and they are not over
+        max_size.  Checked in C (strings cut out, then the brackets left), never
+        twice for the same line start: a line still without its newline in the
+        next feed goes to the scanner, so a value trickling in stays linear.
+        """
+        buf, pos = self._buf, self._pos
+        if self._base + pos == self._waited or len(buf) - pos > min(self.max_size, WAIT_LIMIT):
+            return False
+        tail = bytes(buf[pos:]).lstrip(b" \t\r\x1e")
+        if tail[:1] not in (b"{", b"[") or b"\n" in tail:
+            return False
+        if tail.count(b"}") + tail.count(b"]") == 0:
+            deep = (
+                len(tail) > self.max_depth and tail.count(b"{") + tail.count(b"[") > self.max_depth
+            )
+        else:
+            deep = not _open_brackets_only(tail, self.max_depth)
+        if deep:
+            return False
+        self._waited = self._base + pos
         return True
 
     def _check_line(self, line: bytes) -> None:

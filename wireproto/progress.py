@@ -19,8 +19,9 @@ overall bytes-done / bytes-total, for any UI; it does no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -310,24 +311,57 @@ if HAVE_MSGSPEC:
             return self.error is not None or self.error_detail_ is not None
 
 
+@functools.cache
+def _struct_lines() -> Any:
+    """msgspec's decode_lines straight into struct-backed messages (built once: the
+    decoder's type, with its nested unions, costs milliseconds to build)."""
+    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_StructMessage)
+    return decoder.decode_lines
+
+
 class _StructRuns:
     """MessageDecoder's run decoder with msgspec: a run of lines straight into
     struct-backed messages, or else (any message not of the engine's shape)
     the parser's dicts, or None: the careful path, as without it."""
 
     def __init__(self, dicts: Bulk) -> None:
-        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_StructMessage)
-        self._structs = decoder.decode_lines
+        self.structs: Callable[[bytes], list[JSONMessage]] = _struct_lines()
         self._dicts = dicts
 
     def __call__(self, region: bytes) -> list[object] | None:
         try:
-            structs: list[object] = self._structs(region)
+            structs: list[object] = self.structs(region)  # type: ignore[assignment]
         except ValueError:  # msgspec's DecodeError and ValidationError are ValueErrors
             # Nearly always refused at its first message (a new field shows in
             # all of them), so the second pass costs little.
             return self._dicts(region)
         return structs
+
+
+class _MessageStream(JSONStreamDecoder):
+    """MessageDecoder's value decoder, with a shortcut for whole lines of engine messages.
+
+    A feed of whole lines (one message a chunk, as dockerd sends them, or
+    many) with nothing buffered goes straight to the struct decoder: its
+    messages are typed by construction, so none is looked at again.  Anything
+    else (a cut line, a message of another shape, bad bytes) takes the
+    decoder's own path, which decides as without the shortcut.
+    """
+
+    def __init__(self, runs: _StructRuns, *, max_size: int, max_depth: int, parser: str) -> None:
+        super().__init__(max_size=max_size, max_depth=max_depth, parser=parser, bulk=runs)
+        self._structs = runs.structs
+
+    def feed_structs(self, data: bytes | bytearray | memoryview) -> list[JSONMessage] | None:
+        """The messages of ``data``, if it is whole lines of engine-shaped messages."""
+        if self._idle and not self._buf and data[-1:] == b"\n" and len(data) <= self.max_size:
+            try:
+                messages = self._structs(data)  # type: ignore[arg-type]
+            except ValueError:
+                return None
+            self._base += len(data)
+            return messages
+        return None
 
 
 _TYPED = frozenset((_StructMessage,)) if HAVE_MSGSPEC else frozenset()
@@ -371,10 +405,17 @@ class MessageDecoder:
         dicts = jsonstream.bulk_loader(self.parser, max_depth)
         # Structs nest BULK_DEPTH deep: a lower limit is the dicts' to keep.
         structs = self.parser == "msgspec" and max_depth >= jsonstream.BULK_DEPTH
-        runs = _StructRuns(dicts) if dicts is not None and structs else None
-        self._values = JSONStreamDecoder(
-            max_size=max_size, max_depth=max_depth, parser=self.parser, bulk=runs
-        )
+        self._values: JSONStreamDecoder
+        self._structs: _MessageStream | None = None
+        if dicts is not None and structs:
+            stream = _MessageStream(
+                _StructRuns(dicts), max_size=max_size, max_depth=max_depth, parser=self.parser
+            )
+            self._values = self._structs = stream
+        else:
+            self._values = JSONStreamDecoder(
+                max_size=max_size, max_depth=max_depth, parser=self.parser
+            )
         self._error: MalformedMessage | None = None
 
     @property
@@ -384,6 +425,10 @@ class MessageDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[JSONMessage]:
         """Appends ``data``; returns the messages it completed."""
+        if self._structs is not None:
+            messages = self._structs.feed_structs(data)
+            if messages is not None:
+                return messages
         self._check_open()
         try:
             values = self._values.feed(data)
@@ -419,6 +464,7 @@ class MessageDecoder:
         error = MalformedMessage("(message)", values[bad])
         error.values[:] = _typed(values[:bad])
         self._error = error
+        self._structs = None  # no shortcut past the failure
         # The stream's own error, later in the stream, is the cause's context.
         raise error from cause
 

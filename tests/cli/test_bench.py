@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wireproto.bench import kernels, runner
+from wireproto.bench import chunkedlogs, jsonstreams, kernels, runner
 from wireproto.cli import main
 
 
@@ -32,11 +32,34 @@ def test_bench_small_run_writes_table_and_json(
     assert "wireproto bench:" in table and "e2e logs: line (100 B frames)" in table
     results = json.loads(out.read_text())
     sections = {row["section"] for row in results["rows"]}
-    assert sections == {"demux kernels", "JSON streams", "e2e logs", "concurrency"}
+    assert sections == {"demux kernels", "chunked logs", "JSON streams", "e2e logs", "concurrency"}
     contenders = {row["contender"] for row in results["rows"]}
     assert {"wireproto python", "raw socket (limit)", "wireproto asyncio"} <= contenders
     assert {"wireproto typed (json)", "json.loads per line"} <= contenders
     assert all(row["mb_per_s"] > 0 for row in results["rows"])
+    chunked = {row["contender"] for row in results["rows"] if row["section"] == "chunked logs"}
+    assert {"Exchange + sinks, sniffed", "h11", "http.client"} <= chunked
+    # Each contender ran, or says how to install it.
+    missing = {gap["contender"] for gap in results["missing"]}
+    assert "aiohttp C parser" in chunked | missing
+    assert all("pip install '.[bench]'" in gap["hint"] for gap in results["missing"])
+    assert "x anchors" in table and "wall s" in table
+
+
+def test_chunked_logs_contenders_see_every_byte() -> None:
+    # Small chunks and big ones, the head included: each parser checks its bytes.
+    for chunk_size in chunkedlogs.CHUNK_SIZES:
+        work = chunkedlogs.workload(chunk_size, 256 * 1024)
+        for entrant in chunkedlogs.contenders():
+            if entrant.missing is None:
+                assert chunkedlogs.timed(entrant, work, 1)[2] == work.size
+
+
+def test_json_contenders_count_every_message() -> None:
+    messages, _ = jsonstreams.make_stream(64 * 1024)
+    for entrant in jsonstreams.contenders():
+        if entrant.missing is None:
+            assert jsonstreams.timed(entrant, messages, 1)[2] == len(b"".join(messages))
 
 
 def test_plot_draws_a_png_or_says_matplotlib_is_needed(

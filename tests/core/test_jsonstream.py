@@ -489,3 +489,34 @@ def test_pretty_value_ending_after_the_last_newline(split: Splitter, parser: str
     # newline, twice in a row (the line cache must stay in step).
     data = b'{\n "": null\n} {} {} '
     assert decode(data, split, parser) == [{"": None}, {}, {}]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "offset"),
+    [
+        (b'{"a":1}\n{"b":[1}', b"]}\n", 15),  # a wrong closer in the line a read cut
+        (b'{"a":1}\n{"b":1}}', b"\n", 15),  # a closer with nothing open, after a value
+    ],
+)
+def test_a_fault_in_a_cut_line_is_raised_by_the_feed_that_brings_it(
+    first: bytes, second: bytes, offset: int, parser: str
+) -> None:
+    # A cut line may wait for its newline only when nothing in it would fail:
+    # the error comes with the same feed as without waiting, values before it kept.
+    decoder = JSONStreamDecoder(parser=parser)
+    with pytest.raises(MalformedJSON) as caught:
+        decoder.feed(first)
+    assert caught.value.offset == offset
+    assert caught.value.values[:1] == [{"a": 1}]
+
+
+def test_whole_lines_after_a_waiting_line_decode_alike(parser: str) -> None:
+    # The line a read cut, then feeds of whole lines: the waiting start joins its line.
+    decoder = JSONStreamDecoder(parser=parser)
+    assert decoder.feed(b'{"a":1}\r\n{"b":{"c"') == [{"a": 1}]
+    assert decoder.offset == 9
+    assert decoder.feed(b':2}}\r\n{"d":3}\r\n') == [{"b": {"c": 2}}, {"d": 3}]
+    assert decoder.feed(b'{"e":"}"') == []  # a brace in a string closes nothing
+    assert decoder.feed(b"}\r\n[1,\r\n2]\n") == [{"e": "}"}, [1, 2]]
+    assert decoder.offset == 52
+    assert decoder.close() == []

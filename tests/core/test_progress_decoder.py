@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from tests.support.jsonparsers import INSTALLED
 from wireproto import progress
-from wireproto.errors import BuildError, MalformedJSON, MalformedMessage, TruncatedJSON
+from wireproto.errors import (
+    BuildError,
+    MalformedJSON,
+    MalformedMessage,
+    StreamFailed,
+    TruncatedJSON,
+)
 from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import DictMessage, JSONMessage, MessageDecoder, Progress, check
 
@@ -271,3 +277,13 @@ def test_without_msgspec_the_decoder_gives_dict_backed_messages() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert run.stdout == "ok\n", run.stderr
+
+
+def test_a_failed_decoder_refuses_whole_lines_too(parser: str) -> None:
+    # A non-object fails the decoder; a later feed of whole engine lines (the
+    # shortcut's input) must not slip past the failure.
+    decoder = MessageDecoder(parser=parser)
+    with pytest.raises(MalformedMessage):
+        decoder.feed(b'{"status":"a"}\n[1]\n')
+    with pytest.raises(StreamFailed):
+        decoder.feed(b'{"status":"b"}\r\n')

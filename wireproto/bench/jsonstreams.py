@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wireproto import jsonstream
+from wireproto.jsonstream import JSONStreamDecoder
 from wireproto.progress import MessageDecoder
 
 READ_SIZE = 64 * 1024
@@ -67,10 +68,23 @@ def make_stream(size: int) -> tuple[list[bytes], int]:
 
 
 def typed_messages(parser: str) -> Callable[[list[bytes]], int]:
-    """wireproto: 64 KiB reads through MessageDecoder, each feed's messages typed (JSONMessage)."""
+    """wireproto: reads through MessageDecoder, each feed's messages typed (JSONMessage)."""
 
     def run(reads: list[bytes]) -> int:
         decoder = MessageDecoder(parser=parser)
+        count = 0
+        for data in reads:
+            count += len(decoder.feed(data))
+        return count + len(decoder.close())
+
+    return run
+
+
+def stream_values(parser: str) -> Callable[[list[bytes]], int]:
+    """wireproto: reads through JSONStreamDecoder, plain values."""
+
+    def run(reads: list[bytes]) -> int:
+        decoder = JSONStreamDecoder(parser=parser)
         count = 0
         for data in reads:
             count += len(decoder.feed(data))
@@ -102,30 +116,114 @@ def loads_per_line(messages: list[bytes]) -> int:
     return len(messages)
 
 
+def per_line(loads: Callable[[bytes], object]) -> Callable[[list[bytes]], int]:
+    """A parser per pre-split line: no framing work at all."""
+
+    def run(lines: list[bytes]) -> int:
+        for line in lines:
+            loads(line)
+        return len(lines)
+
+    return run
+
+
+def line_split(loads: Callable[[bytes], object]) -> Callable[[list[bytes]], int]:
+    """The simplest framing a client can write: split each read at newlines, parse each line."""
+
+    def run(reads: list[bytes]) -> int:
+        count, held = 0, b""
+        for data in reads:
+            lines = (held + data).split(b"\n") if held else data.split(b"\n")
+            held = lines.pop()
+            for line in lines:
+                if line.strip():
+                    loads(line)
+                    count += 1
+        return count
+
+    return run
+
+
+def msgspec_struct_loads() -> Callable[[bytes], object] | None:
+    """msgspec decoding into the engine's message struct (progress's), or None."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    from wireproto.progress import JSONMessage
+
+    struct = next(c for c in JSONMessage.__subclasses__() if issubclass(c, msgspec.Struct))
+    decode: Callable[[bytes], object] = msgspec.json.Decoder(struct).decode
+    return decode
+
+
+# How a contender is fed: 64 KiB reads, 4 KiB reads, one message (one HTTP
+# chunk, as dockerd sends it) per feed, or pre-split lines (no framing).
+FEEDS = ("64 KiB reads", "4 KiB reads", "chunk a message", "pre-split lines")
+
+
 @dataclass(frozen=True)
 class Contender:
     name: str
     run: Callable[[list[bytes]], int]
-    as_messages: bool  # fed one message per item, else 64 KiB reads
+    feed: str  # one of FEEDS
+    missing: str | None = None  # not installed: the hint
+
+
+BASELINE = "docker-py json_stream"
+ANCHORS = (
+    "msgspec Struct per line",
+    "orjson per line",
+    "orjson + split, 4 KiB reads",
+    "orjson + split, chunk a message",
+)
+INSTALL_HINT = "pip install '.[bench]'"
 
 
 def contenders() -> list[Contender]:
     """Typed decoding with every installed parser (the default first), then the anchors."""
     installed = [name for name in jsonstream.PARSERS if _installed(name)]
     installed.sort(key=lambda name: name != jsonstream.choose(None))
+    default = installed[0]
     entrants = [
-        Contender(f"wireproto typed ({name})", typed_messages(name), False) for name in installed
+        Contender(f"wireproto typed ({name})", typed_messages(name), FEEDS[0]) for name in installed
     ]
-    entrants.append(Contender("json.loads per line", loads_per_line, True))
+    for feed in FEEDS[1:3]:
+        entrants.append(Contender(f"typed ({default}), {feed}", typed_messages(default), feed))
+        entrants.append(Contender(f"values ({default}), {feed}", stream_values(default), feed))
+    entrants.append(Contender("json.loads per line", loads_per_line, FEEDS[3]))
+    struct = msgspec_struct_loads()
+    if struct is None:
+        hint = f"msgspec is not installed: {INSTALL_HINT}"
+        entrants.append(Contender("msgspec Struct per line", loads_per_line, FEEDS[3], hint))
+    else:
+        entrants.append(Contender("msgspec Struct per line", per_line(struct), FEEDS[3]))
+    try:
+        import orjson
+    except ImportError:
+        hint = f"orjson is not installed: {INSTALL_HINT}"
+        for feed in FEEDS[1:3]:
+            entrants.append(Contender(f"orjson + split, {feed}", loads_per_line, feed, hint))
+    else:
+        for feed in FEEDS[1:3]:
+            entrants.append(Contender(f"orjson + split, {feed}", line_split(orjson.loads), feed))
+        entrants.append(Contender("orjson per line", per_line(orjson.loads), FEEDS[3]))
     try:
         import docker  # noqa: F401
     except ImportError:
+        hint = f"docker-py is not installed: {INSTALL_HINT}"
+        entrants.append(Contender(BASELINE, docker_py, FEEDS[2], hint))
         return entrants
-    entrants.append(
-        Contender("docker-py json_stream", docker_py, True)
-    )  # as it reads: the baseline
-    entrants.append(Contender("docker-py json_stream, 64 KiB reads", docker_py, False))
+    entrants.append(Contender(BASELINE, docker_py, FEEDS[2]))  # as it reads: the baseline
+    entrants.append(Contender(f"{BASELINE}, 64 KiB reads", docker_py, FEEDS[0]))
     return entrants
+
+
+def limit() -> str:
+    """The limit: the fastest per-line parse installed (no framing at all)."""
+    return (
+        "msgspec Struct per line" if msgspec_struct_loads() is not None else "json.loads per line"
+    )
 
 
 def _installed(parser: str) -> bool:
@@ -139,7 +237,7 @@ def _installed(parser: str) -> bool:
 def timed(contender: Contender, messages: list[bytes], repeat: int) -> tuple[float, float, int]:
     """(wall s, CPU s, bytes) of the fastest of ``repeat`` passes; checks the count."""
     data = b"".join(messages)
-    feed = messages if contender.as_messages else reads(data)
+    feed = pieces(contender.feed, messages)
     best: tuple[float, float] | None = None
     for _ in range(repeat):
         wall, cpu = time.perf_counter(), time.thread_time()
@@ -153,5 +251,15 @@ def timed(contender: Contender, messages: list[bytes], repeat: int) -> tuple[flo
     return best[0], best[1], len(data)
 
 
-def reads(data: bytes) -> list[bytes]:
-    return [data[i : i + READ_SIZE] for i in range(0, len(data), READ_SIZE)]
+def pieces(feed: str, messages: list[bytes]) -> list[bytes]:
+    """The stream as ``feed`` says (fresh objects: a repeated message would run cache-hot)."""
+    data = b"".join(messages)
+    if feed == "chunk a message":
+        return [line + b"\r\n" for line in data.split(b"\r\n")[:-1]]
+    if feed == "pre-split lines":
+        return data.split(b"\r\n")[:-1]
+    return reads(data, 4096 if feed == "4 KiB reads" else READ_SIZE)
+
+
+def reads(data: bytes, size: int = READ_SIZE) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]

@@ -22,13 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from wireproto import api, mux
-from wireproto.bench import jsonstreams, kernels
+from wireproto.bench import chunkedlogs, jsonstreams, kernels
 from wireproto.codec import backend as _backend
 from wireproto.engine.script import LOG_PIECE, Container, LogSpec, Script, encoded_block
 
@@ -50,6 +50,7 @@ class Row:
     x_baseline: float | None = None
     x_limit: float | None = None
     frame_size: int | None = None
+    anchors: dict[str, float] = field(default_factory=dict)  # ratio to each anchor (wall)
 
     def __post_init__(self) -> None:
         self.mb_per_s = round(self.bytes / self.wall_s / 1e6, 1) if self.wall_s else 0.0
@@ -69,6 +70,7 @@ class Options:
     json_size: int = 16 * MIB
     sections: tuple[str, ...] = ("kernels", "json", "e2e", "concurrency")
     rows: list[Row] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)  # contenders not installed
 
 
 class Progress:
@@ -370,20 +372,51 @@ def run_jsonstreams(options: Options, progress: Progress) -> None:
     messages, _ = jsonstreams.make_stream(options.json_size)
     rows = []
     for entrant in jsonstreams.contenders():
+        if entrant.missing:
+            options.missing.append(_missing("JSON streams", entrant.name, entrant.missing))
+            continue
         progress(f"JSON streams, pull progress: {entrant.name}")
         wall, cpu, size = jsonstreams.timed(entrant, messages, options.repeat)
         rows.append(Row("JSON streams", "pull progress", entrant.name, size, wall, cpu))
-    ratios(rows, "docker-py json_stream", "json.loads per line")
+    ratios(rows, jsonstreams.BASELINE, jsonstreams.limit(), jsonstreams.ANCHORS)
     options.rows += rows
 
 
-def ratios(rows: list[Row], baseline: str, limit: str | None) -> None:
+def run_chunked(options: Options, progress: Progress) -> None:
+    """Chunked logs in memory through ``Exchange``, by chunk size (see chunkedlogs)."""
+    entrants = chunkedlogs.contenders()
+    for entrant in entrants:
+        if entrant.missing:
+            options.missing.append(_missing("chunked logs", entrant.name, entrant.missing))
+    for chunk_size in chunkedlogs.CHUNK_SIZES:
+        work = chunkedlogs.workload(chunk_size, options.kernel_size)
+        slow = chunkedlogs.workload(chunk_size, options.slow_size)
+        rows = []
+        for entrant in entrants:
+            if entrant.missing:
+                continue
+            progress(f"chunked logs, {chunk_size} B chunks: {entrant.name}")
+            piece = slow if entrant.slow else work
+            wall, cpu, size = chunkedlogs.timed(entrant, piece, options.repeat)
+            case = f"{chunk_size:,} B chunks, 64 KiB reads"
+            rows.append(Row("chunked logs", case, entrant.name, size, wall, cpu))
+        ratios(rows, chunkedlogs.BASELINE, chunkedlogs.LIMIT, chunkedlogs.ANCHORS)
+        options.rows += rows
+
+
+def _missing(section: str, contender: str, hint: str) -> dict[str, str]:
+    return {"section": section, "contender": contender, "hint": hint}
+
+
+def ratios(rows: list[Row], baseline: str, limit: str | None, anchors: Sequence[str] = ()) -> None:
     rates = {row.contender: row.mb_per_s for row in rows}
     for row in rows:
         if rates.get(baseline):
             row.x_baseline = round(row.mb_per_s / rates[baseline], 2)
         if limit and rates.get(limit):
             row.x_limit = round(row.mb_per_s / rates[limit], 3)
+        if row.contender not in anchors and row.contender != limit:
+            row.anchors = {a: round(row.mb_per_s / rates[a], 2) for a in anchors if rates.get(a)}
 
 
 # --- a real engine (--host) ------------------------------------------------------------------
@@ -422,6 +455,7 @@ def run(options: Options, image: str = "busybox") -> dict[str, Any]:
     try:
         if "kernels" in options.sections:
             run_kernels(options, progress)
+            run_chunked(options, progress)  # in memory too: parsers, not a socket
         if "json" in options.sections:
             run_jsonstreams(options, progress)
         if options.host is None:
@@ -447,6 +481,7 @@ def run(options: Options, image: str = "busybox") -> dict[str, Any]:
         "repeat": options.repeat,
         "elapsed_s": round(time.perf_counter() - started, 1),
         "rows": [asdict(row) for row in options.rows],
+        "missing": options.missing,
     }
 
 
@@ -463,18 +498,24 @@ def table(results: dict[str, Any]) -> str:
             current = key
             lines.append(f"\n{row['section']}: {row['case']}")
             lines.append(
-                f"  {'contender':<24}{'MiB':>7}{'MB/s':>10}{'CPU s/GiB':>11}"
-                f"{'x baseline':>12}{'x limit':>9}"
+                f"  {'contender':<34}{'MiB':>7}{'wall s':>8}{'CPU s':>8}{'MB/s':>10}"
+                f"{'CPU s/GiB':>11}{'x baseline':>12}{'x limit':>9}  x anchors"
             )
         base = f"{row['x_baseline']:.1f}" if row["x_baseline"] is not None else "-"
         limit = f"{row['x_limit']:.2f}" if row["x_limit"] is not None else "-"
+        anchors = ", ".join(f"{v:g}x {k}" for k, v in row.get("anchors", {}).items())
         lines.append(
-            f"  {row['contender']:<24}{row['bytes'] / MIB:>7.1f}{row['mb_per_s']:>10,.1f}"
-            f"{row['cpu_s_per_gib']:>11.2f}{base:>12}{limit:>9}"
+            f"  {row['contender']:<34}{row['bytes'] / MIB:>7.1f}{row['wall_s']:>8.3f}"
+            f"{row['cpu_s']:>8.3f}{row['mb_per_s']:>10,.1f}"
+            f"{row['cpu_s_per_gib']:>11.2f}{base:>12}{limit:>9}  {anchors}"
         )
+    for gap in results.get("missing", []):
+        lines.append(f"\n{gap['section']}: {gap['contender']}: {gap['hint']}")
     lines.append(
-        "\nbaseline: docker-py (kernels, JSON, e2e), aiodocker (concurrency); limit: memcpy "
-        "(kernels), json.loads per pre-split line (JSON), a raw socket read, no decoding (e2e)"
+        "\nbaseline: docker-py (kernels, JSON, e2e), h11 (chunked logs), aiodocker "
+        "(concurrency); limit: memcpy (kernels, chunked logs), the fastest per-line parse, "
+        "pre-split (JSON), a raw socket read, no decoding (e2e); x anchors: wall-time ratio "
+        "to each other parser of the section"
     )
     return "\n".join(lines)
 
