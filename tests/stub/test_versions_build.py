@@ -45,6 +45,7 @@ def test_build_output_is_text_before_1_8_and_json_after() -> None:
 def test_q_hides_the_run_output() -> None:
     with engine_at("1.3") as engine:
         assert b"\nhi\n" in build(engine)
+    with engine_at("1.3") as engine:  # a fresh engine: no cached layer to hide the output
         assert b"\nhi\n" not in build(engine, "?q=1")
     with StubEngine() as engine:
         streams = [m["stream"] for m in messages(build(engine, "?q=1")) if "stream" in m]
@@ -115,3 +116,16 @@ def test_build_credentials_per_version() -> None:
                 assert _pulls(engine, **{header: values[name]}) is pulls, (version, name)
     with private_engine("1.12") as engine:
         assert not _pulls(engine)
+
+
+def test_a_second_build_uses_the_cache_unless_nocache_from_1_4() -> None:
+    """The engines that build from a tar (1.3 on) reuse a step's layer; nocache (1.4+) says
+    not to, and an engine of 1.3 ignores it."""
+    for version, honoured in (("1.3", False), ("1.4", True), ("1.41", True)):
+        with engine_at(version) as engine:
+            first = build(engine)
+            assert b"Using cache" not in first and b"Running in" in first
+            again = build(engine)
+            assert b"Using cache" in again and b"Running in" not in again
+            fresh = build(engine, "?nocache=1")
+            assert (b"Using cache" not in fresh) is honoured, (version, fresh)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import json
 import re
@@ -125,6 +126,9 @@ class Options:
     remove: bool = False  # rm, as the version reads it
     force_remove: bool = False
     short_id: Callable[[], str] = lambda: "0" * 12
+    # The engine's build cache (step chain -> layer id), None when the engine has none or
+    # the build asked for nocache.
+    cache: dict[tuple[str, ...], str] | None = None
 
 
 def remove_intermediate(version: ApiVersion, query: dict[str, list[str]]) -> tuple[bool, bool]:
@@ -155,15 +159,37 @@ def execute(steps: list[Step], context: dict[str, bytes], options: Options) -> O
         outcome.failure = BuildError("Please provide a source image with `from` prior to commit")
         return outcome
     total = len(steps)
+    chain: tuple[str, ...] = ()
     for number, step in enumerate(steps):
         outcome.lines.append(_step_line(number, total, step, options.version))
+        chain = (*chain, _cache_key(step, context))
+        cached = options.cache.get(chain) if options.cache is not None and number else None
         try:
-            _apply(step, context, outcome, options)
+            if cached is not None and step.keyword == "RUN":
+                outcome.history.append(str(step))  # its layer is reused, nothing runs
+            else:
+                _apply(step, context, outcome, options)
         except BuildError as exc:
             outcome.failure = exc
             return outcome
-        outcome.lines.append(f" ---> {options.short_id()}\n")
+        if cached is not None:
+            outcome.lines.append(" ---> Using cache\n")
+        layer = cached or options.short_id()
+        if options.cache is not None:
+            options.cache[chain] = layer
+        outcome.lines.append(f" ---> {layer}\n")
     return outcome
+
+
+def _cache_key(step: Step, context: dict[str, bytes]) -> str:
+    """A step as the cache tells it apart: its text, and for COPY/ADD the files it takes."""
+    if step.keyword not in ("COPY", "ADD"):
+        return str(step)
+    sources = step.argument.split()[:-1]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(context.get(_normal(source), b""))
+    return f"{step} {digest.hexdigest()}"
 
 
 def _step_line(number: int, total: int, step: Step, version: ApiVersion) -> str:

@@ -10,6 +10,7 @@ needs that registry's credentials, read as the served version read them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from wireproto.engine import build, imagedocs, registry
 from wireproto.engine.registry import has, shape
 from wireproto.engine.routes import Context, Route
 from wireproto.engine.script import chunk
-from wireproto.engine.world import ImageRecord, normal_ref
+from wireproto.engine.world import ImageRecord, World, normal_ref
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def post_build(ctx: Context) -> Reply:
         remove=remove,
         force_remove=force_remove,
         short_id=lambda: imagedocs.short(ctx.world.new_id("layer")),
+        cache=_cache(ctx),
     )
     outcome = build.execute(build.parse(dockerfile.decode("utf-8", "replace")), context, options)
     base = _base(ctx, outcome)
@@ -56,6 +58,18 @@ def post_build(ctx: Context) -> Reply:
         return _failed(ctx, outcome.lines, outcome.failure or build.BuildError("no base image"))
     image = _commit(ctx, base, outcome)
     return _succeeded(ctx, outcome.lines, image, options.quiet)
+
+
+# Each world's build cache: every engine that builds from a tar (docker v0.5.0, API 1.3, on)
+# reuses the layer of a step it built before on the same chain; from 1.4 a build can say
+# nocache (an engine of 1.3 ignores the parameter).
+_CACHES: weakref.WeakKeyDictionary[World, dict[tuple[str, ...], str]] = weakref.WeakKeyDictionary()
+
+
+def _cache(ctx: Context) -> dict[tuple[str, ...], str] | None:
+    if has(ctx, "build.nocache") and ctx.flag("nocache"):
+        return None
+    return _CACHES.setdefault(ctx.world, {})
 
 
 def _base(ctx: Context, outcome: build.Outcome) -> ImageRecord | build.BuildError:
