@@ -238,6 +238,9 @@ GATES: tuple[Gate, ...] = (
         what="commit's config as the JSON `run` query parameter (the body otherwise)",
     ),
     Gate(name="build.forcerm", kind=P, since=V(1, 12), what="forcerm on build"),
+    Gate(name="build.buildargs", kind=P, since=V(1, 21), what="buildargs (--build-arg) on build"),
+    Gate(name="build.labels", kind=P, since=V(1, 23), what="labels on build"),
+    Gate(name="build.target", kind=P, since=V(1, 38), what="target (a stage) on build"),
     Gate(name="events.until", kind=P, since=V(1, 11), what="until on GET /events"),
     # events' filters: first in the v1.16 reference (v1.15's has since and until only).
     Gate(name="events.filters", kind=P, since=V(1, 16), what="filters on GET /events"),
