@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-H",
         "--host",
-        help="engine address: unix:///path or tcp://host:port "
+        help="engine address: unix:///path, tcp://host:port or host:port (TCP, as docker "
+        "takes it; port 2375 if none; TLS from $DOCKER_TLS_VERIFY and $DOCKER_CERT_PATH) "
         "(default: $DOCKER_HOST, else unix:///var/run/docker.sock)",
     )
     parser.add_argument(
@@ -77,10 +78,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args, pinned)
 
 
+# Verbs that speak to no engine given by -H (the stub engine, the benchmark's own).
+NO_ENGINE_VERBS = ("serve", "bench")
+
+
 def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
-    from wireproto.cli import verbs
+    from wireproto.cli import hosts, verbs
 
     try:
+        if args.verb not in NO_ENGINE_VERBS:
+            args.host = hosts.docker_host(args.host, os.environ)
         handler = getattr(args, "handler", None)
         return handler(args, pinned) if handler is not None else verbs.dispatch(args, pinned)
     except EngineUnreachable as exc:
