@@ -140,6 +140,12 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
+    # exec create's User: in the v1.19 reference; Env: the v1.25 change log; WorkingDir: the
+    # v1.35 change log. An older engine ignores a field it lacks: the command would run
+    # as another user, elsewhere, without the variables.
+    Gate(name="exec.user", kind=P, since=V(1, 19), what="User on exec create"),
+    Gate(name="exec.env", kind=P, since=V(1, 25), what="Env on exec create"),
+    Gate(name="exec.workdir", kind=P, since=V(1, 35), what="WorkingDir on exec create"),
     # --- parameters ---------------------------------------------------------------------------
     Gate(name="containers.list.size", kind=P, since=V(1, 3), what="size=1 on GET /containers/json"),
     # filters: the v1.12 reference lists them on both lists (images: dangling=true); v1.11's

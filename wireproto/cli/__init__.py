@@ -52,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     exec_ = verbs.add_parser("exec", help="run a command in a running container")
     exec_.add_argument("-i", "--interactive", action="store_true", help="forward stdin")
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a TTY")
+    exec_.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set a variable (repeatable; K alone takes $K; API 1.25+)",
+    )
+    exec_.add_argument("-u", "--user", help="user[:group] to run as (API 1.19+)")
+    exec_.add_argument("-w", "--workdir", metavar="DIR", help="working directory (API 1.35+)")
     exec_.add_argument("container")
     exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
     from wireproto.cli import streams  # pull, push, build, events: each sets a handler

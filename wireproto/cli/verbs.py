@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 
 from wireproto import __version__, api, mux
@@ -231,6 +231,9 @@ def exec_(client: Client, args: argparse.Namespace) -> int:
             client.api_version,
             stdin=args.interactive,
             tty=args.tty,
+            env=exec_env(args.env, os.environ),
+            user=args.user,
+            workdir=args.workdir,
         )
     ).document
     assert isinstance(created, dict)
@@ -242,6 +245,19 @@ def exec_(client: Client, args: argparse.Namespace) -> int:
             session.forward_stdin(0)
         pump(session, systemerr, sinks)
     return _systemerr_status(systemerr) or exec_exit_code(client, exec_id)
+
+
+def exec_env(items: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``-e`` values as the docker CLI sends them: ``K=V`` as is; ``K`` alone becomes
+    ``K=$K`` when the variable is set here, and stays ``K`` otherwise."""
+    values: list[str] = []
+    for item in items:
+        if not item.partition("=")[0]:
+            raise UsageError(f"bad --env {item!r}: expected NAME=VALUE or NAME")
+        if "=" not in item and item in environ:
+            item = f"{item}={environ[item]}"
+        values.append(item)
+    return values
 
 
 def exec_exit_code(client: Client, exec_id: str) -> int:
