@@ -20,7 +20,7 @@ from typing import IO
 from wireproto.adapters.blocking import Client
 from wireproto.api import events as events_api
 from wireproto.api import registry
-from wireproto.api.auth import AuthConfig, parse_reference
+from wireproto.api.auth import DOCKER_HUB, AuthConfig, Reference, parse_reference
 from wireproto.api.credentials import Credentials
 from wireproto.cli.errors import UsageError
 from wireproto.errors import (
@@ -42,6 +42,7 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Adds the verbs to the ``wireproto`` parser; each sets ``handler``."""
     pull = verbs.add_parser("pull", help="pull an image from a registry")
     pull.add_argument("image", metavar="IMAGE[:TAG]")
+    pull.add_argument("-q", "--quiet", action="store_true", help="print only the reference")
     _auth_arguments(pull)
     pull.set_defaults(handler=run_pull)
     push = verbs.add_parser("push", help="push an image to a registry")
@@ -202,7 +203,43 @@ def _transfer(client: Client, call: Call, error: type[StreamMessageError]) -> Pr
 
 
 def run_pull(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    return _run_transfer(args, pinned, registry.pull, PullError)
+    """As ``docker pull``: the default tag said, the progress, then the full reference."""
+    image = parse_reference(args.image)
+    if image.tag is None and image.digest is None and not args.quiet:
+        print("Using default tag: latest", flush=True)
+    auth = credentials(args, image.registry)
+    with client_for(args, pinned) as client:
+        call = registry.pull(image, client.api_version, auth=auth)
+        if args.quiet:
+            for _ in run_messages(client, call, PullError):
+                pass
+        else:
+            _transfer(client, call, PullError)
+    print(full_reference(image))
+    return 0
+
+
+def full_reference(image: Reference) -> str:
+    """The reference as the docker CLI prints it after a pull (``reference.String()`` of
+    the normalised name): registry and ``library/`` spelled out, ``latest`` if no tag."""
+    name = image.repository
+    first, sep, rest = name.partition("/")
+    # docker's splitDockerDomain: a first part is a registry if it has "." or ":", is
+    # localhost, or has capitals (a repository path never does).
+    if not (
+        sep and ("." in first or ":" in first or first == "localhost" or first != first.lower())
+    ):
+        first, rest = DOCKER_HUB, name
+    if first == "index.docker.io":
+        first = DOCKER_HUB
+    if first == DOCKER_HUB and "/" not in rest:
+        rest = f"library/{rest}"
+    text = f"{first}/{rest}"
+    if image.tag or not image.digest:
+        text += f":{image.tag or 'latest'}"
+    if image.digest:
+        text += f"@{image.digest}"
+    return text
 
 
 def run_push(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
@@ -226,14 +263,14 @@ def _run_transfer(
 # --- events ------------------------------------------------------------------------------------
 
 # Go's encoding/json escapes these (as `docker events --format '{{json .}}'` prints them).
-_GO_ESCAPES = str.maketrans(
+GO_ESCAPES = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
 
 
 def go_json(value: object) -> str:
     """``value`` as Go's json.Marshal writes it (compact, HTML characters escaped)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(_GO_ESCAPES)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(GO_ESCAPES)
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:
