@@ -167,6 +167,13 @@ GATES: tuple[Gate, ...] = (
         what="filter (a repository name) on GET /images/json (1.41+: filters reference=)",
     ),
     Gate(name="containers.top.ps_args", kind=P, since=V(1, 4), what="ps_args on top"),
+    # detachKeys: docker 1.10 (API 1.22) added configurable detach keys to attach, start, exec.
+    Gate(
+        name="containers.attach.detach_keys",
+        kind=P,
+        since=V(1, 22),
+        what="detachKeys on attach",
+    ),
     # kill's signal: not in the v1.5 reference; v1.6's has it as an integer, v1.7's and v1.8's
     # omit the parameter, v1.9's has it again; names ("SIGINT") are documented from v1.9.
     Gate(

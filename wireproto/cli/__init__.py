@@ -46,9 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--since", metavar="T", help="since a timestamp or relative (42m)")
     logs.add_argument("--until", metavar="T", help="until a timestamp or relative (42m)")
     logs.add_argument("container")
-    attach = verbs.add_parser("attach", help="attach stdin, stdout and stderr to a container")
-    attach.add_argument("--no-stdin", action="store_true", help="do not forward stdin")
-    attach.add_argument("container")
+    from wireproto.cli import attach  # its own module: signals and detach keys
+
+    attach.add_parser(verbs)
     exec_ = verbs.add_parser("exec", help="run a command in a running container")
     exec_.add_argument("-i", "--interactive", action="store_true", help="forward stdin")
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a TTY")
