@@ -68,8 +68,8 @@ def build(
         "forcerm": opt("build.forcerm", forcerm, version),
         "dockerfile": dockerfile,
         "networkmode": networkmode,
-        "buildargs": _json_map("build.buildargs", buildargs, version),
-        "labels": _json_map("build.labels", labels, version),
+        "buildargs": opt("build.buildargs", _json_map(buildargs), version),
+        "labels": opt("build.labels", _json_map(labels), version),
         "target": opt("build.target", target, version),
     }
     streams_json = gates.has("build.jsonstream", version)
@@ -85,14 +85,9 @@ def build(
     )
 
 
-def _json_map(
-    feature: str, values: Mapping[str, str | None] | None, version: ApiVersion | None
-) -> str | None:
+def _json_map(values: Mapping[str, str | None] | None) -> str | None:
     """A map parameter as the engine reads it (a JSON object); None (not sent) when empty."""
-    if not values:
-        return None
-    gates.require(feature, version)
-    return json.dumps(dict(values), separators=(",", ":"))
+    return json.dumps(dict(values), separators=(",", ":")) if values else None
 
 
 def _rm(rm: bool | None, version: ApiVersion | None) -> bool | None:
