@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wireproto.cli import streams  # pull, push, build, events: each sets a handler
 
     streams.add_parsers(verbs)
+    from wireproto.cli import build  # build: the context, the steps, the exit code
+
+    build.add_parser(verbs)
     from wireproto.cli import login  # login, logout: config.json and credential helpers
 
     login.add_parsers(verbs)

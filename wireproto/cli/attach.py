@@ -32,7 +32,9 @@ from types import FrameType
 from wireproto import api
 from wireproto.adapters.blocking import Client, Session
 from wireproto.api import gates
+from wireproto.cli import verbs
 from wireproto.cli.errors import UsageError
+from wireproto.cli.streams import client_for
 from wireproto.errors import WireprotoError
 from wireproto.versions import ApiVersion
 
@@ -63,6 +65,7 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         f"(default {DEFAULT_DETACH_KEYS}; sent to the engine from API 1.22)",
     )
     attach.add_argument("container")
+    attach.set_defaults(handler=run)
 
 
 def go_bool(text: str) -> bool:
@@ -182,9 +185,12 @@ class SignalProxy:
 # --- the verb ----------------------------------------------------------------------------------
 
 
-def run_attach(client: Client, args: argparse.Namespace) -> int:
-    from wireproto.cli import verbs
+def run(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
+    with client_for(args, pinned) as client:
+        return run_attach(client, args)
 
+
+def run_attach(client: Client, args: argparse.Namespace) -> int:
     document = verbs.inspect(client, args.container)
     state = document.get("State")
     if not (isinstance(state, dict) and state.get("Running")):

@@ -49,9 +49,6 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     push.add_argument("image", metavar="IMAGE[:TAG]")
     _auth_arguments(push)
     push.set_defaults(handler=run_push)
-    from wireproto.cli import build  # its own module: it imports this one
-
-    build.add_parser(verbs)
     events = verbs.add_parser("events", help="engine events, one JSON object a line")
     events.add_argument("--since", metavar="T", help="since a timestamp or relative (42m)")
     events.add_argument("--until", metavar="T", help="until a timestamp or relative (42m)")

@@ -65,10 +65,6 @@ def dispatch(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
             return version(client)
         if args.verb == "logs":
             return logs(client, args)
-        if args.verb == "attach":
-            from wireproto.cli.attach import run_attach
-
-            return run_attach(client, args)
         return exec_(client, args)
     raise AssertionError(args.verb)
 
