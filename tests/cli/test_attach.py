@@ -78,8 +78,9 @@ def _command(engine: Engine, ours: bool) -> list[str]:
     return [engine.cli, "-H", engine.host]
 
 
-def _env(engine: Engine) -> dict[str, str]:
-    return {**engine.cli_env(), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+def _env(engine: Engine, backend: str = "python") -> dict[str, str]:
+    pythonpath = os.environ.get("PYTHONPATH", "")
+    return {**engine.cli_env(), "PYTHONPATH": pythonpath, "WIREPROTO_BACKEND": backend}
 
 
 def _container(engine: Engine, *args: str) -> str:
@@ -94,7 +95,7 @@ def _running(engine: Engine, cid: str) -> bool:
 
 
 def _attach_and_signal(
-    engine: Engine, ours: bool, signum: int, *flags: str
+    engine: Engine, ours: bool, signum: int, *flags: str, backend: str = "python"
 ) -> tuple[int, bytes, bytes, str]:
     """Attaches to a fresh trapping container, checks the attach works (an echo comes
     back), sends ``signum`` to the attaching command; its code, output, the container."""
@@ -104,7 +105,7 @@ def _attach_and_signal(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(engine),
+        env=_env(engine, backend),
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -128,8 +129,10 @@ def _attach_and_signal(
     ("signum", "code", "said"),
     [(signal.SIGINT, 7, b"got INT\n"), (signal.SIGTERM, 9, b"got TERM\n")],
 )
-def test_signals_go_to_the_container(engine: Engine, signum: int, code: int, said: bytes) -> None:
-    ours = _attach_and_signal(engine, True, signum)
+def test_signals_go_to_the_container(
+    engine: Engine, signum: int, code: int, said: bytes, backend: str
+) -> None:
+    ours = _attach_and_signal(engine, True, signum, backend=backend)
     theirs = _attach_and_signal(engine, False, signum)
     assert ours[:3] == theirs[:3] == (code, b"echo:hello\n" + said, b"")
 
@@ -216,13 +219,13 @@ def _in_a_terminal(argv: list[str], env: dict[str, str], typed: list[bytes]) -> 
     ids=["default", "ctrl-x"],
 )
 def test_detach_keys_leave_the_container_running(
-    engine: Engine, flags: list[str], typed: list[bytes]
+    engine: Engine, flags: list[str], typed: list[bytes], backend: str
 ) -> None:
     results = []
     for ours in (True, False):
         cid = _container(engine, "-it", engine.image, "sh")
         argv = [*_command(engine, ours), "attach", *flags, cid]
-        code, output = _in_a_terminal(argv, _env(engine), typed)
+        code, output = _in_a_terminal(argv, _env(engine, backend), typed)
         assert _running(engine, cid), output
         assert b"hi\r\n" in output, output
         results.append((code, output[-len(b"read escape sequence\r\n") :]))

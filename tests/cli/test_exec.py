@@ -48,7 +48,11 @@ def test_exec_fields_are_gated(field: str, kwargs: dict[str, object], below: Api
 
 
 def wireproto(
-    engine: Engine, *args: str, api_version: str | None = None, env: dict[str, str] | None = None
+    engine: Engine,
+    *args: str,
+    api_version: str | None = None,
+    env: dict[str, str] | None = None,
+    backend: str = "python",
 ) -> subprocess.CompletedProcess[bytes]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     pinned = ["--api-version", api_version] if api_version else []
@@ -56,19 +60,28 @@ def wireproto(
         [sys.executable, "-m", "wireproto", "-H", engine.host, *pinned, *args],
         capture_output=True,
         timeout=60,
-        env={**base, **(env or {})},
+        env={**base, **(env or {}), "WIREPROTO_BACKEND": backend},
     )
 
 
 @pytest.mark.engine
 @pytest.mark.parametrize("api_version", [None, "1.35"])
 def test_env_user_workdir_as_docker_exec(
-    engine: Engine, sleeper: str, api_version: str | None
+    engine: Engine, sleeper: str, api_version: str | None, backend: str
 ) -> None:
     flags = ["-e", "A=one two", "-e", "B", "-e", "C", "-u", "65534:65534", "-w", "/tmp"]
     here = {"B": "from here"}
     ours = wireproto(
-        engine, "exec", *flags, sleeper, "sh", "-c", SCRIPT, api_version=api_version, env=here
+        engine,
+        "exec",
+        *flags,
+        sleeper,
+        "sh",
+        "-c",
+        SCRIPT,
+        api_version=api_version,
+        env=here,
+        backend=backend,
     )
     theirs = subprocess.run(
         [engine.cli, "-H", engine.host, "exec", *flags, sleeper, "sh", "-c", SCRIPT],
