@@ -129,6 +129,9 @@ ROWS = [
     Row("attach", lambda v: api.attach("c1", v, stdin=True),
         OLD, "POST {v}/containers/c1/attach?logs=0&stream=1&stdin=1&stdout=1&stderr=1",
         STDIO, (101, 200), hijack=True),
+    Row("attach.detach_keys", lambda v: api.attach("c1", v, detach_keys="ctrl-x"), V(1, 22),
+        "POST {v}/containers/c1/attach?logs=0&stream=1&stdin=0&stdout=1&stderr=1"
+        "&detachKeys=ctrl-x", STDIO, (101, 200), hijack=True),
     Row("attach_ws", lambda v: api.attach_ws("c1", v, logs=True),
         V(1, 4), "GET {v}/containers/c1/attach/ws?logs=1&stream=1&stdin=0&stdout=1&stderr=1",
         STDIO, (101,), hijack=True),
@@ -149,6 +152,18 @@ ROWS = [
         "POST {v}/containers/c1/exec", DOC, (201,),
         b'{"AttachStdin":false,"AttachStdout":true,"AttachStderr":true,"Tty":false,'
         b'"Cmd":["echo","hi"]}'),
+    Row("exec_create.env", lambda v: api.exec_create("c1", ["true"], v, env=["A=1"]), V(1, 25),
+        "POST {v}/containers/c1/exec", DOC, (201,),
+        b'{"AttachStdin":false,"AttachStdout":true,"AttachStderr":true,"Tty":false,'
+        b'"Cmd":["true"],"Env":["A=1"]}'),
+    Row("exec_create.user", lambda v: api.exec_create("c1", ["true"], v, user="nobody"),
+        V(1, 19), "POST {v}/containers/c1/exec", DOC, (201,),
+        b'{"AttachStdin":false,"AttachStdout":true,"AttachStderr":true,"Tty":false,'
+        b'"Cmd":["true"],"User":"nobody"}'),
+    Row("exec_create.workdir", lambda v: api.exec_create("c1", ["true"], v, workdir="/tmp"),
+        V(1, 35), "POST {v}/containers/c1/exec", DOC, (201,),
+        b'{"AttachStdin":false,"AttachStdout":true,"AttachStderr":true,"Tty":false,'
+        b'"Cmd":["true"],"WorkingDir":"/tmp"}'),
     Row("exec_start", lambda v: api.exec_start("e1", v), V(1, 15), "POST {v}/exec/e1/start",
         STDIO, (101, 200), b'{"Detach":false,"Tty":false}', hijack=True,
         before=((V(1, 20), None, (101, 200, 201)),)),
@@ -304,6 +319,9 @@ def test_every_endpoint_and_parameter_gate_is_used_by_a_row() -> None:
         "build.forcerm",
         "build.nocache",
         "build.rm",
+        "build.buildargs",  # these three: tests/cli/test_build.py
+        "build.labels",
+        "build.target",
     }  # tests/api/test_catalogue_versions.py checks the build rows
     wanted = {g.name for g in gates.GATES if g.kind is not gates.Kind.BEHAVIOUR} - theirs
     assert wanted <= refused, wanted - refused

@@ -128,6 +128,7 @@ def test_events_prints_the_lines_before_then_one_error(server: FakeEngine, tmp_p
 def test_pull_prints_the_lines_before_then_one_error(server: FakeEngine, tmp_path: Path) -> None:
     done = wireproto(server, tmp_path, "pull", "busybox")
     assert done.stdout.splitlines() == [
+        "Using default tag: latest",  # as docker pull says it
         "latest: Pulling from library/busybox",
         "abc: Pulling fs layer",
     ]

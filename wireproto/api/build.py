@@ -11,6 +11,7 @@ Before 1.8 the output is plain text, handed out as bytes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 
 from wireproto.api import gates
@@ -35,6 +36,9 @@ def build(
     dockerfile: str | None = None,
     networkmode: str | None = None,
     remote: str | None = None,
+    buildargs: Mapping[str, str | None] | None = None,
+    labels: Mapping[str, str] | None = None,
+    target: str | None = None,
     auth: AuthConfig | None = None,
     registry_config: Mapping[str, AuthConfig] | None = None,
 ) -> Call:
@@ -64,6 +68,9 @@ def build(
         "forcerm": opt("build.forcerm", forcerm, version),
         "dockerfile": dockerfile,
         "networkmode": networkmode,
+        "buildargs": opt("build.buildargs", _json_map(buildargs), version),
+        "labels": opt("build.labels", _json_map(labels), version),
+        "target": opt("build.target", target, version),
     }
     streams_json = gates.has("build.jsonstream", version)
     return make(
@@ -76,6 +83,11 @@ def build(
         kind=BodyKind.JSONSTREAM if streams_json else BodyKind.BYTES,
         statuses=(200,),
     )
+
+
+def _json_map(values: Mapping[str, str | None] | None) -> str | None:
+    """A map parameter as the engine reads it (a JSON object); None (not sent) when empty."""
+    return json.dumps(dict(values), separators=(",", ":")) if values else None
 
 
 def _rm(rm: bool | None, version: ApiVersion | None) -> bool | None:

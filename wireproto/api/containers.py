@@ -284,13 +284,23 @@ def attach(
     logs: bool = False,
     stream: bool = True,
     tty: bool | None = None,
+    detach_keys: str | None = None,
 ) -> Call:
     """``POST /containers/(id)/attach``, hijacked: stdin up, output down.
 
     ``logs`` replays the output so far, ``stream`` follows new output.  The
     stream is multiplexed without a TTY from 1.6, raw before (and with a TTY).
+    ``detach_keys`` (1.22+, e.g. ``ctrl-p,ctrl-q``, the engine's default) is
+    the stdin sequence on which the engine ends a TTY attach.
     """
-    query = {"logs": logs, "stream": stream, "stdin": stdin, "stdout": stdout, "stderr": stderr}
+    query: dict[str, bool | str | None] = {
+        "logs": logs,
+        "stream": stream,
+        "stdin": stdin,
+        "stdout": stdout,
+        "stderr": stderr,
+        "detachKeys": opt("containers.attach.detach_keys", detach_keys, version),
+    }
     if not gates.has("multiplexed", version):
         tty = True  # raw whatever the container's TTY: no frame headers before 1.6
     return make(

@@ -23,16 +23,32 @@ def exec_create(
     stdout: bool = True,
     stderr: bool = True,
     tty: bool = False,
+    env: Sequence[str] = (),
+    user: str | None = None,
+    workdir: str | None = None,
 ) -> Call:
-    """``POST /containers/(id)/exec`` (1.15+): creates an exec instance; 201 ``{"Id"}``."""
+    """``POST /containers/(id)/exec`` (1.15+): creates an exec instance; 201 ``{"Id"}``.
+
+    ``env`` (``K=V`` strings, 1.25+), ``user`` (1.19+) and ``workdir`` (1.35+)
+    are sent only when set.
+    """
     gates.require("exec", version)
-    config = {
+    config: dict[str, object] = {
         "AttachStdin": stdin,
         "AttachStdout": stdout,
         "AttachStderr": stderr,
         "Tty": tty,
         "Cmd": list(cmd),
     }
+    if env:
+        gates.require("exec.env", version)
+        config["Env"] = list(env)
+    if user:
+        gates.require("exec.user", version)
+        config["User"] = user
+    if workdir:
+        gates.require("exec.workdir", version)
+        config["WorkingDir"] = workdir
     return make(
         "POST",
         "/containers/{}/exec",

@@ -140,6 +140,12 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(name="exec.resize", kind=E, since=V(1, 15), what="POST /exec/(id)/resize"),
     Gate(name="exec.inspect", kind=E, since=V(1, 16), what="GET /exec/(id)/json"),
+    # exec create's User: in the v1.19 reference; Env: the v1.25 change log; WorkingDir: the
+    # v1.35 change log. An older engine ignores a field it lacks: the command would run
+    # as another user, elsewhere, without the variables.
+    Gate(name="exec.user", kind=P, since=V(1, 19), what="User on exec create"),
+    Gate(name="exec.env", kind=P, since=V(1, 25), what="Env on exec create"),
+    Gate(name="exec.workdir", kind=P, since=V(1, 35), what="WorkingDir on exec create"),
     # --- parameters ---------------------------------------------------------------------------
     Gate(name="containers.list.size", kind=P, since=V(1, 3), what="size=1 on GET /containers/json"),
     # filters: the v1.12 reference lists them on both lists (images: dangling=true); v1.11's
@@ -161,6 +167,13 @@ GATES: tuple[Gate, ...] = (
         what="filter (a repository name) on GET /images/json (1.41+: filters reference=)",
     ),
     Gate(name="containers.top.ps_args", kind=P, since=V(1, 4), what="ps_args on top"),
+    # detachKeys: docker 1.10 (API 1.22) added configurable detach keys to attach, start, exec.
+    Gate(
+        name="containers.attach.detach_keys",
+        kind=P,
+        since=V(1, 22),
+        what="detachKeys on attach",
+    ),
     # kill's signal: not in the v1.5 reference; v1.6's has it as an integer, v1.7's and v1.8's
     # omit the parameter, v1.9's has it again; names ("SIGINT") are documented from v1.9.
     Gate(
@@ -248,6 +261,9 @@ GATES: tuple[Gate, ...] = (
         what="commit's config as the JSON `run` query parameter (the body otherwise)",
     ),
     Gate(name="build.forcerm", kind=P, since=V(1, 12), what="forcerm on build"),
+    Gate(name="build.buildargs", kind=P, since=V(1, 21), what="buildargs (--build-arg) on build"),
+    Gate(name="build.labels", kind=P, since=V(1, 23), what="labels on build"),
+    Gate(name="build.target", kind=P, since=V(1, 38), what="target (a stage) on build"),
     Gate(name="events.until", kind=P, since=V(1, 11), what="until on GET /events"),
     # events' filters: first in the v1.16 reference (v1.15's has since and until only).
     Gate(name="events.filters", kind=P, since=V(1, 16), what="filters on GET /events"),

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-H",
         "--host",
-        help="engine address: unix:///path or tcp://host:port "
+        help="engine address: unix:///path, tcp://host:port or host:port (TCP, as docker "
+        "takes it; port 2375 if none; TLS from $DOCKER_TLS_VERIFY and $DOCKER_CERT_PATH) "
         "(default: $DOCKER_HOST, else unix:///var/run/docker.sock)",
     )
     parser.add_argument(
@@ -45,17 +46,33 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--since", metavar="T", help="since a timestamp or relative (42m)")
     logs.add_argument("--until", metavar="T", help="until a timestamp or relative (42m)")
     logs.add_argument("container")
-    attach = verbs.add_parser("attach", help="attach stdin, stdout and stderr to a container")
-    attach.add_argument("--no-stdin", action="store_true", help="do not forward stdin")
-    attach.add_argument("container")
+    from wireproto.cli import attach  # its own module: signals and detach keys
+
+    attach.add_parser(verbs)
     exec_ = verbs.add_parser("exec", help="run a command in a running container")
     exec_.add_argument("-i", "--interactive", action="store_true", help="forward stdin")
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a TTY")
+    exec_.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set a variable (repeatable; K alone takes $K; API 1.25+)",
+    )
+    exec_.add_argument("-u", "--user", help="user[:group] to run as (API 1.19+)")
+    exec_.add_argument("-w", "--workdir", metavar="DIR", help="working directory (API 1.35+)")
     exec_.add_argument("container")
     exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
     from wireproto.cli import streams  # pull, push, build, events: each sets a handler
 
     streams.add_parsers(verbs)
+    from wireproto.cli import build  # build: the context, the steps, the exit code
+
+    build.add_parser(verbs)
+    from wireproto.cli import login  # login, logout: config.json and credential helpers
+
+    login.add_parsers(verbs)
     from wireproto.cli import bench, serve  # the stub engine and the benchmark harness
 
     serve.add_parser(verbs)
@@ -77,10 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args, pinned)
 
 
+# Verbs that speak to no engine given by -H (the stub engine, the benchmark's own).
+NO_ENGINE_VERBS = ("serve", "bench")
+
+
 def run(args: argparse.Namespace, pinned: versions.ApiVersion | None) -> int:
-    from wireproto.cli import verbs
+    from wireproto.cli import hosts, verbs
 
     try:
+        if args.verb not in NO_ENGINE_VERBS:
+            args.host = hosts.docker_host(args.host, os.environ)
         handler = getattr(args, "handler", None)
         return handler(args, pinned) if handler is not None else verbs.dispatch(args, pinned)
     except EngineUnreachable as exc:

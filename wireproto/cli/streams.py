@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from wireproto.adapters.blocking import Client
-from wireproto.api import build as build_api
 from wireproto.api import events as events_api
 from wireproto.api import registry
-from wireproto.api.auth import AuthConfig, parse_reference
-from wireproto.api.buildcontext import tar_context
+from wireproto.api.auth import DOCKER_HUB, AuthConfig, Reference, parse_reference
 from wireproto.api.credentials import Credentials
 from wireproto.cli.errors import UsageError
 from wireproto.errors import (
-    BuildError,
-    CredentialsError,
     JSONStreamError,
     PullError,
     PushError,
@@ -47,21 +42,13 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Adds the verbs to the ``wireproto`` parser; each sets ``handler``."""
     pull = verbs.add_parser("pull", help="pull an image from a registry")
     pull.add_argument("image", metavar="IMAGE[:TAG]")
+    pull.add_argument("-q", "--quiet", action="store_true", help="print only the reference")
     _auth_arguments(pull)
     pull.set_defaults(handler=run_pull)
     push = verbs.add_parser("push", help="push an image to a registry")
     push.add_argument("image", metavar="IMAGE[:TAG]")
     _auth_arguments(push)
     push.set_defaults(handler=run_push)
-    build = verbs.add_parser("build", help="build an image from a directory (or - for a tar)")
-    build.add_argument("-t", "--tag", help="name:tag of the image")
-    build.add_argument("-f", "--file", dest="dockerfile", help="Dockerfile path in the context")
-    build.add_argument("--forcerm", action="store_true", help="remove containers even on failure")
-    build.add_argument("--no-cache", action="store_true", help="do not use the build cache")
-    build.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
-    build.add_argument("--network", help="network of RUN steps (e.g. none)")
-    build.add_argument("path", metavar="PATH")
-    build.set_defaults(handler=run_build)
     events = verbs.add_parser("events", help="engine events, one JSON object a line")
     events.add_argument("--since", metavar="T", help="since a timestamp or relative (42m)")
     events.add_argument("--until", metavar="T", help="until a timestamp or relative (42m)")
@@ -78,7 +65,7 @@ def _auth_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _client(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
+def client_for(args: argparse.Namespace, pinned: ApiVersion | None) -> Client:
 
     try:
         client = Client(args.host)
@@ -129,15 +116,6 @@ def run_messages(
 # --- display -----------------------------------------------------------------------------------
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.4g}{unit}"
-        value /= 1000
-    raise AssertionError
-
-
 class PlainDisplay:
     """One line per status change; progress ticks (bytes moving) are not printed."""
 
@@ -158,6 +136,11 @@ class PlainDisplay:
         if layer_id is not None:
             self.last[layer_id] = status
         self.out.write(f"{layer_id}: {status}\n" if layer_id else f"{status}\n")
+        self.out.flush()
+
+    def text(self, text: str) -> None:
+        """Other output between the statuses (a build's steps), as is."""
+        self.out.write(text)
         self.out.flush()
 
 
@@ -190,19 +173,26 @@ class TerminalDisplay:
         self.out.write(f"\x1b[{up}A\r\x1b[2K{text}\r\x1b[{up}B")
         self.out.flush()
 
+    def text(self, text: str) -> None:
+        """Other output between the statuses (a build's steps): counted, so that
+        redrawing a layer's line still finds it."""
+        self.out.write(text)
+        self.lines += text.count("\n")
+        self.out.flush()
+
     def _append(self, text: str) -> None:
         self.out.write(f"\x1b[2K{text}\n")
         self.lines += 1
         self.out.flush()
 
 
-def _display(out: IO[str]) -> PlainDisplay | TerminalDisplay:
+def display_for(out: IO[str]) -> PlainDisplay | TerminalDisplay:
     return TerminalDisplay(out) if out.isatty() else PlainDisplay(out)
 
 
 def _transfer(client: Client, call: Call, error: type[StreamMessageError]) -> Progress:
     progress = Progress()
-    display = _display(sys.stdout)
+    display = display_for(sys.stdout)
     for message in run_messages(client, call, error):
         progress.update(message)
         display.show(message, progress)
@@ -210,7 +200,43 @@ def _transfer(client: Client, call: Call, error: type[StreamMessageError]) -> Pr
 
 
 def run_pull(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    return _run_transfer(args, pinned, registry.pull, PullError)
+    """As ``docker pull``: the default tag said, the progress, then the full reference."""
+    image = parse_reference(args.image)
+    if image.tag is None and image.digest is None and not args.quiet:
+        print("Using default tag: latest", flush=True)
+    auth = credentials(args, image.registry)
+    with client_for(args, pinned) as client:
+        call = registry.pull(image, client.api_version, auth=auth)
+        if args.quiet:
+            for _ in run_messages(client, call, PullError):
+                pass
+        else:
+            _transfer(client, call, PullError)
+    print(full_reference(image))
+    return 0
+
+
+def full_reference(image: Reference) -> str:
+    """The reference as the docker CLI prints it after a pull (``reference.String()`` of
+    the normalised name): registry and ``library/`` spelled out, ``latest`` if no tag."""
+    name = image.repository
+    first, sep, rest = name.partition("/")
+    # docker's splitDockerDomain: a first part is a registry if it has "." or ":", is
+    # localhost, or has capitals (a repository path never does).
+    if not (
+        sep and ("." in first or ":" in first or first == "localhost" or first != first.lower())
+    ):
+        first, rest = DOCKER_HUB, name
+    if first == "index.docker.io":
+        first = DOCKER_HUB
+    if first == DOCKER_HUB and "/" not in rest:
+        rest = f"library/{rest}"
+    text = f"{first}/{rest}"
+    if image.tag or not image.digest:
+        text += f":{image.tag or 'latest'}"
+    if image.digest:
+        text += f"@{image.digest}"
+    return text
 
 
 def run_push(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
@@ -226,70 +252,22 @@ def _run_transfer(
     """Pull or push ``args.image`` with the credentials for its registry."""
     image = parse_reference(args.image)
     auth = credentials(args, image.registry)
-    with _client(args, pinned) as client:
+    with client_for(args, pinned) as client:
         _transfer(client, endpoint(image, client.api_version, auth=auth), error)
-    return 0
-
-
-# --- build -------------------------------------------------------------------------------------
-
-
-def _stdin_tar() -> Iterator[bytes]:
-    while block := os.read(0, 64 * 1024):
-        yield block
-
-
-def run_build(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    context = (
-        _stdin_tar()
-        if args.path == "-"
-        else tar_context(args.path, dockerfile=args.dockerfile or "Dockerfile")
-    )
-    try:
-        configs = Credentials().all()
-    except CredentialsError as exc:  # FROM images may be public: build without them
-        sys.stderr.write(f"wireproto: warning: no registry credentials for the build: {exc}\n")
-        configs = {}
-    with _client(args, pinned) as client:
-        call = build_api.build(
-            context,
-            client.api_version,
-            tag=args.tag,
-            quiet=args.quiet,
-            nocache=args.no_cache,
-            forcerm=args.forcerm,
-            dockerfile=args.dockerfile,
-            networkmode=args.network,
-            registry_config=configs or None,
-        )
-        image_id, wrote = None, False
-        for message in run_messages(client, call, BuildError):
-            if message.stream is not None:
-                # With q=1 the engine's only output is the image id, as a stream.
-                sys.stdout.write(message.stream)
-                sys.stdout.flush()
-                wrote = True
-            elif message.status is not None and not args.quiet:
-                sys.stdout.write(f"{message.status}\n")
-            aux = message.aux
-            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
-                image_id = aux["ID"]
-        if args.quiet and image_id and not wrote:
-            print(image_id)
     return 0
 
 
 # --- events ------------------------------------------------------------------------------------
 
 # Go's encoding/json escapes these (as `docker events --format '{{json .}}'` prints them).
-_GO_ESCAPES = str.maketrans(
+GO_ESCAPES = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
 
 
 def go_json(value: object) -> str:
     """``value`` as Go's json.Marshal writes it (compact, HTML characters escaped)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(_GO_ESCAPES)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(GO_ESCAPES)
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:
@@ -307,7 +285,7 @@ def run_events(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
     from wireproto.cli.verbs import timestamp
 
     now = time.time()
-    with _client(args, pinned) as client:
+    with client_for(args, pinned) as client:
         call = events_api.events(
             client.api_version,
             since=timestamp(args.since, now) if args.since else None,

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 
 from wireproto import __version__, api, mux
@@ -65,8 +65,6 @@ def dispatch(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
             return version(client)
         if args.verb == "logs":
             return logs(client, args)
-        if args.verb == "attach":
-            return attach(client, args)
         return exec_(client, args)
     raise AssertionError(args.verb)
 
@@ -102,7 +100,7 @@ def inspect(client: Client, container: str) -> dict[str, object]:
     return document
 
 
-def _config(document: dict[str, object], key: str) -> object:
+def config_value(document: dict[str, object], key: str) -> object:
     config = document.get("Config")
     return config.get(key) if isinstance(config, dict) else None
 
@@ -139,7 +137,7 @@ def write_pieces(events: Iterator[object], systemerr: Collector) -> None:
 
 
 def logs(client: Client, args: argparse.Namespace) -> int:
-    tty = bool(_config(inspect(client, args.container), "Tty"))
+    tty = bool(config_value(inspect(client, args.container), "Tty"))
     now = time.time()
     call = api.logs(
         args.container,
@@ -159,10 +157,10 @@ def logs(client: Client, args: argparse.Namespace) -> int:
     else:
         for _ in events:
             pass
-    return _systemerr_status(systemerr)
+    return systemerr_status(systemerr)
 
 
-def _systemerr_status(systemerr: Collector) -> int:
+def systemerr_status(systemerr: Collector) -> int:
     if systemerr.data:
         message = systemerr.data.decode("utf-8", "replace").strip()
         sys.stderr.write(f"wireproto: error from the engine: {message}\n")
@@ -197,32 +195,6 @@ def pump(session: Session, systemerr: Collector, sinks: list[Writable] | None) -
                 break
 
 
-def attach(client: Client, args: argparse.Namespace) -> int:
-    document = inspect(client, args.container)
-    state = document.get("State")
-    if not (isinstance(state, dict) and state.get("Running")):
-        sys.stderr.write("wireproto: You cannot attach to a stopped container, start it first\n")
-        return 1
-    tty = bool(_config(document, "Tty"))
-    with_stdin = bool(_config(document, "OpenStdin")) and not args.no_stdin
-    # The wait goes out first, on its own connection, so the exit status is
-    # caught even if the container is removed (--rm) as soon as it stops.
-    waiting = client.begin(api.wait(args.container, client.api_version))
-    call = api.attach(args.container, client.api_version, stdin=with_stdin, tty=tty)
-    sinks, systemerr = output_sinks()
-    try:
-        with client.hijack(call, sinks=sinks) as session, raw_terminal(tty and with_stdin):
-            if with_stdin:
-                session.forward_stdin(0)
-            pump(session, systemerr, sinks)
-        reply = waiting.result()
-    finally:
-        waiting.close()
-    status = _systemerr_status(systemerr)
-    code = reply.document.get("StatusCode") if isinstance(reply.document, dict) else None
-    return status or (code if isinstance(code, int) else 1)
-
-
 def exec_(client: Client, args: argparse.Namespace) -> int:
     created = client.request(
         api.exec_create(
@@ -231,6 +203,9 @@ def exec_(client: Client, args: argparse.Namespace) -> int:
             client.api_version,
             stdin=args.interactive,
             tty=args.tty,
+            env=exec_env(args.env, os.environ),
+            user=args.user,
+            workdir=args.workdir,
         )
     ).document
     assert isinstance(created, dict)
@@ -241,7 +216,20 @@ def exec_(client: Client, args: argparse.Namespace) -> int:
         if args.interactive:
             session.forward_stdin(0)
         pump(session, systemerr, sinks)
-    return _systemerr_status(systemerr) or exec_exit_code(client, exec_id)
+    return systemerr_status(systemerr) or exec_exit_code(client, exec_id)
+
+
+def exec_env(items: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``-e`` values as the docker CLI sends them: ``K=V`` as is; ``K`` alone becomes
+    ``K=$K`` when the variable is set here, and stays ``K`` otherwise."""
+    values: list[str] = []
+    for item in items:
+        if not item.partition("=")[0]:
+            raise UsageError(f"bad --env {item!r}: expected NAME=VALUE or NAME")
+        if "=" not in item and item in environ:
+            item = f"{item}={environ[item]}"
+        values.append(item)
+    return values
 
 
 def exec_exit_code(client: Client, exec_id: str) -> int:
