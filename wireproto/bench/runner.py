@@ -1,4 +1,4 @@
-"""``wireproto bench``: the suite, its table, its JSON and its plot.
+"""``wireproto bench``: the suite and its results (shown by :mod:`wireproto.bench.report`).
 
 Strategy: the stub engine runs in a subprocess (``wireproto.engine``, built
 from the same core as the clients) so that the clients measured do not share
@@ -50,6 +50,8 @@ class Row:
     x_baseline: float | None = None
     x_limit: float | None = None
     frame_size: int | None = None
+    baseline: str | None = None  # the contender x_baseline divides by (absent: not installed)
+    limit: str | None = None  # the contender x_limit divides by
 
     def __post_init__(self) -> None:
         self.mb_per_s = round(self.bytes / self.wall_s / 1e6, 1) if self.wall_s else 0.0
@@ -380,6 +382,7 @@ def run_jsonstreams(options: Options, progress: Progress) -> None:
 def ratios(rows: list[Row], baseline: str, limit: str | None) -> None:
     rates = {row.contender: row.mb_per_s for row in rows}
     for row in rows:
+        row.baseline, row.limit = baseline, limit
         if rates.get(baseline):
             row.x_baseline = round(row.mb_per_s / rates[baseline], 2)
         if limit and rates.get(limit):
@@ -448,68 +451,3 @@ def run(options: Options, image: str = "busybox") -> dict[str, Any]:
         "elapsed_s": round(time.perf_counter() - started, 1),
         "rows": [asdict(row) for row in options.rows],
     }
-
-
-def table(results: dict[str, Any]) -> str:
-    lines = [
-        f"wireproto bench: backend {results['backend']}, engine {results['engine']}, "
-        f"best of {results['repeat']}, {results['elapsed_s']} s; MB = 10^6 bytes, "
-        "CPU = the client thread's"
-    ]
-    current = None
-    for row in results["rows"]:
-        key = (row["section"], row["case"])
-        if key != current:
-            current = key
-            lines.append(f"\n{row['section']}: {row['case']}")
-            lines.append(
-                f"  {'contender':<24}{'MiB':>7}{'MB/s':>10}{'CPU s/GiB':>11}"
-                f"{'x baseline':>12}{'x limit':>9}"
-            )
-        base = f"{row['x_baseline']:.1f}" if row["x_baseline"] is not None else "-"
-        limit = f"{row['x_limit']:.2f}" if row["x_limit"] is not None else "-"
-        lines.append(
-            f"  {row['contender']:<24}{row['bytes'] / MIB:>7.1f}{row['mb_per_s']:>10,.1f}"
-            f"{row['cpu_s_per_gib']:>11.2f}{base:>12}{limit:>9}"
-        )
-    lines.append(
-        "\nbaseline: docker-py (kernels, JSON, e2e), aiodocker (concurrency); limit: memcpy "
-        "(kernels), json.loads per pre-split line (JSON), a raw socket read, no decoding (e2e)"
-    )
-    return "\n".join(lines)
-
-
-# A typical payload of each kernel mix, to place it on the frame-size axis.
-KERNEL_PAYLOAD = {"tiny mix": 16, "log mix": 120, "bulk mix": 64 * 1024}
-
-
-def plot(results: dict[str, Any], path: str) -> None:
-    """Throughput by frame size per contender (end to end, and kernels)."""
-    import matplotlib  # type: ignore[import-not-found,unused-ignore]
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # type: ignore[import-not-found,unused-ignore]
-
-    rows = [r for r in results["rows"] if r["section"] == "e2e logs"]
-    ylabel = "MB/s (logs over a unix socket)"
-    if not rows:  # --only kernels: the demux kernels by their mix's typical payload
-        rows = [
-            {**r, "frame_size": KERNEL_PAYLOAD[r["case"]]}
-            for r in results["rows"]
-            if r["section"] == "demux kernels"
-        ]
-        ylabel = "MB/s (demux in memory)"
-    figure, axis = plt.subplots(figsize=(8, 5))
-    for contender in dict.fromkeys(r["contender"] for r in rows):
-        points = sorted(
-            (r["frame_size"], r["mb_per_s"]) for r in rows if r["contender"] == contender
-        )
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=contender)
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("frame payload (bytes)")
-    axis.set_ylabel(ylabel)
-    axis.set_title(f"wireproto bench ({results['engine']})")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
