@@ -114,3 +114,15 @@ def test_the_picture_shows_every_section_with_its_anchors(tmp_path: Path) -> Non
         bars = [bar for container in axis.containers for bar in container]
         drawn_rates = sorted(bar.get_height() for bar in bars if not math.isnan(bar.get_height()))
         assert drawn_rates == sorted(row["mb_per_s"] for row in rows)  # every figure, a bar
+
+
+def test_the_lowest_bar_of_a_panel_shows() -> None:
+    """A rate that is a power of ten must not sit on the axis's floor."""
+    rows = [
+        {"section": "e2e logs", "case": "tiny", "contender": name, "mb_per_s": rate}
+        for name, rate in (("raw socket (limit)", 1853.0), ("docker-py", 1.0))
+    ]
+    results = {"engine": "stub", "backend": "native", "repeat": 1, "elapsed_s": 1.0, "rows": rows}
+    axis = report.figure(results).axes[0]
+    floor = axis.get_ylim()[0]
+    assert all(bar.get_height() >= 2 * floor for bar in axis.containers[1])

@@ -174,8 +174,8 @@ def draw_section(axis: Any, section: str, rows: Rows) -> None:
 
 
 def log_rate_axis(axis: Any, rates: list[float]) -> None:
-    """MB/s on a log scale from a whole decade below the lowest rate, so that every panel
-    has a labelled tick, with room on top for the bars' labels."""
+    """MB/s on a log scale from a whole decade at least half the lowest rate below it (so
+    every panel has a labelled tick and the lowest bar shows), room on top for labels."""
     from matplotlib.ticker import (  # type: ignore[import-not-found,unused-ignore]
         FuncFormatter,
         NullFormatter,
@@ -184,7 +184,7 @@ def log_rate_axis(axis: Any, rates: list[float]) -> None:
     axis.set_yscale("log")
     positive = [rate for rate in rates if rate > 0]
     if positive:
-        axis.set_ylim(10 ** math.floor(math.log10(min(positive))), max(positive) * 2.5)
+        axis.set_ylim(10 ** math.floor(math.log10(min(positive) / 2)), max(positive) * 2.5)
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: rate_label(value)))
     axis.yaxis.set_minor_formatter(NullFormatter())
     axis.set_ylabel("MB/s")
