@@ -29,14 +29,24 @@ def project_copy(destination: Path) -> Path:
     return destination
 
 
-def install_and_report(tmp_path: Path, env_changes: dict[str, str]) -> str:
-    source = project_copy(tmp_path / "src")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
+def pip_install(venv: Path, source: Path, env_changes: dict[str, str]) -> None:
+    """``pip install SOURCE`` into ``venv`` (made if missing), as a user would run it."""
+    if not venv.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     env = {**os.environ, **env_changes}
     env.pop("WIREPROTO_BACKEND", None)
+    env.pop("PYTHONPATH", None)
+    python = venv / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True, env=env)
+
+
+def install_and_report(
+    tmp_path: Path, env_changes: dict[str, str], source: Path | None = None
+) -> str:
+    source = source or project_copy(tmp_path / "src")
+    venv = tmp_path / "venv"
+    pip_install(venv, source, env_changes)
+    python = venv / "bin" / "python"
     probe = (
         "import wireproto.adapters.blocking, wireproto.api, wireproto.cli\n"
         "import wireproto.mux as m\n"
@@ -73,5 +83,35 @@ def test_install_with_a_compiler_builds_native(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_install_without_a_compiler_falls_back_to_python(tmp_path: Path) -> None:
     output = install_and_report(tmp_path, {"CC": "false"})
+    assert output.startswith("python ")
+    assert output.split(" ", 1)[1].strip() == "[(1, b'ok')]"
+
+
+@pytest.fixture(scope="module")
+def built_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project after one ``pip install .`` with the compiler: build/ holds the module."""
+    tmp = tmp_path_factory.mktemp("built")
+    source = project_copy(tmp / "src")
+    pip_install(tmp / "venv", source, {})
+    assert sorted(source.glob("build/lib*/wireproto/_native*")), "no native module was built"
+    return source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("left", ["build", "inplace", "both"])
+def test_install_without_a_compiler_ignores_what_an_earlier_build_left(
+    tmp_path: Path, built_tree: Path, left: str
+) -> None:
+    """``CC=false pip install .`` in a tree built before ships no native module, whether it
+    was left in build/ (newer than the sources, so setuptools would skip the build), in
+    wireproto/ (``build_ext --inplace``), or in both."""
+    source = tmp_path / "src"
+    shutil.copytree(built_tree, source)  # copy2: the build's times, so it still looks fresh
+    module = sorted(source.glob("build/lib*/wireproto/_native*"))[0]
+    if left in ("inplace", "both"):
+        shutil.copy2(module, source / "wireproto" / module.name)
+    if left == "inplace":
+        shutil.rmtree(source / "build")
+    output = install_and_report(tmp_path, {"CC": "false"}, source)
     assert output.startswith("python ")
     assert output.split(" ", 1)[1].strip() == "[(1, b'ok')]"

@@ -1,4 +1,4 @@
-"""``wireproto bench``: the suite, its table, its JSON and its plot.
+"""``wireproto bench``: the suite and its results (shown by :mod:`wireproto.bench.report`).
 
 Strategy: the stub engine runs in a subprocess (``wireproto.engine``, built
 from the same core as the clients) so that the clients measured do not share
@@ -51,6 +51,8 @@ class Row:
     x_limit: float | None = None
     frame_size: int | None = None
     anchors: dict[str, float] = field(default_factory=dict)  # ratio to each anchor (wall)
+    baseline: str | None = None  # the contender x_baseline divides by (absent: not installed)
+    limit: str | None = None  # the contender x_limit divides by
 
     def __post_init__(self) -> None:
         self.mb_per_s = round(self.bytes / self.wall_s / 1e6, 1) if self.wall_s else 0.0
@@ -411,6 +413,7 @@ def _missing(section: str, contender: str, hint: str) -> dict[str, str]:
 def ratios(rows: list[Row], baseline: str, limit: str | None, anchors: Sequence[str] = ()) -> None:
     rates = {row.contender: row.mb_per_s for row in rows}
     for row in rows:
+        row.baseline, row.limit = baseline, limit
         if rates.get(baseline):
             row.x_baseline = round(row.mb_per_s / rates[baseline], 2)
         if limit and rates.get(limit):
@@ -483,74 +486,3 @@ def run(options: Options, image: str = "busybox") -> dict[str, Any]:
         "rows": [asdict(row) for row in options.rows],
         "missing": options.missing,
     }
-
-
-def table(results: dict[str, Any]) -> str:
-    lines = [
-        f"wireproto bench: backend {results['backend']}, engine {results['engine']}, "
-        f"best of {results['repeat']}, {results['elapsed_s']} s; MB = 10^6 bytes, "
-        "CPU = the client thread's"
-    ]
-    current = None
-    for row in results["rows"]:
-        key = (row["section"], row["case"])
-        if key != current:
-            current = key
-            lines.append(f"\n{row['section']}: {row['case']}")
-            lines.append(
-                f"  {'contender':<34}{'MiB':>7}{'wall s':>8}{'CPU s':>8}{'MB/s':>10}"
-                f"{'CPU s/GiB':>11}{'x baseline':>12}{'x limit':>9}  x anchors"
-            )
-        base = f"{row['x_baseline']:.1f}" if row["x_baseline"] is not None else "-"
-        limit = f"{row['x_limit']:.2f}" if row["x_limit"] is not None else "-"
-        anchors = ", ".join(f"{v:g}x {k}" for k, v in row.get("anchors", {}).items())
-        lines.append(
-            f"  {row['contender']:<34}{row['bytes'] / MIB:>7.1f}{row['wall_s']:>8.3f}"
-            f"{row['cpu_s']:>8.3f}{row['mb_per_s']:>10,.1f}"
-            f"{row['cpu_s_per_gib']:>11.2f}{base:>12}{limit:>9}  {anchors}"
-        )
-    for gap in results.get("missing", []):
-        lines.append(f"\n{gap['section']}: {gap['contender']}: {gap['hint']}")
-    lines.append(
-        "\nbaseline: docker-py (kernels, JSON, e2e), h11 (chunked logs), aiodocker "
-        "(concurrency); limit: memcpy (kernels, chunked logs), the fastest per-line parse, "
-        "pre-split (JSON), a raw socket read, no decoding (e2e); x anchors: wall-time ratio "
-        "to each other parser of the section"
-    )
-    return "\n".join(lines)
-
-
-# A typical payload of each kernel mix, to place it on the frame-size axis.
-KERNEL_PAYLOAD = {"tiny mix": 16, "log mix": 120, "bulk mix": 64 * 1024}
-
-
-def plot(results: dict[str, Any], path: str) -> None:
-    """Throughput by frame size per contender (end to end, and kernels)."""
-    import matplotlib  # type: ignore[import-not-found,unused-ignore]
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # type: ignore[import-not-found,unused-ignore]
-
-    rows = [r for r in results["rows"] if r["section"] == "e2e logs"]
-    ylabel = "MB/s (logs over a unix socket)"
-    if not rows:  # --only kernels: the demux kernels by their mix's typical payload
-        rows = [
-            {**r, "frame_size": KERNEL_PAYLOAD[r["case"]]}
-            for r in results["rows"]
-            if r["section"] == "demux kernels"
-        ]
-        ylabel = "MB/s (demux in memory)"
-    figure, axis = plt.subplots(figsize=(8, 5))
-    for contender in dict.fromkeys(r["contender"] for r in rows):
-        points = sorted(
-            (r["frame_size"], r["mb_per_s"]) for r in rows if r["contender"] == contender
-        )
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=contender)
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("frame payload (bytes)")
-    axis.set_ylabel(ylabel)
-    axis.set_title(f"wireproto bench ({results['engine']})")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)

@@ -24,7 +24,12 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="run the end-to-end part against this engine instead of the stub",
     )
     bench.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    bench.add_argument("--plot", metavar="FILE.png", help="plot throughput by frame size")
+    bench.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw every section against its baseline and limit (needs matplotlib: "
+        "pip install '.[plot]')",
+    )
     bench.add_argument("--size", type=int, default=32, metavar="MiB", help="MiB per case")
     bench.add_argument("--repeat", type=int, default=2, help="passes per figure (best kept)")
     bench.add_argument(
@@ -35,10 +40,10 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def run_bench(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
-    from wireproto.bench import runner
+    from wireproto.bench import report, runner
 
     if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib: pip install matplotlib (or wireproto[plot])")
+        raise UsageError("--plot needs matplotlib: pip install '.[plot]' (or matplotlib)")
     if args.size < 1 or args.repeat < 1:
         raise UsageError("--size and --repeat must be at least 1")
     mib = runner.MIB
@@ -54,9 +59,9 @@ def run_bench(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
         sections=tuple(args.only or SECTIONS),
     )
     results = runner.run(options, image=args.image)
-    print(runner.table(results))
+    print(report.table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     if args.plot:
-        runner.plot(results, args.plot)
+        report.plot(results, args.plot)
     return 0

@@ -13,9 +13,30 @@ from wireproto.engine.script import MIXES, Container, default_containers
 from wireproto.errors import InvalidVersion
 from wireproto.versions import ApiVersion, parse
 
+DESCRIPTION = """\
+The stub engine: a Docker Engine API peer built from wireproto's own core; nothing
+runs on the host and no Docker is needed.
+
+It answers as an engine of any API version from 1.0 to 1.12, or 1.41 (the default),
+as --api-version says, and holds state: containers (create, start, attach, logs,
+wait, stop, kill, pause, remove; a small interpreter runs cat, echo, printf, sleep
+and sh -c '...; exit N'), exec, images (pull, push, tag, build from a Dockerfile,
+save, load, commit) and events for all of it. At 1.41 the docker CLI and docker-py
+work against it: docker -H unix://PATH run --rm -i busybox cat.
+
+Without --socket or --tcp it listens on a new unix socket in a private temporary
+directory ($TMPDIR, else /tmp: wireproto-stub-XXXXXXXX/docker.sock), prints
+"listening on unix://..." and removes it at exit (SIGINT or SIGTERM).
+"""
+
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = verbs.add_parser("serve", help="run the stub engine (no Docker needed)")
+    serve = verbs.add_parser(
+        "serve",
+        help="run the stub engine (no Docker needed)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--socket", metavar="PATH", help="unix socket to listen on")
     where.add_argument("--tcp", metavar="HOST:PORT", help="loopback address to listen on")
@@ -23,7 +44,13 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--log-size", type=int, metavar="BYTES", help="output size of the bench container"
     )
     serve.add_argument("--mix", choices=sorted(MIXES), default="line", help="frame-size mix")
-    serve.add_argument("--stderr-ratio", type=float, default=0.3)
+    serve.add_argument(
+        "--stderr-ratio",
+        type=float,
+        default=0.3,
+        metavar="FRACTION",
+        help="share of the bench container's output on stderr, 0 to 1 (default 0.3)",
+    )
     serve.add_argument("--tty", action="store_true", help="the bench container has a TTY")
     serve.add_argument("--rate", type=float, help="bytes per second (default: unpaced)")
     serve.add_argument(
