@@ -23,6 +23,16 @@ where values end:
 A line that fails the fast path hands the scanner everything up to its end,
 so a long line of ``}{``-concatenated values is not re-parsed per value.
 
+With msgspec and the native backend, what an engine sends never reaches
+Python code: ``feed`` is the C feeder's (``wireproto._jsonfeed``, built
+from native/jsonfeed.c), which hands a line start left waiting plus the
+feed's whole lines to msgspec in one call and lets the feed's cut line wait
+when ``wp_json_open`` (native/jsonscan.h; ``open_value`` is its Python twin)
+proves the scanner would deliver and refuse nothing in it.  Anything else
+goes back to the Python path, which takes the state over: the C feeder is
+exactly ``_feed_lines`` and ``_tail_waits`` (a differential test holds them
+to it), so the two backends decide alike.
+
 Before splitting a feed's lines, the stdlib and msgspec parsers try the
 whole run of complete lines in one go (``_bulk_stdlib``, ``_bulk_msgspec``):
 one C call for msgspec, one UTF-8 decode and one C scan per value for the
