@@ -23,6 +23,16 @@ where values end:
 A line that fails the fast path hands the scanner everything up to its end,
 so a long line of ``}{``-concatenated values is not re-parsed per value.
 
+With msgspec and the native backend, what an engine sends never reaches
+Python code: ``feed`` is the C feeder's (``wireproto._jsonfeed``, built
+from native/jsonfeed.c), which hands a line start left waiting plus the
+feed's whole lines to msgspec in one call and lets the feed's cut line wait
+when ``wp_json_open`` (native/jsonscan.h; ``open_value`` is its Python twin)
+proves the scanner would deliver and refuse nothing in it.  Anything else
+goes back to the Python path, which takes the state over: the C feeder is
+exactly ``_feed_lines`` and ``_tail_waits`` (a differential test holds them
+to it), so the two backends decide alike.
+
 Before splitting a feed's lines, the stdlib and msgspec parsers try the
 whole run of complete lines in one go (``_bulk_stdlib``, ``_bulk_msgspec``):
 one C call for msgspec, one UTF-8 decode and one C scan per value for the
@@ -69,6 +79,7 @@ refused by all, as JSON has none).
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import re
@@ -109,8 +120,6 @@ BULK_DEPTH = 8
 # at most this long; longer, the scanner takes it at once.  Engine messages
 # are far shorter; the bound keeps the one check per line start cheap.
 WAIT_LIMIT = 64 * 1024
-# Levels of closed brackets _open_brackets_only takes out before giving up.
-_PAIR_PASSES = 8
 
 RS = 0x1E  # RFC 7464 record separator
 _SKIP = re.compile(rb"[ \t\r\n\x1e]*")
@@ -222,23 +231,36 @@ def may_nest_deeper(data: bytes, limit: int) -> bool:
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
 
 
-def _open_brackets_only(data: bytes, limit: int) -> bool:
-    """True when the value starting at ``data[0]`` (a bracket) is still open at the end,
-    every bracket closed in between closed by its own kind, none deeper than ``limit``.
+def open_value(data: bytes, limit: int) -> bool:
+    """True when ``data`` (a line cut by a read) starts an object or array still open
+    at its end, with nothing a scanner would deliver or refuse on the way.
 
-    False may also mean "cannot tell cheaply" (brackets closed more than
-    ``_PAIR_PASSES`` levels deep): the caller then lets the scanner decide.
+    After the separators `` \t\r\x1e`` the first byte is ``{`` or ``[``, no
+    ``\n`` follows, every closing bracket outside strings closes one of its own
+    kind opened after the first (so the first stays open), and the nesting
+    never goes past ``limit``.  The Python twin of native/jsonscan.h's
+    ``wp_json_open``: both answer alike for every input (a differential test
+    checks it).  Linear, no recursion.
     """
-    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
-    depths = list(accumulate(map(_STEP.__getitem__, brackets)))
-    if min(depths) <= 0 or max(depths) > limit:
+    tail = data.lstrip(b" \t\r\x1e")
+    if tail[:1] not in (b"{", b"[") or b"\n" in tail:
         return False
-    for _ in range(_PAIR_PASSES):  # matched pairs out, innermost first
-        shorter = brackets.replace(b"{}", b"").replace(b"[]", b"")
-        if shorter == brackets:
-            break
-        brackets = shorter
-    return not brackets.strip(b"{[")
+    # With no closing bracket the depth at the end is the deepest: the brackets
+    # outside strings, at most all of them and at most every byte.
+    if tail.count(b"}") + tail.count(b"]") == 0 and (
+        len(tail) <= limit or tail.count(b"{") + tail.count(b"[") <= limit
+    ):
+        return True
+    stack: list[int] = []
+    for token in _TOKEN.finditer(tail):
+        byte = tail[token.start()]
+        if byte in _OPEN:
+            stack.append(_CLOSER[byte])
+            if len(stack) > limit:
+                return False
+        elif byte in _CLOSE and (stack.pop() != byte or not stack):
+            return False  # the wrong kind, or the first bracket closed
+    return True
 
 
 def first_too_deep(data: bytes, limit: int) -> int:
@@ -393,6 +415,23 @@ def bulk_loader(parser: str, max_depth: int = MAX_DEPTH) -> Bulk | None:
     return _bulk_msgspec(max_depth) if name == "msgspec" else None
 
 
+def native_feeder() -> Any:
+    """The C feeder's class (``wireproto._jsonfeed.Feeder``), or None.
+
+    None with the Python backend (``WIREPROTO_BACKEND=python``) or without
+    the built module: the decoders then run ``_feed_lines`` and
+    ``_tail_waits`` in Python, which decide alike.
+    """
+    from wireproto.codec import backend
+
+    if backend.BACKEND != "native":
+        return None
+    try:
+        return importlib.import_module("wireproto._jsonfeed").Feeder
+    except ImportError:
+        return None
+
+
 class JSONStreamDecoder:
     """Decodes concatenated JSON values from bytes split anywhere.
 
@@ -407,7 +446,16 @@ class JSONStreamDecoder:
     decoded before it (``values``), and any later call raises StreamFailed.
     ``bulk`` replaces the parser's run decoder (see ``_fast_lines``);
     progress.MessageDecoder passes one that gives typed messages.
+
+    With msgspec and the native backend, ``feed`` is the C feeder's
+    (``_jsonfeed``): a feed of whole lines, and the line a read cut when it
+    may wait, is decoded there with no Python frame; anything else comes
+    back to ``_feed_python``, which first takes the state over.
     """
+
+    # Appends ``data``; returns the JSON values it completed.  An attribute,
+    # set per decoder: the C feeder's method, or _feed_python.
+    feed: Callable[[bytes | bytearray | memoryview], list[object]]
 
     def __init__(
         self,
@@ -458,21 +506,76 @@ class JSONStreamDecoder:
         self._quick: Bulk = self._bulk if self._bulk is not None else self._quick_lines
         # Stream offset of a line start left waiting for its newline (see _tail_waits).
         self._waited = -1
+        # The C feeder while it holds the state (see _take_state); set here for the
+        # parser's own run decoder, by progress.MessageDecoder for its structs.
+        self._feeder: Any = None
+        self.feed = self._feed_python
+        feeder = native_feeder() if bulk is None and self.parser == "msgspec" else None
+        if feeder is not None:
+            decoder = _bounded_decoder(min(max_depth, BULK_DEPTH))
+            self.attach(
+                feeder(
+                    self._feed_python,
+                    self._feed_tail,
+                    decoder.decode,
+                    decoder.decode_lines,
+                    max_size,
+                    max_depth,
+                    WAIT_LIMIT,
+                    True,
+                )
+            )
+
+    def attach(self, feeder: Any) -> None:
+        """Lets ``feeder`` (a ``_jsonfeed.Feeder`` built on this decoder's run decoder)
+        take the whole-line feeds; its slow paths must end in ``_feed_python`` and
+        ``_feed_tail``.  Only while idle (as built)."""
+        self._feeder = feeder
+        self.feed = feeder.feed
+
+    def detach(self) -> None:
+        """Everything through Python from now on (the tests' careful-path reference)."""
+        self._take_state()
+        self._feeder = None
+        self.feed = self._feed_python
+
+    def _take_state(self) -> None:
+        # The feeder held at most a line start waiting for its newline.
+        if self._feeder is not None and self._feeder.active:
+            held, self._base, self._waited = self._feeder.take()
+            self._buf[:] = held
+
+    def _give_state(self) -> None:
+        # Idle: the buffer is empty or a line start that waits (see _run), which
+        # is exactly what the feeder may hold.
+        if self._feeder is not None and self._idle and not self._feeder.active:
+            self._feeder.give(bytes(self._buf), self._base, self._waited)
+            self._buf.clear()
 
     @property
     def offset(self) -> int:
         """Stream offset of the first byte not yet part of a delivered value."""
+        if self._feeder is not None and self._feeder.active:
+            return int(self._feeder.base)
         return self._base + self._pos
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[object]:
-        """Appends ``data``; returns the JSON values it completed."""
+    def _feed_python(self, data: bytes | bytearray | memoryview) -> list[object]:
+        """``feed`` without the C feeder (which calls this for what it leaves)."""
+        self._take_state()
         if self._idle:
             values = self._feed_lines(data)
             if values is not None:
+                self._give_state()
                 return values
         self._check_open()
         self._buf += data
         return self._feed_buffered([])
+
+    def _feed_tail(self, values: list[object]) -> list[object]:
+        """The C feeder decoded ``values`` and holds a cut line that may not wait:
+        the careful path takes that line now, as _feed_lines would."""
+        self._take_state()
+        return self._feed_buffered(values)
 
     def _feed_buffered(self, out: list[object]) -> list[object]:
         """The values the buffer completes after ``out`` (the careful path, any input)."""
@@ -484,6 +587,7 @@ class JSONStreamDecoder:
             self._idle = False
             raise
         self._compact()
+        self._give_state()
         return out
 
     def _feed_lines(self, data: bytes | bytearray | memoryview) -> list[object] | None:
@@ -530,6 +634,7 @@ class JSONStreamDecoder:
 
     def close(self) -> list[object]:
         """The stream ended: returns a last value (a bare number), or raises TruncatedJSON."""
+        self._take_state()
         self._check_open()
         out: list[object] = []
         try:
@@ -666,26 +771,16 @@ class JSONStreamDecoder:
         for their newline: the line path then takes the whole line in the next feed.
 
         That gives what the scanner would, at the same feed, only when the scanner
-        would deliver and refuse nothing in these bytes: they start an object or
-        array, its brackets (outside strings) never close it, never close a bracket
-        of the other kind and never go past max_depth, and they are not over
-        max_size.  Checked in C (strings cut out, then the brackets left), never
-        twice for the same line start: a line still without its newline in the
-        next feed goes to the scanner, so a value trickling in stays linear.
+        would deliver and refuse nothing in these bytes (``open_value``) and they
+        are not over max_size.  Checked never twice for the same line start: a
+        line still without its newline in the next feed goes to the scanner, so
+        a value trickling in stays linear.  The native feeder (``_jsonfeed``)
+        makes the same check in C for the lines it decodes.
         """
         buf, pos = self._buf, self._pos
         if self._base + pos == self._waited or len(buf) - pos > min(self.max_size, WAIT_LIMIT):
             return False
-        tail = bytes(buf[pos:]).lstrip(b" \t\r\x1e")
-        if tail[:1] not in (b"{", b"[") or b"\n" in tail:
-            return False
-        if tail.count(b"}") + tail.count(b"]") == 0:
-            deep = (
-                len(tail) > self.max_depth and tail.count(b"{") + tail.count(b"[") > self.max_depth
-            )
-        else:
-            deep = not _open_brackets_only(tail, self.max_depth)
-        if deep:
+        if not open_value(bytes(buf[pos:]), self.max_depth):
             return False
         self._waited = self._base + pos
         return True

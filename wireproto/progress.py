@@ -312,11 +312,14 @@ if HAVE_MSGSPEC:
 
 
 @functools.cache
-def _struct_lines() -> Any:
-    """msgspec's decode_lines straight into struct-backed messages (built once: the
+def _struct_decoder() -> Any:
+    """msgspec's decoder straight into struct-backed messages (built once: the
     decoder's type, with its nested unions, costs milliseconds to build)."""
-    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_StructMessage)
-    return decoder.decode_lines
+    return msgspec.json.Decoder(_StructMessage)
+
+
+def _struct_lines() -> Any:
+    return _struct_decoder().decode_lines
 
 
 class _StructRuns:
@@ -336,32 +339,6 @@ class _StructRuns:
             # all of them), so the second pass costs little.
             return self._dicts(region)
         return structs
-
-
-class _MessageStream(JSONStreamDecoder):
-    """MessageDecoder's value decoder, with a shortcut for whole lines of engine messages.
-
-    A feed of whole lines (one message a chunk, as dockerd sends them, or
-    many) with nothing buffered goes straight to the struct decoder: its
-    messages are typed by construction, so none is looked at again.  Anything
-    else (a cut line, a message of another shape, bad bytes) takes the
-    decoder's own path, which decides as without the shortcut.
-    """
-
-    def __init__(self, runs: _StructRuns, *, max_size: int, max_depth: int, parser: str) -> None:
-        super().__init__(max_size=max_size, max_depth=max_depth, parser=parser, bulk=runs)
-        self._structs = runs.structs
-
-    def feed_structs(self, data: bytes | bytearray | memoryview) -> list[JSONMessage] | None:
-        """The messages of ``data``, if it is whole lines of engine-shaped messages."""
-        if self._idle and not self._buf and data[-1:] == b"\n" and len(data) <= self.max_size:
-            try:
-                messages = self._structs(data)  # type: ignore[arg-type]
-            except ValueError:
-                return None
-            self._base += len(data)
-            return messages
-        return None
 
 
 _TYPED = frozenset((_StructMessage,)) if HAVE_MSGSPEC else frozenset()
@@ -406,36 +383,60 @@ class MessageDecoder:
         # Structs nest BULK_DEPTH deep: a lower limit is the dicts' to keep.
         structs = self.parser == "msgspec" and max_depth >= jsonstream.BULK_DEPTH
         self._values: JSONStreamDecoder
-        self._structs: _MessageStream | None = None
-        if dicts is not None and structs:
-            stream = _MessageStream(
-                _StructRuns(dicts), max_size=max_size, max_depth=max_depth, parser=self.parser
-            )
-            self._values = self._structs = stream
-        else:
+        self._error: MalformedMessage | None = None
+        self.feed = self._feed_python
+        if dicts is None or not structs:
             self._values = JSONStreamDecoder(
                 max_size=max_size, max_depth=max_depth, parser=self.parser
             )
-        self._error: MalformedMessage | None = None
+            return
+        self._values = JSONStreamDecoder(
+            max_size=max_size, max_depth=max_depth, parser=self.parser, bulk=_StructRuns(dicts)
+        )
+        feeder = jsonstream.native_feeder()
+        if feeder is not None:
+            # Whole lines of engine messages straight into structs, in C; the
+            # feeder comes back here (_feed_python, _feed_tail) for the rest.
+            decoder = _struct_decoder()
+            native = feeder(
+                self._feed_python,
+                self._feed_tail,
+                decoder.decode,
+                decoder.decode_lines,
+                max_size,
+                max_depth,
+                jsonstream.WAIT_LIMIT,
+                False,
+            )
+            self._values.attach(native)
+            self.feed = native.feed
 
     @property
     def offset(self) -> int:
         """Stream offset of the first byte not yet part of a delivered message."""
         return self._values.offset
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[JSONMessage]:
-        """Appends ``data``; returns the messages it completed."""
-        if self._structs is not None:
-            messages = self._structs.feed_structs(data)
-            if messages is not None:
-                return messages
+    # Appends ``data``; returns the messages it completed.  An attribute, set
+    # per decoder: the C feeder's method (see __init__), or _feed_python.
+    feed: Callable[[bytes | bytearray | memoryview], list[JSONMessage]]
+
+    def _feed_python(self, data: bytes | bytearray | memoryview) -> list[JSONMessage]:
         self._check_open()
         try:
-            values = self._values.feed(data)
+            values = self._values._feed_python(data)
         except JSONStreamError as exc:
             exc.values[:] = self._messages(exc.values, cause=exc)
             raise
         return self._messages(values)
+
+    def _feed_tail(self, values: list[object]) -> list[JSONMessage]:
+        # The C feeder's messages, then the cut line that may not wait (as _feed_python).
+        try:
+            more = self._values._feed_tail(values)
+        except JSONStreamError as exc:
+            exc.values[:] = self._messages(exc.values, cause=exc)
+            raise
+        return self._messages(more)
 
     def close(self) -> list[JSONMessage]:
         """The stream ended: TruncatedJSON if it ended inside a message."""
@@ -464,7 +465,7 @@ class MessageDecoder:
         error = MalformedMessage("(message)", values[bad])
         error.values[:] = _typed(values[:bad])
         self._error = error
-        self._structs = None  # no shortcut past the failure
+        self._values.detach()  # no shortcut past the failure: _check_open refuses
         # The stream's own error, later in the stream, is the cause's context.
         raise error from cause
 

@@ -422,6 +422,7 @@ def _outcome(
     points = sorted({c % (len(data) + 1) for c in cuts})
     decoder = JSONStreamDecoder(parser=parser, max_size=64)
     if not bulk:
+        decoder.detach()  # no C feeder either
         decoder._bulk = None  # lines and scanner only: the careful path
     out: list[object] = []
     try:
