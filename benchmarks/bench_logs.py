@@ -2,7 +2,8 @@
 """Reading container logs and attach output: wireproto against the usual clients.
 
 Usage: python benchmarks/bench_logs.py [-H HOST] [--mib 256] [--attach-mib 256]
-           [--clients wireproto,docker,docker-py,curl] [--json FILE]
+           [--clients wireproto,Client.stream,docker,docker-py,curl] [--json FILE]
+           [--runs N] [--before DIR] [--container ID]
 
 A busybox container writes ``--mib`` MiB of mixed stdout/stderr in ~100-byte
 lines and exits; then each client reads its whole logs, output to /dev/null,
@@ -207,11 +208,28 @@ def chunk_sizes(socket_path: str, container: str, sample: int = 4 << 20) -> dict
     }
 
 
+def stream_snippet(host: str, container: str) -> str:
+    """The blocking ``Client.stream(logs)`` with counting sinks (no output written)."""
+    return (
+        "from wireproto import api\n"
+        "from wireproto.adapters.blocking import Client\n"
+        "class Count:\n"
+        "    def write(self, data):\n"
+        "        return len(data)\n"
+        f"with Client({host!r}) as client:\n"
+        "    version = client.negotiate()\n"
+        f"    call = api.logs({container!r}, version, tty=False)\n"
+        "    for _ in client.stream(call, sinks=[Count()] * 4):\n"
+        "        pass\n"
+    )
+
+
 def log_clients(
-    host: str, socket_path: str, container: str, wanted: list[str]
+    host: str, socket_path: str, container: str, wanted: list[str], before: str | None = None
 ) -> dict[str, list[str]]:
     clients = {
         "wireproto": [sys.executable, "-m", "wireproto", "-H", host, "logs", container],
+        "Client.stream": [sys.executable, "-c", stream_snippet(host, container)],
         "docker": ["docker", "-H", host, "logs", container],
         "docker-py": [
             sys.executable,
@@ -233,6 +251,10 @@ def log_clients(
             f"http://docker/{API}/containers/{container}/logs?stdout=1&stderr=1",
         ],
     }
+    if before:  # the same clients from another checkout (a before/after in one run)
+        for name in ("wireproto", "Client.stream"):
+            clients[f"{name}@before"] = ["env", f"PYTHONPATH={before}", *clients[name]]
+            wanted = [*wanted, f"{name}@before"] if name in wanted else wanted
     available = {}
     for name in wanted:
         if name == "curl" and not shutil.which("curl"):
@@ -278,11 +300,36 @@ def run_logs(
     chunks = chunk_sizes(socket_path, container)
     print(f"engine chunks (first 4 MiB): {chunks}", file=sys.stderr)
     results = []
-    for name, argv in log_clients(host, socket_path, container, args.clients.split(",")).items():
-        print(f"reading with {name}...", file=sys.stderr)
-        results.append(measure(name, argv, size, dockerd))
-        print(table(results[-1:]).splitlines()[-1], file=sys.stderr)
+    clients = log_clients(host, socket_path, container, args.clients.split(","), args.before)
+    for run in range(args.runs):  # in turn, so each run's figures share the box's load
+        for name, argv in clients.items():
+            print(f"run {run + 1}: reading with {name}...", file=sys.stderr)
+            results.append(measure(name, argv, size, dockerd))
+            print(table(results[-1:]).splitlines()[-1], file=sys.stderr)
     return chunks, results
+
+
+def medians(results: list[Result]) -> str:
+    """Median wall and CPU of each client over the runs, with their ranges and ratios."""
+    by_client: dict[str, list[Result]] = {}
+    for result in results:
+        by_client.setdefault(result.client, []).append(result)
+    wall = {c: statistics.median(r.wall_s for r in rs) for c, rs in by_client.items()}
+    cpu = {c: statistics.median(r.cpu_s_per_gb for r in rs) for c, rs in by_client.items()}
+    lines = [
+        "| client | wall s (range) | CPU s/GB (range) | wall / docker logs | CPU / curl |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for client, rs in by_client.items():
+        walls = [r.wall_s for r in rs]
+        cpus = [r.cpu_s_per_gb for r in rs]
+        to_docker = f"{wall[client] / wall['docker']:.2f}" if "docker" in wall else "-"
+        to_curl = f"{cpu[client] / cpu['curl']:.2f}" if "curl" in cpu else "-"
+        lines.append(
+            f"| {client} | {wall[client]:.2f} ({min(walls):.2f}-{max(walls):.2f}) "
+            f"| {cpu[client]:.1f} ({min(cpus):.1f}-{max(cpus):.1f}) | {to_docker} | {to_curl} |"
+        )
+    return "\n".join(lines)
 
 
 def table(results: list[Result]) -> str:
@@ -305,6 +352,8 @@ def main() -> None:
     parser.add_argument("--attach-mib", type=int, default=256, help="MiB for attach (0: skip)")
     parser.add_argument("--clients", default="wireproto,docker,docker-py,curl")
     parser.add_argument("--container", help="reuse this finished log container")
+    parser.add_argument("--runs", type=int, default=1, help="runs of every client (medians)")
+    parser.add_argument("--before", metavar="DIR", help="also run wireproto from this checkout")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     host = args.host or "unix:///var/run/docker.sock"
@@ -322,6 +371,8 @@ def main() -> None:
             print(f"attach with {client}...", file=sys.stderr)
             results.append(attach_run(host, args.attach_mib, client, dockerd))
     print(table(results))
+    if args.runs > 1:
+        print("\nmedians of the runs:\n" + medians(results))
     print(f"\nengine chunks (first 4 MiB of the logs body): {chunks}")
     if args.json:
         Path(args.json).write_text(

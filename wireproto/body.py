@@ -501,3 +501,99 @@ class FusedStdio(ForwardsBodyEnd[ChunkedDemuxing]):
 
     def outcome(self) -> list[BodyEvent]:
         return []
+
+
+class SniffedChunkedStdio:
+    """A chunked stdio body whose framing only its first payload bytes tell.
+
+    The wire bytes are held (and a probe de-chunks them) until the first
+    ``framing.SNIFF_SIZE`` payload bytes arrived; then they are replayed from
+    the body's start into the reader the framing calls for: the fused
+    decoder for a multiplexed stream (so the default, ``tty=None``, costs
+    what a known framing costs), else a chunked transport under a sniffing
+    :class:`Stdio`.  A body that ends or breaks before deciding is replayed
+    into the latter, which decides as before.  Replaying from the start keeps
+    every offset and error exactly what one reader alone would give.
+    """
+
+    def __init__(
+        self, make_demuxer: Callable[[], Decoder], sinks: Sinks | None, backend: str | None
+    ) -> None:
+        self._make_demuxer = make_demuxer
+        self._sinks = sinks
+        self._backend = backend
+        self._probe: BodyDecoding = codec_backend.classes(backend).ChunkedDecoder()
+        self._held: list[memoryview] = []  # wire bytes since the body's start
+        self._prefix = b""
+        self._replayed: list[BodyEvent] = []  # events of a replay no feed handed out
+        self.reader: Reader | None = None  # once decided: what every byte goes to
+
+    @property
+    def framing(self) -> Framing | None:
+        return self.reader.framing if self.reader is not None else None
+
+    @property
+    def error(self) -> Exception | None:
+        return self.reader.error if self.reader is not None else None
+
+    @property
+    def done(self) -> bool:
+        return self.reader is not None and self.reader.done
+
+    @property
+    def trailing(self) -> bytes:
+        return self.reader.trailing if self.reader is not None else b""
+
+    def feed(self, data: memoryview) -> list[BodyEvent]:
+        if self.reader is not None:
+            return self.reader.feed(data)
+        view = immutable(data)  # held past this call: a reused buffer is copied
+        self._held.append(view)
+        try:
+            spans = self._probe.feed(view)
+        except InvalidChunk:  # the fallback reader raises it, after the payload before it
+            return self._decide(None)
+        for span in spans:
+            self._prefix += span[: framing.SNIFF_SIZE - len(self._prefix)]
+        chosen = framing.sniff(self._prefix, at_end=False)
+        if chosen is None and not self._probe.done:
+            return []
+        return self._decide(chosen)
+
+    def _decide(self, chosen: Framing | None) -> list[BodyEvent]:
+        reader: Reader
+        if chosen is not None and chosen.kind == "multiplexed":
+            reader = FusedStdio(chosen, self._sinks, backend=self._backend)
+        else:  # raw, or not told before the body ended or broke: Stdio sniffs as ever
+            payload = Stdio(None, self._make_demuxer, self._sinks)
+            reader = Layered(ChunkedBody(self._backend), payload)
+        self.reader = reader
+        events: list[BodyEvent] = []
+        for view in self._held:
+            events += reader.feed(view)
+            if reader.error is not None:
+                break
+        self._held = []
+        return events
+
+    def _decided(self) -> Reader:
+        if self.reader is None:
+            self._replayed = self._decide(None)
+        assert self.reader is not None
+        return self.reader
+
+    def close(self) -> None:
+        self._decided().close()
+
+    def _with_replayed(self, events: list[BodyEvent]) -> list[BodyEvent]:
+        replayed, self._replayed = self._replayed, []
+        return replayed + events
+
+    def release(self) -> list[BodyEvent]:
+        return self._with_replayed(self._decided().release())
+
+    def finish(self) -> list[BodyEvent]:
+        return self._with_replayed(self._decided().finish())
+
+    def outcome(self) -> list[BodyEvent]:
+        return self._decided().outcome()

@@ -107,6 +107,7 @@ class Exchange:
         self._deferred: Exception | None = None
         self._body: body.Reader = body.Layered(body.NoBody(), body.Discard())
         self._body_framing: body.BodyFraming = "none"
+        self._sniffing: body.SniffedChunkedStdio | None = None  # until its framing is told
         self._stdin: list[bytes] = []
         self._stdin_ended = False
         self._stdin_closed = False
@@ -271,8 +272,15 @@ class Exchange:
 
     def _feed(self, data: memoryview) -> Event | None:
         events = self._body.feed(data)
+        if self._sniffing is not None and self._sniffing.reader is not None:
+            self._sniffed(self._sniffing.reader)
         self._defer(self._body.error)
         return self._queue(events) if events else None
+
+    def _sniffed(self, reader: body.Reader) -> None:
+        """The first bytes told the framing: their reader takes the body from now on."""
+        self._body, self._sniffing = reader, None
+        self.framing = reader.framing
 
     def _queue(self, events: Sequence[Event]) -> Event:
         """The first of ``events``; the others are handed out next."""
@@ -318,6 +326,9 @@ class Exchange:
             return body.Layered(transport(*args), error_body)
         if chunked and chosen is not None and chosen.kind == "multiplexed":
             return body.FusedStdio(chosen, self._sinks, backend=self._backend)
+        if chunked and chosen is None and self.call.kind is BodyKind.STDIO:
+            self._sniffing = body.SniffedChunkedStdio(self._demuxer, self._sinks, self._backend)
+            return self._sniffing
         return body.Layered(transport(*args), self._payload(chosen))
 
     def _framing_of(self, response: Response) -> tuple[body.BodyFraming, tuple[object, ...]]:

@@ -75,13 +75,55 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a blocking call suspended")
 
 
+# A paced read aims at this many bytes: many log chunks per read, yet well
+# under what a unix socket holds of them (its sender's buffer counts each
+# small write at several times its size), so the engine never waits on us.
+PACED_READ = 16 * 1024
+# The longest a paced read waits (a slow stream's reads stay this frequent).
+PACED_READ_WAIT = 0.005
+
+
+class ReadPacer:
+    """When to read next, so that each read takes about ``target`` bytes.
+
+    Waiting after every short read (as a fixed delay does) stalls a fast
+    sender once its socket buffer fills; reading at once makes one wakeup per
+    chunk.  The pacer estimates the sender's rate from the last read and
+    waits, before the next one, only until ``target`` bytes should be there
+    (at most ``limit`` seconds); a read of ``target`` or more (we fell behind)
+    means no wait at all.  Nothing is waited once the body is complete: the
+    wait comes before a read, and the exchange asks for none then.
+    """
+
+    def __init__(self, limit: float, target: int = PACED_READ) -> None:
+        self.limit = limit
+        self.target = target
+        self._last = time.monotonic()
+        self._next = self._last  # when the next read should come
+
+    def read(self, count: int) -> None:
+        """A read returned ``count`` bytes: plans the next one."""
+        now = time.monotonic()
+        elapsed, self._last = now - self._last, now
+        if count >= self.target or count <= 0 or elapsed <= 0:
+            self._next = now
+            return
+        self._next = now + min(self.limit, self.target * elapsed / count)
+
+    def wait(self) -> None:
+        """Sleeps until the next read is due."""
+        left = self._next - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+
+
 class Connection:
     """One blocking socket, as ``_async.Connection``."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.received = 0
-        self.read_delay = 0.0
+        self.pacer: ReadPacer | None = None  # bulk reads: see ReadPacer
         self._buffer = bytearray(RECV_SIZE)
         self._view = memoryview(self._buffer)
         self._poller: select.poll | None = None
@@ -102,16 +144,17 @@ class Connection:
         self.sock.settimeout(left)
 
     async def fill(self, exchange: Wire) -> None:
+        if self.pacer is not None:
+            self.pacer.wait()
         self._arm()
         try:
             count = self.sock.recv_into(self._buffer)
         except ConnectionResetError:
             count = 0  # a reset ends the stream; the exchange says what was cut
         self.received += count
+        if self.pacer is not None:
+            self.pacer.read(count)
         exchange.receive_data(self._view[:count] if count else b"")
-        if self.read_delay and 0 < count < RECV_SIZE // 4:
-            # Bulk reads of a slow producer: let bytes pile up, one read for many chunks.
-            time.sleep(self.read_delay)
 
     async def flush(self, exchange: Wire, *, request: bool = False) -> None:
         try:
@@ -343,21 +386,28 @@ class Client:
         return open_socket(self._client.settings, self.timeout)
 
     def stream(
-        self, call: Call, *, sinks: Sinks | None = None, read_delay: float = 0.0
+        self, call: Call, *, sinks: Sinks | None = None, read_delay: float | None = None
     ) -> Iterator[Event]:
         """Runs ``call``, yielding its events (the Response head first).
 
-        ``read_delay`` (seconds) lets bytes accumulate after a short read: for
-        reading a finished container's logs, far fewer reads and wakeups.
+        ``read_delay`` (seconds) is the most a read may wait for bytes to
+        accumulate (see :class:`ReadPacer`): far fewer reads and wakeups for
+        a bulk stream, at no cost in wall time.  0 reads at once (a followed
+        stream, where each line should show as it comes); None (the default)
+        paces the logs of a call that does not follow, and nothing else.
         """
+        if read_delay is None:
+            read_delay = PACED_READ_WAIT if _bulk(call) else 0.0
         stream = self._client.stream(call, sinks=sinks)
         try:
             _run(stream.__aenter__())
             conn = stream.connection
             assert isinstance(conn, Connection)
-            conn.read_delay = read_delay
+            conn.pacer = ReadPacer(read_delay) if read_delay > 0 else None
             yield from _events(stream.__anext__, StopAsyncIteration)
         finally:
+            if isinstance(stream.connection, Connection):  # it may be kept for other calls
+                stream.connection.pacer = None
             _run(stream.aclose())
 
     def request(self, call: Call) -> Reply:
@@ -379,6 +429,12 @@ class Client:
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.negotiation`); sets ``api_version``."""
         return _run(self._client.negotiate(pinned))
+
+
+def _bulk(call: Call) -> bool:
+    """Whether ``call`` reads logs that end by themselves (no follow): a bulk stream."""
+    query = call.request.target.partition("?")[2]
+    return call.endpoint == "logs" and "follow=" not in query
 
 
 def _events(
