@@ -14,7 +14,7 @@ import pytest
 from wireproto.engine import StubEngine
 from wireproto.integrations import docker_py
 
-SCRIPT = "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done; printf 'é' >&2"
+SCRIPT = "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done; printf 'é\\n' >&2"
 
 
 @pytest.fixture(params=["stub", pytest.param("real", marks=pytest.mark.engine)])
@@ -71,7 +71,8 @@ def test_exec_run_alike(engine: tuple[str, str], tty: bool, demux: bool) -> None
             assert got.exit_code == want.exit_code
             if demux and not tty:
                 assert got.output == want.output  # Nones where a stream was empty
-            else:  # interleaving of two streams is the engine's, compare as sets of lines
+            else:  # the engine interleaves two streams as they come: compare the lines
+                # (every write is a whole line, so lines never merge)
                 assert sorted(_lines(got.output)) == sorted(_lines(want.output))
     finally:
         container.remove(force=True)
