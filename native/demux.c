@@ -128,12 +128,14 @@ void wp_pieces_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
     size_t n = out->n;
     while (next_segment(d, input, to, base, &pos, &s, &start, &seg_len) == SEGMENT) {
         int small = seg_len < WP_COALESCE_BELOW;
+        /* Per frame: each segment its own piece, flagged while its frame is open. */
+        uint8_t open = d->per_frame && d->remaining ? WP_FRAME_OPEN : 0;
         if (small) {
             /* Short segments go to scratch, adjacent ones of a stream into
              * one piece, so a chunk of log lines is all scratch pieces laid
              * out in order: Python makes them in one call (wp_pieces_format). */
-            if (!(out->previous_small && (out->streams[n - 1] & 3) == s)) {
-                out->streams[n] = s | WP_IN_SCRATCH;
+            if (d->per_frame || !(out->previous_small && (out->streams[n - 1] & 3) == s)) {
+                out->streams[n] = s | WP_IN_SCRATCH | open;
                 out->starts[n] = out->used;
                 n++;
             }
@@ -141,7 +143,7 @@ void wp_pieces_span(wp_demux *d, const uint8_t *input, size_t from, size_t to,
             out->used += seg_len;
             out->ends[n - 1] = out->used;
         } else {
-            out->streams[n] = s;
+            out->streams[n] = s | open;
             out->starts[n] = start;
             out->ends[n] = start + seg_len;
             n++;

@@ -20,6 +20,7 @@ ffibuilder.cdef(
     #define WP_ERR_PADDING ...
     #define WP_COALESCE_BELOW ...
     #define WP_IN_SCRATCH ...
+    #define WP_FRAME_OPEN ...
 
     typedef struct {
         uint64_t offset;
@@ -31,6 +32,7 @@ ffibuilder.cdef(
         uint64_t error_offset;
         uint8_t error_byte;
         uint8_t error_index;
+        uint8_t per_frame;
         ...;
     } wp_demux;
 

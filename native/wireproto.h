@@ -24,6 +24,11 @@
 #define WP_COALESCE_BELOW 1024
 /* Flag on a piece's stream byte: its bytes are in scratch, not in the input. */
 #define WP_IN_SCRATCH 0x80
+/* Flag on a piece's stream byte in per-frame mode (wp_demux.per_frame): the
+ * piece is the start or middle of a frame the input ended inside, so the
+ * caller holds it until the frame's last piece comes.  Only ever on the last
+ * piece of an input. */
+#define WP_FRAME_OPEN 0x40
 
 typedef struct {
     uint64_t offset;       /* stream offset of the next input byte */
@@ -36,6 +41,9 @@ typedef struct {
     uint64_t error_offset; /* stream offset of the offending byte */
     uint8_t error_byte;    /* the offending byte's value */
     uint8_t error_index;   /* its place in the frame header (0..3) */
+    uint8_t per_frame;     /* set by the caller: wp_demux_pieces gives one piece
+                            * per segment, never merging (docker-py's one item
+                            * per frame), and flags an open frame's piece */
 } wp_demux;
 
 /* Demux `len` bytes into pieces in order.  Capacity the caller provides:
@@ -44,7 +52,9 @@ typedef struct {
  * or scratch[starts[i]:ends[i]] when streams[i] has WP_IN_SCRATCH.
  * *scratch_used is how many scratch bytes the merged pieces took.
  * Returns the number of pieces; on bad input, the pieces before the bad byte
- * and sets d->error. */
+ * and sets d->error.  With d->per_frame set, no two segments are merged: each
+ * piece is one frame's payload in this input, WP_FRAME_OPEN on the last one
+ * when the frame goes on past the input. */
 size_t wp_demux_pieces(wp_demux *d, const uint8_t *input, size_t len,
                        uint8_t *scratch, uint8_t *streams, size_t *starts,
                        size_t *ends, size_t *scratch_used);

@@ -16,6 +16,7 @@ from wireproto.codec.mux import (
     decoder,
     demuxer_class,
     encode,
+    frame_demuxer,
     header,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "decoder",
     "demuxer_class",
     "encode",
+    "frame_demuxer",
     "header",
 ]

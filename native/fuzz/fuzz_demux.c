@@ -6,7 +6,9 @@
  * no destinations only (the split: each stream in place or in scratch),
  * one through wp_demux_gather only (as the native feed_into does: some
  * streams straight into caller buffers, the others via scratch),
- * and one taking turns among the three.  The byte-at-a-time reference
+ * one taking turns among the three, and one in per-frame mode
+ * (wp_demux_pieces with per_frame set: one piece per segment, open frames
+ * flagged).  The byte-at-a-time reference
  * demuxer of check.h (no fast paths, no merging) is fed the same chunks.
  * After every chunk the outputs must match what the header documents for the
  * reference's segments: the same pieces (merging rule included), the same
@@ -74,6 +76,51 @@ static void run_pieces(wp_demux *d, const ref_segments *e, int was_failed, bytes
     pieces_put(&p);
 }
 
+/* Per-frame mode (d->per_frame): one piece per reference segment, never
+ * merged; short ones end to end in scratch, long ones viewing the input;
+ * WP_FRAME_OPEN exactly on a last segment that reaches the input's end while
+ * payload is still due (the frame goes on in the next input). */
+static void check_frame_pieces(const ref_segments *r, const ref_demux *ref,
+                               const pieces_bufs *p, size_t n, size_t used)
+{
+    CHECK(n == r->nsegs && n <= p->capacity);
+    size_t scratch_expected = 0;
+    for (size_t i = 0; i < n; i++) {
+        const segment *seg = &r->segs[i];
+        size_t seg_len = seg->end - seg->start;
+        int open = i + 1 == n && ref->remaining > 0 && seg->end == r->len;
+        CHECK((p->streams[i] & 3) == seg->stream);
+        CHECK(!!(p->streams[i] & WP_FRAME_OPEN) == open);
+        CHECK((p->streams[i] & ~(unsigned)(WP_IN_SCRATCH | WP_FRAME_OPEN | 3)) == 0);
+        if (seg_len >= WP_COALESCE_BELOW) {
+            CHECK(!(p->streams[i] & WP_IN_SCRATCH));
+            CHECK(p->starts[i] == seg->start && p->ends[i] == seg->end);
+        } else {
+            CHECK(p->streams[i] & WP_IN_SCRATCH);
+            CHECK(p->starts[i] == scratch_expected && p->ends[i] == scratch_expected + seg_len);
+            CHECK(memcmp(p->scratch + p->starts[i], r->in + seg->start, seg_len) == 0);
+            scratch_expected += seg_len;
+        }
+    }
+    CHECK(used == scratch_expected);
+}
+
+static void run_frame_pieces(wp_demux *d, const ref_segments *e, const ref_demux *ref,
+                             bytes_t *out)
+{
+    uint8_t *input = block_dup(e->in, e->len);
+    pieces_bufs p;
+    pieces_get(&p, e->len, e->len / 8 + 2);
+    size_t used = (size_t)-1;
+    size_t n = wp_demux_pieces(d, input, e->len, p.scratch, p.streams, p.starts, p.ends,
+                               &used);
+    check_frame_pieces(e, ref, &p, n, used);
+    collect_pieces(out, input, e->len, &p, n, used);
+    CHECK(memcmp(input, e->in, e->len) == 0);
+    block_put(input, e->len);
+    pieces_put(&p);
+}
+
 /* wp_demux_gather at a stride of len: the split (dest_mask < 0, each stream
  * in place or in scratch), or the streams in dest_mask straight into caller
  * buffers (as feed_into does for bytearray sinks), the others via scratch. */
@@ -98,7 +145,7 @@ typedef struct {
     bytes_t out[WP_STREAMS];
 } contender;
 
-enum { BY_PIECES, BY_SPLIT, BY_GATHER, ALTERNATING, CONTENDERS };
+enum { BY_PIECES, BY_SPLIT, BY_GATHER, ALTERNATING, PER_FRAME, CONTENDERS };
 
 static void feed_chunk(contender *c, ref_demux *r, const uint8_t *chunk, size_t len,
                        size_t chunk_no, unsigned dest_mask)
@@ -110,6 +157,7 @@ static void feed_chunk(contender *c, ref_demux *r, const uint8_t *chunk, size_t 
     run_pieces(&c[BY_PIECES].state, &e, was_failed, c[BY_PIECES].out);
     run_gather(&c[BY_SPLIT].state, &e, -1, c[BY_SPLIT].out);
     run_gather(&c[BY_GATHER].state, &e, (int)dest_mask, c[BY_GATHER].out);
+    run_frame_pieces(&c[PER_FRAME].state, &e, r, c[PER_FRAME].out);
     switch (chunk_no % 3) {
     case 0:
         run_pieces(&c[ALTERNATING].state, &e, was_failed, c[ALTERNATING].out);
@@ -136,6 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ref_demux r;
     memset(c, 0, sizeof c);
     memset(&r, 0, sizeof r);
+    c[PER_FRAME].state.per_frame = 1;
 
     const uint8_t *chunk;
     size_t len, chunk_no;

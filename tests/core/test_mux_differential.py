@@ -46,6 +46,20 @@ def run(backend: str, chunks: list[bytes]) -> tuple[list[tuple[int, bytes]], obj
     return pieces, None
 
 
+def run_frames(backend: str, chunks: list[bytes]) -> tuple[list[tuple[int, bytes]], object]:
+    """Per-frame mode: the frames delivered, then what the error or the end held."""
+    demuxer = mux.frame_demuxer(backend)
+    pieces: list[tuple[int, bytes]] = []
+    try:
+        for chunk in chunks:
+            pieces += [(s, bytes(p)) for s, p in demuxer.feed(chunk)]
+        demuxer.close()
+    except FrameError as error:
+        pieces += [(s, bytes(p)) for s, p in error.pieces]
+        return pieces, (type(error).__name__, str(error), error.offset)
+    return pieces, None
+
+
 def run_into(backend: str, chunks: list[bytes]) -> tuple[list[bytes], object]:
     demuxer = mux.demuxer_class(backend)()
     sinks = [bytearray() for _ in range(4)]
@@ -79,6 +93,9 @@ def test_backends_agree_with_the_encoder(
     into = run_into("native", chunks)
     assert into == run_into("python", chunks)
     assert into[0] == streams_of(list(frame_list))
+    per_frame = run_frames("native", chunks)
+    assert per_frame == run_frames("python", chunks)
+    assert per_frame == ([(s, p) for s, p in frame_list if p], None)  # one piece per frame
 
 
 @settings(max_examples=500, deadline=None)
@@ -105,3 +122,7 @@ def test_backends_fail_alike_on_corrupted_input(
     assert into == run_into("python", chunks)
     assert into[1] == native[1]
     assert into[0] == streams_of(native[0])
+    per_frame = run_frames("native", chunks)
+    assert per_frame == run_frames("python", chunks)
+    assert per_frame[1] == native[1]  # the same error, at the same byte
+    assert streams_of(per_frame[0]) == streams_of(native[0])  # nothing lost or invented

@@ -406,6 +406,18 @@ def run_chunked(options: Options, progress: Progress) -> None:
         options.rows += rows
 
 
+def run_dockerpy(options: Options, progress: Progress) -> None:
+    """docker-py on wireproto against stock docker-py, logs of 100-byte lines (see dockerpy)."""
+    from wireproto.bench import dockerpy
+
+    progress("docker-py logs, 50 MB of 100-byte lines")
+    for r in dockerpy.measure(50 * 1_000_000, max(3, options.repeat)):
+        row = Row("docker-py", str(r["case"]), str(r["contender"]), int(r["bytes"]),
+                  float(r["wall_s"]), float(r["cpu_s"]))
+        row.x_baseline = float(r["cpu_x_stock"])  # here: client CPU relative to stock
+        options.rows.append(row)
+
+
 def _missing(section: str, contender: str, hint: str) -> dict[str, str]:
     return {"section": section, "contender": contender, "hint": hint}
 
@@ -461,6 +473,8 @@ def run(options: Options, image: str = "busybox") -> dict[str, Any]:
             run_chunked(options, progress)  # in memory too: parsers, not a socket
         if "json" in options.sections:
             run_jsonstreams(options, progress)
+        if "docker-py" in options.sections:
+            run_dockerpy(options, progress)
         if options.host is None:
             with stub_engine(options) as host:
                 if "e2e" in options.sections:

@@ -12,6 +12,7 @@ logs of containers without a TTY; with a TTY the stream is raw bytes, which
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from wireproto.codec import backend as _backend
 from wireproto.codec.sinks import Sinks, deliver, sink_for
@@ -34,6 +35,21 @@ Demuxer: type[Decoder] = _backend.classes().Demuxer
 def demuxer_class(backend: str) -> type[Decoder]:
     """The Demuxer class of ``backend`` ("native" or "python"; "" for the default)."""
     return _backend.classes(_backend.choose(backend)).Demuxer
+
+
+def frame_demuxer(backend: str = "") -> Decoder:
+    """A demuxer in per-frame mode: ``feed`` gives one piece per frame.
+
+    The default mode merges adjacent short frames of a stream into one piece;
+    here each non-empty frame is one piece, handed out once the frame is
+    whole (a frame cut across inputs is held, then given as ``bytes``): the
+    unit clients such as docker-py hand to their callers, a log line per item.
+    ``close`` on a stream cut inside a frame raises TruncatedFrame whose
+    ``pieces`` hold what came of that frame.  ``feed_into`` is unchanged.
+    """
+    cls: type[Any] = demuxer_class(backend)
+    demuxer: Decoder = cls(per_frame=True)
+    return demuxer
 
 
 def header(stream: int, size: int) -> bytes:

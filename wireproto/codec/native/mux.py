@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from wireproto.codec.native import require_native
+from wireproto.codec.python.mux import FrameJoin, truncated_payload
 from wireproto.codec.sinks import Sinks, deliver, sink_for
 from wireproto.codec.views import (
     HEADER_SIZE,
@@ -36,6 +37,7 @@ ffi: Any = _native.ffi
 lib: Any = _native.lib
 
 IN_SCRATCH: int = lib.WP_IN_SCRATCH
+FRAME_OPEN: int = lib.WP_FRAME_OPEN
 _WITHOUT_FLAG = bytes(b & 3 for b in range(256))  # stream bytes without IN_SCRATCH
 # An input with at least this many frames is "small frames": see SpanBuffers.gather.
 GROW_FROM_FRAMES = 8
@@ -354,10 +356,12 @@ class SpanBuffers:
 class Demuxer(Demuxing):
     """Splits a v1.6 multiplexed stream; see wireproto.codec.python.mux.Demuxer."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_frame: bool = False) -> None:
         self.state = ffi.new("wp_demux *")
         self._buffers = SpanBuffers(1 / HEADER_SIZE)
         self._error: Exception | None = None
+        self._frames = FrameJoin() if per_frame else None
+        self.state.per_frame = per_frame
 
     @property
     def offset(self) -> int:
@@ -368,7 +372,11 @@ class Demuxer(Demuxing):
         view = immutable(data)
         buffers = self._buffers
         buffers.reserve(len(view))
-        pieces = buffers.pieces(view, self.walk_pieces(ffi.from_buffer(view), view))
+        count = self.walk_pieces(ffi.from_buffer(view), view)
+        if self._frames is not None:
+            pieces = self._frame_pieces(view, count)
+        else:
+            pieces = buffers.pieces(view, count)
         if self.state.error:
             error = self.frame_error()
             error.pieces = pieces
@@ -388,6 +396,17 @@ class Demuxer(Demuxing):
         if self.state.error:
             raise self.frame_error()
 
+    def _frame_pieces(self, view: memoryview, count: int) -> list[Piece]:
+        """Per-frame ``feed``: the pieces C listed (never merged), an open
+        frame's held back by FrameJoin (C flags it; the flag is cleared
+        before the pieces are cut, which read the stream byte)."""
+        assert self._frames is not None
+        streams = self._buffers.streams
+        last_open = count > 0 and bool(streams[count - 1] & FRAME_OPEN)
+        if last_open:
+            streams[count - 1] &= ~FRAME_OPEN
+        return self._frames.frames(self._buffers.pieces(view, count), last_open)
+
     def walk_pieces(self, source: Any, view: memoryview) -> int:
         """Runs the C walk that lists pieces; returns how many (see Walker)."""
         outputs = self._buffers.piece_outputs
@@ -403,7 +422,7 @@ class Demuxer(Demuxing):
         if state.have:
             return TruncatedFrame(self.offset, HEADER_SIZE - state.have, in_header=True)
         if state.remaining:
-            return TruncatedFrame(self.offset, int(state.remaining), in_header=False)
+            return truncated_payload(self.offset, int(state.remaining), self._frames)
         return None
 
     def frame_error(self) -> FrameError:

@@ -64,12 +64,14 @@ class Demuxer(Demuxing):
     stays failed: each later call raises :class:`~wireproto.errors.StreamFailed`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, per_frame: bool = False) -> None:
         self._offset = 0  # stream offset of the next byte
         self._remaining = 0  # payload bytes of the current frame still due
         self._stream = 0  # stream id of the current frame
         self._header = bytearray()  # a header split across chunks
         self._error: Exception | None = None
+        # Per-frame mode (see FrameJoin): ``feed`` gives one piece per frame.
+        self._frames = FrameJoin() if per_frame else None
 
     @property
     def offset(self) -> int:
@@ -86,7 +88,18 @@ class Demuxer(Demuxing):
         ``bytes`` (they keep it alive), else of a private copy; all stay
         valid for good.
         """
-        return feed_pieces(self.walk, data)
+        if self._frames is None:
+            return feed_pieces(self.walk, data)
+        view = immutable(data)
+        collector = FramePieces()
+        error = self.walk(view, collector)
+        # The last piece is an open frame's when the input ended inside its payload.
+        last_open = self._remaining > 0 and collector.segment_end == len(view)
+        pieces = self._frames.frames(collector.pieces, last_open and error is None)
+        if error is not None:
+            error.pieces = pieces
+            raise error
+        return pieces
 
     def feed_into(self, data: BytesLike, sinks: Sinks) -> None:
         """Demuxes ``data``, appending each stream's payload to ``sinks[stream]``.
@@ -102,7 +115,7 @@ class Demuxer(Demuxing):
         if self._header:
             return TruncatedFrame(self._offset, HEADER_SIZE - len(self._header), in_header=True)
         if self._remaining:
-            return TruncatedFrame(self._offset, self._remaining, in_header=False)
+            return truncated_payload(self._offset, self._remaining, self._frames)
         return None
 
     def walk(
@@ -324,3 +337,95 @@ class StreamSpans:
         targets = [(sink_for(sinks, s), views) for s, views in enumerate(self.spans) if views]
         for sink, views in targets:
             deliver(sink, views[0] if len(views) == 1 else memoryview(b"".join(views)))
+
+
+class FramePieces(Pieces):
+    """Per-frame ``feed``'s collector: each segment its own piece, never merged.
+
+    ``segment_end`` is where the last segment handed over by ``walk`` ended
+    (-1 after whole frames): when that is the input's end and payload is
+    still due, the last piece is an open frame's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.segment_end = -1
+
+    def segment(self, data: memoryview, stream: int, start: int, stop: int) -> None:
+        if stop - start >= COALESCE_BELOW:
+            self.pieces.append((stream, data[start:stop]))
+        else:
+            self.pieces.append((stream, bytes(data[start:stop])))
+        self.segment_end = stop
+
+    def whole_frames(self, data: memoryview, pos: int, end: int) -> FramesEnd:
+        """One piece per non-empty frame: bytes when short, else a view."""
+        self.segment_end = -1
+        unpack_from = _HEADER.unpack_from
+        add_piece = self.pieces.append
+        raw: bytes | None = None
+        while end - pos >= HEADER_SIZE:
+            word, size = unpack_from(data, pos)
+            if word & _INVALID_WORD_BITS:
+                return pos, 0, 0, pos
+            start = pos + HEADER_SIZE
+            pos = start + size
+            if pos > end:  # the payload runs past the input: walk() takes it
+                return start, word >> 24, size, -1
+            if size >= COALESCE_BELOW:
+                add_piece((word >> 24, data[start:pos]))
+            elif size:  # an empty frame gives nothing, as in the merging mode
+                if raw is None:
+                    raw = self._bytes_of(data)
+                add_piece((word >> 24, raw[start:pos]))
+        return pos, 0, 0, -1
+
+    def finish(self) -> list[Piece]:
+        return self.pieces
+
+
+class FrameJoin:
+    """Per-frame mode, shared by both backends: one piece per frame.
+
+    docker-py hands out one item per frame (a log line per item), while the
+    merging mode joins adjacent frames of a stream.  A frame's payload is
+    still cut wherever inputs end; this holds the pieces of a frame the input
+    ended inside and hands out the whole frame (as ``bytes``) once its last
+    piece comes.  A frame whole in one input is the piece the walk made
+    (``bytes`` under 1 KiB, else a read-only view), never copied again.
+    """
+
+    def __init__(self) -> None:
+        self.open: list[bytes | memoryview] = []  # the pieces of the open frame so far
+        self.stream = 0
+
+    def frames(self, pieces: list[Piece], last_open: bool) -> list[Piece]:
+        """The whole frames among ``pieces`` (one input's, in order); the last
+        one is kept back when ``last_open``.  Pieces are never merged by the
+        walk in this mode, so only the first can continue a held frame."""
+        if self.open and pieces:
+            stream, first = pieces[0]
+            self.open.append(first)
+            if len(pieces) == 1 and last_open:
+                return []
+            pieces[0] = (stream, b"".join(self.open))
+            self.open = []
+        if last_open and pieces:
+            self.stream, tail = pieces.pop()
+            self.open = [tail]
+        return pieces
+
+    def held(self) -> list[Piece]:
+        """The open frame's payload so far, as one piece (none if no frame is open)."""
+        if not self.open:
+            return []
+        return [(self.stream, b"".join(self.open))]
+
+
+def truncated_payload(offset: int, remaining: int, frames: FrameJoin | None) -> TruncatedFrame:
+    """The stream ended inside a frame's payload; in per-frame mode the error's
+    ``pieces`` hold what came of that frame, which no piece carried yet."""
+    error = TruncatedFrame(offset, remaining, in_header=False)
+    if frames is not None:
+        error.pieces = frames.held()
+    return error
