@@ -50,10 +50,12 @@ def test_logs_alike(engine: tuple[str, str], tty: bool) -> None:
         container.wait()
         for kwargs in ({}, {"stdout": False}, {"timestamps": False, "tail": 3}):
             assert ours.api.logs(container.id, **kwargs) == stock.api.logs(container.id, **kwargs)
-        if not tty:  # with a TTY docker-py streams one byte per item, left to it
-            streamed = list(ours.api.logs(container.id, stream=True))
-            assert streamed == list(stock.api.logs(container.id, stream=True))
-            assert all(type(item) is bytes for item in streamed)
+        # with a TTY, streamed logs stay docker-py's own reader (one byte per item):
+        # the same items all the same, and the same bytes as the whole logs
+        streamed = list(ours.api.logs(container.id, stream=True))
+        assert streamed == list(stock.api.logs(container.id, stream=True))
+        assert streamed and all(type(item) is bytes for item in streamed)
+        assert b"".join(streamed) == stock.api.logs(container.id)
     finally:
         container.remove(force=True)
 

@@ -38,6 +38,18 @@ STUB_REGISTRY = ("127.0.0.1:5000", "wireproto", "stub-password")
 _ID = re.compile(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{12})\b")
 
 
+@pytest.fixture(autouse=True)
+def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our client must read these streams itself: were it to hand one to stock docker-py,
+    the comparison would hold trivially, so its fallback fails here (stock docker-py's own
+    APIClient keeps its method and is untouched)."""
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("wireproto's client fell back to stock _stream_helper")
+
+    monkeypatch.setitem(docker_py._STOCK, "_stream_helper", refused)
+
+
 def apis(url: str) -> list[Any]:
     """Stock first, then ours: the order every comparison runs in."""
     return [docker.APIClient(base_url=url, version="1.41"),
