@@ -33,7 +33,7 @@ CUT_CHUNKS = [WIRE[i : i + 37] for i in range(0, len(WIRE), 37)]
 
 def both(script: dict[str, bytes], call: Callable[[Any], Any]) -> tuple[Any, Any]:
     """What ``call`` gives (or raises) on stock docker-py and on wireproto."""
-    results = []
+    results: list[tuple[Any, ...]] = []
     with scripted(script) as url:
         for cls in (docker.APIClient, docker_py.APIClient):
             client = cls(base_url=url, version="1.41")
