@@ -57,6 +57,7 @@ def test_q_hides_the_run_output() -> None:
         assert str(streams[0]).startswith("sha256:")
 
 
+@pytest.mark.row("build.remote")
 def test_remote_is_read() -> None:
     with engine_at("1.3") as engine:
         assert b"does not fetch http://127.0.0.1/ctx.tar" in build(

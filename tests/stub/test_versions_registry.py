@@ -100,6 +100,7 @@ def _push(
     return reply
 
 
+@pytest.mark.row("push.auth_body")
 def test_push_at_1_1_uses_the_stored_login() -> None:
     with engine_at("1.1") as engine:
         assert b"Authentication is required" in _push(engine, "/images/busybox/push")
