@@ -96,7 +96,7 @@ def test_agreeing_table_and_marks_report_nothing() -> None:
 
 
 def test_marks_are_read_from_decorators_pytestmark_and_params() -> None:
-    source = '''
+    source = """
 import pytest
 pytestmark = pytest.mark.row("m")
 @pytest.mark.row("a", "b")
@@ -105,7 +105,7 @@ def test_x(): ...
 def test_y(v): ...
 @pytest.mark.slow
 def test_z(): ...
-'''
+"""
     assert sorted(marks_in_source(source, "t.py")) == ["a", "b", "m", "p"]
 
 

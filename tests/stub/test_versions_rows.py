@@ -115,3 +115,12 @@ def test_remote_is_read_from_1_2_before_the_tar_context() -> None:
     with engine_at("1.2") as engine:
         status, _, body = send(engine, "POST", remote)
         assert status == 200 and b"does not fetch http://127.0.0.1/ctx.tar" in body
+
+
+@pytest.mark.row("containers.inspect.exec_driver")
+def test_exec_driver_went_away_after_engines_of_1_12() -> None:
+    """The appearance at 1.10 is held by test_versions_container_shapes; this is the other end."""
+    for version, present in (("1.12", True), ("1.41", False)):
+        with engine_at(version) as engine:
+            document = get_json(engine, f"/containers/{created(engine)}/json")
+            assert isinstance(document, dict) and ("ExecDriver" in document) is present, version
