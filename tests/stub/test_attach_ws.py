@@ -108,6 +108,7 @@ def test_logs_without_stream_of_an_exited_container(adapter: Adapter, engine: St
     assert adapter.run(run_ws, adapter, engine, call)[:2] == (b"done\n", 1000)
 
 
+@pytest.mark.row("attach.ws.every_stream")
 def test_old_engines_read_the_streams_asked_for_and_1_19_on_attach_every_one(
     adapter: Adapter,
 ) -> None:
@@ -151,6 +152,7 @@ def wire(engine: StubEngine, request: str, frames: bytes = b"") -> bytes:
     return data
 
 
+@pytest.mark.row("attach.ws.binary")
 @pytest.mark.parametrize(("prefix", "opcode"), [("/v1.27", 0x81), ("/v1.28", 0x82), ("", 0x82)])
 def test_text_frames_before_1_28_binary_from_it(
     engine: StubEngine, prefix: str, opcode: int
@@ -184,6 +186,7 @@ def test_unknown_container_is_an_ordinary_404(engine: StubEngine) -> None:
     assert (status, body) == (404, b'{"message":"No such container: nope"}\n')
 
 
+@pytest.mark.row("attach.ws")
 @pytest.mark.parametrize(("version", "found"), [(V(1, 3), False), (V(1, 4), True)])
 def test_attach_ws_exists_from_1_4(version: ApiVersion, found: bool) -> None:
     with StubEngine(api_version=V(1, 12)) as engine:

@@ -114,6 +114,7 @@ def _check_1_41_filters(three: StubEngine) -> None:
     assert bad_state == (400, b'{"message":"Invalid filter \'status=happy\'"}\n')
 
 
+@pytest.mark.row("containers.list.filters")
 def test_1_12_filters_exited_and_status_and_none_before() -> None:
     with three_at(V(1, 12)) as three:
         _check_1_12_filters(three)
@@ -134,6 +135,7 @@ def test_sizes_with_size_only_at_1_12_and_1_41(three: StubEngine) -> None:
     assert sizes(three, "", "&size=1") == {True}
 
 
+@pytest.mark.row("containers.list.sizes_always", "containers.list.size")
 @pytest.mark.parametrize(
     ("version", "always"),
     [(V(1, 0), False), (V(1, 1), True), (V(1, 8), True), (V(1, 9), False)],

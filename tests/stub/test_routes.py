@@ -124,6 +124,7 @@ def test_the_journal_never_shows_a_credential() -> None:
         assert secret not in shown and "POST /auth" in shown
 
 
+@pytest.mark.row("headers.engine")
 def test_old_engines_send_no_engine_headers() -> None:
     """Api-Version and Server came with docker v1.12.0 (API 1.24): an engine of 1.12 or older
     answers with Content-Type and Date only."""

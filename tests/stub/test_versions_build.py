@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.stub.imagesupport import auth_header, context, engine_at, messages, send
 from wireproto.engine import Image, Script, StubEngine
 from wireproto.versions import ApiVersion
@@ -16,6 +18,7 @@ def build(engine: StubEngine, query: str = "", body: bytes = SIMPLE, **headers: 
     return reply
 
 
+@pytest.mark.row("build")
 def test_build_from_a_tar_only_from_1_3() -> None:
     with engine_at("1.2") as engine:
         status, _, body = send(engine, "POST", "/build", SIMPLE)
@@ -26,6 +29,7 @@ def test_build_from_a_tar_only_from_1_3() -> None:
         assert engine.world.image("made") is not None
 
 
+@pytest.mark.row("build.jsonstream")
 def test_build_output_is_text_before_1_8_and_json_after() -> None:
     failing = context("FROM busybox\nRUN exit 3\n")
     with engine_at("1.7") as engine:
@@ -42,6 +46,7 @@ def test_build_output_is_text_before_1_8_and_json_after() -> None:
         assert messages(build(engine))[0] == {"stream": "Step 0 : FROM busybox\n"}
 
 
+@pytest.mark.row("build.q")
 def test_q_hides_the_run_output() -> None:
     with engine_at("1.3") as engine:
         assert b"\nhi\n" in build(engine)
@@ -52,6 +57,7 @@ def test_q_hides_the_run_output() -> None:
         assert str(streams[0]).startswith("sha256:")
 
 
+@pytest.mark.row("build.remote")
 def test_remote_is_read() -> None:
     with engine_at("1.3") as engine:
         assert b"does not fetch http://127.0.0.1/ctx.tar" in build(
@@ -63,6 +69,7 @@ def _removes(engine: StubEngine, query: str) -> bool:
     return b"Removing intermediate container" in build(engine, query)
 
 
+@pytest.mark.row("build.rm", "build.rm.default")
 def test_rm_per_version() -> None:
     expected = {"1.4": False, "1.5": True, "1.6": False, "1.8": False, "1.9": True}
     for version, removed in expected.items():
@@ -74,6 +81,7 @@ def test_rm_per_version() -> None:
         assert _removes(engine, "") and not _removes(engine, "?rm=0")
 
 
+@pytest.mark.row("build.forcerm")
 def test_forcerm_from_1_12() -> None:
     with engine_at("1.11") as engine:
         assert not _removes(engine, "?rm=0&forcerm=1")
@@ -98,6 +106,7 @@ def _pulls(engine: StubEngine, **headers: str) -> bool:
     return b"Successfully built" in build(engine, body=FROM_PRIVATE, **headers)
 
 
+@pytest.mark.row("build.registry_auth", "build.registry_config", "build.registry_config.bare")
 def test_build_credentials_per_version() -> None:
     one = auth_header(AUTH)
     wrapped = auth_header({"configs": {"127.0.0.1:5000": AUTH}})
@@ -118,6 +127,7 @@ def test_build_credentials_per_version() -> None:
         assert not _pulls(engine)
 
 
+@pytest.mark.row("build.nocache")
 def test_a_second_build_uses_the_cache_unless_nocache_from_1_4() -> None:
     """The engines that build from a tar (1.3 on) reuse a step's layer; nocache (1.4+) says
     not to, and an engine of 1.3 ignores it."""

@@ -37,6 +37,15 @@ def inspected(engine: StubEngine, ident: str) -> dict[str, object]:
     return document
 
 
+@pytest.mark.row(
+    "containers.inspect.volumes_rw",
+    "containers.inspect.hosts_path",
+    "containers.inspect.name",
+    "containers.inspect.driver",
+    "containers.inspect.host_config",
+    "containers.inspect.labels",
+    "containers.inspect.exec_driver",
+)
 @pytest.mark.parametrize(
     ("key", "first"),
     [
@@ -56,6 +65,13 @@ def test_inspect_keys_appear_with_their_engine(key: str, first: ApiVersion) -> N
             assert (key in inspected(engine, created(engine))) == present, (key, version)
 
 
+@pytest.mark.row(
+    "containers.inspect.sys_init_path",
+    "containers.inspect.finished_at",
+    "containers.inspect.ghost",
+    "containers.inspect.paused",
+    "containers.inspect.modern",
+)
 def test_inspect_keys_that_went_away_and_state_by_engine() -> None:
     with StubEngine(api_version=V(1, 6)) as engine:
         assert "SysInitPath" in inspected(engine, created(engine))
@@ -88,6 +104,7 @@ def test_inspect_normalised_to_todays_shape_at_every_version() -> None:
             assert isinstance(network, dict) and "IPAddress" in network, version
 
 
+@pytest.mark.row("containers.list.names", "containers.list.env_rows")
 def test_list_names_from_engines_of_1_6_and_old_clients() -> None:
     with StubEngine(api_version=V(1, 5)) as engine:
         assert "Names" not in row_of(engine, created(engine))
@@ -101,6 +118,9 @@ def test_list_names_from_engines_of_1_6_and_old_clients() -> None:
         assert "Names" in legacy and legacy["Ports"] == ""
 
 
+@pytest.mark.row(
+    "containers.list.command_quoted", "containers.status.exited_ago", "containers.status.created"
+)
 def test_list_command_and_status_text_by_engine() -> None:
     cmd = ["sh", "-c", "exit 3"]
     with StubEngine(api_version=V(1, 9)) as engine:
@@ -119,6 +139,7 @@ def test_list_command_and_status_text_by_engine() -> None:
         assert row_of(engine, created(engine))["Status"] == "Created"
 
 
+@pytest.mark.row("containers.create.warnings_omitted", "containers.create.warnings_list")
 @pytest.mark.parametrize(
     ("version", "warnings"),
     [(V(1, 0), None), (V(1, 1), "absent"), (V(1, 8), "absent"), (V(1, 9), None), (V(1, 41), [])],
@@ -131,6 +152,7 @@ def test_create_answer_warnings_by_engine(version: ApiVersion, warnings: object)
         assert document.get("Warnings", "absent") == warnings
 
 
+@pytest.mark.row("containers.wait.error")
 def test_wait_says_error_from_dockerd_at_every_prefix() -> None:
     with StubEngine(api_version=V(1, 41)) as engine:
         ident = started(engine, ["sh", "-c", "exit 3"])
@@ -143,6 +165,7 @@ def test_wait_says_error_from_dockerd_at_every_prefix() -> None:
         assert json.loads(post(engine, f"/containers/{ident}/wait")[1]) == {"StatusCode": 3}
 
 
+@pytest.mark.row("containers.top", "containers.top.titles", "containers.top.old_client_refused")
 def test_top_rows_at_1_3_titles_from_1_4_and_old_clients_refused() -> None:
     with StubEngine(api_version=V(1, 3)) as engine:
         rows = json.loads(get(engine, f"/containers/{started(engine)}/top")[1])
@@ -160,6 +183,7 @@ def test_top_rows_at_1_3_titles_from_1_4_and_old_clients_refused() -> None:
         assert get(engine, f"/v1.2/containers/{started(engine)}/top")[0] == 404  # no top
 
 
+@pytest.mark.row("containers.start.running_ok")
 def test_start_of_a_running_container_by_engine() -> None:
     for version, status in ((V(1, 9), 500), (V(1, 10), 204), (V(1, 12), 204), (V(1, 41), 304)):
         with StubEngine(api_version=version) as engine:
@@ -167,6 +191,7 @@ def test_start_of_a_running_container_by_engine() -> None:
             assert post(engine, f"/containers/{ident}/start")[0] == status, version
 
 
+@pytest.mark.row("containers.start.host_config")
 def test_start_host_config_from_1_3_and_refused_from_1_24() -> None:
     body = '{"Privileged": true}'
     with StubEngine(api_version=V(1, 12)) as engine:
@@ -190,6 +215,7 @@ def killed_code(engine: StubEngine, prefix: str, signal: str) -> int:
     return int(str(code["ExitCode"]))
 
 
+@pytest.mark.row("containers.kill.signal", "containers.kill.signal_name")
 def test_kill_signal_at_1_6_not_1_7_to_1_8_and_by_name_from_1_9() -> None:
     with StubEngine(api_version=V(1, 12)) as engine:
         assert killed_code(engine, "/v1.5", "15") == 137  # no signal parameter: SIGKILL
@@ -202,6 +228,7 @@ def test_kill_signal_at_1_6_not_1_7_to_1_8_and_by_name_from_1_9() -> None:
         assert post(engine, f"/v1.6/containers/{ident}/kill?signal=SIGTERM")[0] == 400
 
 
+@pytest.mark.row("containers.create.name")
 def test_create_name_at_1_6_not_1_7_and_from_1_8() -> None:
     with StubEngine(api_version=V(1, 12)) as engine:
         for prefix, named in (("/v1.5", False), ("/v1.6", True), ("/v1.7", False), ("/v1.8", True)):
@@ -211,6 +238,7 @@ def test_create_name_at_1_6_not_1_7_and_from_1_8() -> None:
             assert (get(engine, f"/containers/{name}/json")[0] == 200) == named, prefix
 
 
+@pytest.mark.row("containers.copy")
 def test_copy_from_1_4_until_1_23() -> None:
     body = '{"Resource": "/etc/hostname"}'
     with StubEngine(api_version=V(1, 12)) as engine, Client(engine.host) as client:
@@ -224,6 +252,7 @@ def test_copy_from_1_4_until_1_23() -> None:
         assert post(engine, f"/v1.24/containers/{ident}/copy", body)[0] == 404
 
 
+@pytest.mark.row("events.filters")
 def test_events_filters_from_1_16() -> None:
     with StubEngine(api_version=V(1, 41)) as engine:
         mine = created(engine)
@@ -238,6 +267,7 @@ def test_events_filters_from_1_16() -> None:
         assert ids["/v1.16"] == {mine}
 
 
+@pytest.mark.row("exec", "exec.inspect")
 def test_exec_from_1_15_and_exec_inspect_from_1_16() -> None:
     with StubEngine(api_version=V(1, 41)) as engine:
         ident = started(engine)
@@ -269,6 +299,7 @@ def attach_status(engine: StubEngine, ident: str) -> int:
     return int(head.split(b" ", 2)[1])
 
 
+@pytest.mark.row("attach.upgrade")
 def test_attach_upgrade_101_only_from_engines_of_1_17() -> None:
     with StubEngine(api_version=V(1, 12)) as engine:
         assert attach_status(engine, started(engine, ["true"])) == 200

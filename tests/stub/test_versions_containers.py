@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from tests.support.stub import raw
 from wireproto.engine import StubEngine
 from wireproto.versions import ApiVersion
@@ -52,12 +54,14 @@ def created(engine: StubEngine, prefix: str = "") -> str:
     return str(json.loads(body)["Id"])
 
 
+@pytest.mark.row("containers.start.no_content")
 def test_start_answers_200_before_1_4_and_204_from_it() -> None:
     with StubEngine(api_version=ApiVersion(1, 12)) as engine:
         assert post(engine, f"/v1.3/containers/{created(engine)}/start")[0] == 200
         assert post(engine, f"/v1.4/containers/{created(engine)}/start")[0] == 204
 
 
+@pytest.mark.row("containers.ports.list")
 def test_ports_are_a_string_before_1_5() -> None:
     with StubEngine(api_version=ApiVersion(1, 12)) as engine:
         created(engine)
@@ -67,6 +71,7 @@ def test_ports_are_a_string_before_1_5() -> None:
         assert all(row["Ports"] == [] for row in new)
 
 
+@pytest.mark.row("containers.pause", "containers.logs")
 def test_pause_exists_from_1_12_and_logs_from_1_11() -> None:
     with StubEngine(api_version=ApiVersion(1, 12)) as engine:
         ident = created(engine)
@@ -78,6 +83,7 @@ def test_pause_exists_from_1_12_and_logs_from_1_11() -> None:
         assert get(engine, "/containers/x/logs?stdout=1")[0] == 404  # unprefixed: its own
 
 
+@pytest.mark.row("containers.inspect.id")
 def test_inspect_says_ID_from_engines_of_1_1_to_1_11_whatever_the_prefix() -> None:
     for version, key in ((V(1, 0), "Id"), (V(1, 1), "ID"), (V(1, 11), "ID"), (V(1, 12), "Id")):
         with StubEngine(api_version=version) as engine:
@@ -89,6 +95,7 @@ def test_inspect_says_ID_from_engines_of_1_1_to_1_11_whatever_the_prefix() -> No
         assert json.loads(get(engine, f"/v1.11/containers/{ident}/json")[1])["Id"] == ident
 
 
+@pytest.mark.row("containers.delete.force")
 def test_delete_force_from_1_10_and_409_without_it() -> None:
     with StubEngine(api_version=ApiVersion(1, 12)) as engine:
         ident = created(engine)
@@ -114,6 +121,7 @@ def test_wait_answers_when_the_container_stops() -> None:
         assert answers == [(200, b'{"StatusCode":137}\n')]
 
 
+@pytest.mark.row("attach.multiplexed")
 def test_attach_is_raw_before_1_6_and_multiplexed_from_it() -> None:
     with StubEngine(api_version=ApiVersion(1, 12)) as engine:
         body = '{"Image": "busybox", "Cmd": ["echo", "hi"]}'
@@ -136,6 +144,7 @@ def test_attach_is_raw_before_1_6_and_multiplexed_from_it() -> None:
             assert data.partition(b"\r\n\r\n")[2] == expected
 
 
+@pytest.mark.row("events", "events.from")
 def test_events_old_shape_and_from_from_engines_of_1_4() -> None:
     for version, has_from in ((V(1, 3), False), (V(1, 4), True), (V(1, 12), True)):
         with StubEngine(api_version=version) as engine:

@@ -30,12 +30,14 @@ def create_container(engine: StubEngine, image: str = "busybox") -> str:
 # --- paths and errors ----------------------------------------------------------------------------
 
 
+@pytest.mark.row("paths.too_new.silent")
 def test_too_new_prefix_up_to_1_8_is_a_bare_404() -> None:
     with engine_at("1.8") as engine:
         status, _, body = send(engine, "GET", "/v1.9/info")
         assert (status, body) == (404, b"")
 
 
+@pytest.mark.row("paths.too_new.same_version")
 def test_from_1_9_a_too_new_prefix_names_both_versions() -> None:
     with engine_at("1.12") as engine:
         status, _, body = send(engine, "GET", "/v1.13/info")
@@ -43,6 +45,7 @@ def test_from_1_9_a_too_new_prefix_names_both_versions() -> None:
         assert body == b"client and server don't have same version (client : 1.13, server: 1.12)\n"
 
 
+@pytest.mark.row("paths.float_version")
 def test_up_to_1_9_the_prefix_is_a_float() -> None:
     with engine_at("1.9") as engine:
         # /v1.10 is 1.1 to strconv.ParseFloat: served, at 1.1 (GET /auth exists only to 1.1)
@@ -52,6 +55,7 @@ def test_up_to_1_9_the_prefix_is_a_float() -> None:
         assert send(engine, "GET", "/v1.10/auth")[0] == 404
 
 
+@pytest.mark.row("paths.not_found.mux")
 def test_unknown_paths_answer_each_era_s_404_text() -> None:
     with engine_at("1.12") as engine:
         assert send(engine, "GET", "/nothing")[1:][1] == b"404 page not found\n"
@@ -59,6 +63,7 @@ def test_unknown_paths_answer_each_era_s_404_text() -> None:
         assert send(engine, "GET", "/nothing")[2] == b'{"message":"page not found"}\n'
 
 
+@pytest.mark.row("errors.json")
 def test_errors_are_json_from_1_24_text_before() -> None:
     with StubEngine() as engine:
         status, head, body = send(engine, "GET", "/v1.23/images/nosuch/json")
@@ -71,6 +76,7 @@ def test_errors_are_json_from_1_24_text_before() -> None:
 # --- system -------------------------------------------------------------------------------------
 
 
+@pytest.mark.row("_ping")
 def test_ping_from_1_11() -> None:
     with engine_at("1.10") as engine:
         assert send(engine, "GET", "/_ping")[0] == 404
@@ -79,6 +85,7 @@ def test_ping_from_1_11() -> None:
         assert (status, body) == (200, b"OK")
 
 
+@pytest.mark.row("version.api_version")
 def test_version_has_api_version_from_1_12() -> None:
     with engine_at("1.11") as engine:
         assert set(get_json(engine, "/version")) == {"Version", "GitCommit", "GoVersion"}
@@ -86,6 +93,7 @@ def test_version_has_api_version_from_1_12() -> None:
         assert get_json(engine, "/version")["ApiVersion"] == "1.12"
 
 
+@pytest.mark.row("info.lxc", "info.ipv4_forwarding", "info.driver")
 @pytest.mark.parametrize(
     ("version", "present", "absent"),
     [
@@ -110,6 +118,7 @@ def login(engine: StubEngine, config: dict[str, object]) -> tuple[int, bytes]:
     return status, body
 
 
+@pytest.mark.row("auth.get", "auth.store")
 def test_auth_is_stored_and_shown_until_1_1() -> None:
     with engine_at("1.1") as engine:
         assert get_json(engine, "/auth") == {"username": "", "email": "", "serveraddress": ""}
@@ -121,6 +130,7 @@ def test_auth_is_stored_and_shown_until_1_1() -> None:
         assert send(engine, "GET", "/auth")[0] == 404
 
 
+@pytest.mark.row("auth.store")
 def test_auth_is_checked_from_1_2() -> None:
     with engine_at("1.1") as engine:
         assert login(engine, {"username": "ann"})[0] == 200  # stored, never checked
@@ -133,6 +143,7 @@ def test_auth_is_checked_from_1_2() -> None:
 # --- list, inspect, history ---------------------------------------------------------------
 
 
+@pytest.mark.row("images.list.grouped")
 def test_image_rows_one_per_tag_before_1_7() -> None:
     with engine_at("1.6") as engine:
         rows = get_json(engine, "/images/json")
@@ -145,6 +156,7 @@ def test_image_rows_one_per_tag_before_1_7() -> None:
         assert sorted(t for r in rows for t in r["RepoTags"]) == ["alpine:3.19", "busybox:latest"]
 
 
+@pytest.mark.row("images.sizes")
 def test_sizes_from_1_2() -> None:
     with engine_at("1.1") as engine:
         assert "Size" not in get_json(engine, "/images/json")[0]
@@ -153,6 +165,7 @@ def test_sizes_from_1_2() -> None:
         assert get_json(engine, "/images/json")[0]["Size"] > 0
 
 
+@pytest.mark.row("inspect.camelcase")
 def test_inspect_keys_lower_case_before_1_12() -> None:
     with engine_at("1.11") as engine:
         document = get_json(engine, "/images/busybox/json")
@@ -183,6 +196,7 @@ def _context(dockerfile: str) -> bytes:
     return context(dockerfile)
 
 
+@pytest.mark.row("images.list.filters")
 def test_filters_dangling_from_1_12() -> None:
     for version, expected in (("1.11", 3), ("1.12", 1)):
         with engine_at(version) as engine:
@@ -192,6 +206,7 @@ def test_filters_dangling_from_1_12() -> None:
             assert isinstance(rows, list) and len(rows) == expected, version
 
 
+@pytest.mark.row("images.list.filter")
 def test_filter_by_repository_until_1_40() -> None:
     with engine_at("1.0") as engine:
         rows = get_json(engine, "/images/json?filter=alpine")
@@ -204,6 +219,7 @@ def test_filter_by_repository_until_1_40() -> None:
 # --- tag and delete ----------------------------------------------------------------------
 
 
+@pytest.mark.row("images.tag.conflict")
 def test_tag_conflict_needs_force_until_1_21() -> None:
     with engine_at("1.12") as engine:
         status, _, body = send(engine, "POST", "/images/busybox/tag?repo=alpine&tag=3.19")
@@ -217,6 +233,7 @@ def test_tag_conflict_needs_force_until_1_21() -> None:
         assert send(engine, "POST", "/images/busybox/tag?repo=alpine&tag=3.19")[0] == 201
 
 
+@pytest.mark.row("images.delete.list")
 def test_delete_answers_204_before_1_2_and_a_list_after() -> None:
     with engine_at("1.1") as engine:
         status, _, body = send(engine, "DELETE", "/images/alpine:3.19")
@@ -238,6 +255,7 @@ def test_delete_of_one_tag_of_several_only_untags() -> None:
         assert send(engine, "GET", "/images/busybox/json")[0] == 200
 
 
+@pytest.mark.row("images.delete.force")
 def test_delete_force_from_1_10() -> None:
     for version, forced in (("1.9", 409), ("1.10", 200)):
         with engine_at(version) as engine:
@@ -262,6 +280,7 @@ def test_noprune_from_1_10() -> None:
 # --- search and viz -------------------------------------------------------------------------------
 
 
+@pytest.mark.row("search.is_automated", "search.registry_keys")
 @pytest.mark.parametrize(
     ("version", "keys"),
     [
@@ -278,6 +297,7 @@ def test_search_keys_per_version(version: str, keys: set[str]) -> None:
         assert isinstance(rows, list) and len(rows) == 1 and set(rows[0]) == keys
 
 
+@pytest.mark.row("images.viz")
 def test_viz_until_1_6() -> None:
     with engine_at("1.6") as engine:
         status, _, body = send(engine, "GET", "/images/viz")

@@ -6,6 +6,8 @@ import io
 import json
 import tarfile
 
+import pytest
+
 from tests.stub.imagesupport import auth_header, engine_at, get_json, messages, send, tar_of
 from tests.stub.test_versions_images import create_container, login
 from wireproto.engine import StubEngine
@@ -13,6 +15,7 @@ from wireproto.engine import StubEngine
 JSON = {"Content-Type": "application/json"}
 
 
+@pytest.mark.row("jsonstream")
 def test_pull_is_raw_text_at_1_0_and_json_from_1_1() -> None:
     with engine_at("1.0") as engine:
         status, head, body = send(engine, "POST", "/images/create?fromImage=busybox")
@@ -24,6 +27,7 @@ def test_pull_is_raw_text_at_1_0_and_json_from_1_1() -> None:
         assert messages(body)[0] == {"status": "Pulling repository busybox"}
 
 
+@pytest.mark.row("progress.detail")
 def test_progress_detail_from_1_8() -> None:
     for version, detail in (("1.7", False), ("1.8", True)):
         with engine_at(version) as engine:
@@ -33,6 +37,7 @@ def test_progress_detail_from_1_8() -> None:
             assert all(("progressDetail" in m) is detail for m in downloading), version
 
 
+@pytest.mark.row("error_detail")
 def test_pull_of_an_unknown_image_per_era() -> None:
     with engine_at("1.7") as engine:
         status, _, body = send(engine, "POST", "/images/create?fromImage=nosuch")
@@ -55,6 +60,7 @@ def test_pull_restores_a_removed_image() -> None:
         assert send(engine, "GET", "/images/busybox/json")[0] == 200
 
 
+@pytest.mark.row("images.create.registry")
 def test_registry_parameter_until_1_20() -> None:
     target = "/images/create?fromImage=busybox&tag=latest&registry=127.0.0.1:5000"
     with engine_at("1.12") as engine:  # read: the stub's registry has no 127.0.0.1:5000/busybox
@@ -94,6 +100,7 @@ def _push(
     return reply
 
 
+@pytest.mark.row("push.auth_body")
 def test_push_at_1_1_uses_the_stored_login() -> None:
     with engine_at("1.1") as engine:
         assert b"Authentication is required" in _push(engine, "/images/busybox/push")
@@ -101,6 +108,7 @@ def test_push_at_1_1_uses_the_stored_login() -> None:
         assert b"error" not in _push(engine, "/images/busybox/push")
 
 
+@pytest.mark.row("push.auth_body", "registry_auth")
 def test_push_auth_in_the_body_from_1_2_to_1_4() -> None:
     credentials = json.dumps({"username": "ann", "password": "pw"}).encode()
     header = {"X-Registry-Auth": auth_header({"username": "ann", "password": "pw"})}
@@ -113,6 +121,7 @@ def test_push_auth_in_the_body_from_1_2_to_1_4() -> None:
         assert b"error" not in _push(engine, "/images/busybox/push", credentials, JSON)
 
 
+@pytest.mark.row("push.auth_body", "registry_auth")
 def test_push_auth_in_x_registry_auth_from_1_5() -> None:
     credentials = json.dumps({"username": "ann", "password": "pw"}).encode()
     header = {"X-Registry-Auth": auth_header({"username": "ann", "password": "pw"})}
@@ -122,6 +131,7 @@ def test_push_auth_in_x_registry_auth_from_1_5() -> None:
         assert engine.world.events[-1].action == "push"
 
 
+@pytest.mark.row("push.tag")
 def test_push_tag_from_1_10() -> None:
     header = {"X-Registry-Auth": auth_header({"username": "ann", "password": "pw"})}
     for version, pushed in (("1.9", {"busybox:latest", "busybox:old"}), ("1.10", {"busybox:old"})):
@@ -158,6 +168,7 @@ def test_push_of_an_unknown_image_is_404() -> None:
         assert send(engine, "POST", "/images/nosuch/push")[0] == 404
 
 
+@pytest.mark.row("images.insert")
 def test_insert_until_1_11() -> None:
     target = "/images/busybox/insert?url=http://127.0.0.1/f&path=/f"
     with engine_at("1.11") as engine:
@@ -170,6 +181,7 @@ def test_insert_until_1_11() -> None:
         assert send(engine, "POST", target)[0] == 404
 
 
+@pytest.mark.row("images.get", "images.load")
 def test_get_from_1_7_is_a_save_tar_and_load_restores_it() -> None:
     with engine_at("1.6") as engine:
         assert send(engine, "GET", "/images/busybox/get")[0] == 404
@@ -216,6 +228,7 @@ def test_get_at_1_41_has_a_manifest() -> None:
         assert status == 200 and messages(body)[0] == {"stream": "Loaded image: busybox:latest\n"}
 
 
+@pytest.mark.row("commit.run")
 def test_commit_config_from_run_at_1_7_to_1_8() -> None:
     run = json.dumps({"Cmd": ["from-run"]}).replace('"', "%22").replace(" ", "")
     body = json.dumps({"Cmd": ["from-body"]}).encode()
@@ -235,6 +248,7 @@ def test_commit_config_from_run_at_1_7_to_1_8() -> None:
             assert json.loads(reply) == {"Id": image.id[7:]}
 
 
+@pytest.mark.row("commit.comment")
 def test_commit_message_is_comment_from_1_12() -> None:
     for version, message in (("1.11", "from-m"), ("1.12", "from-comment")):
         with engine_at(version) as engine:

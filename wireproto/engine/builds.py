@@ -28,12 +28,13 @@ MODERN = ApiVersion(1, 41)
 
 
 def post_build(ctx: Context) -> Reply:
-    if not has(ctx, "build"):
-        return ctx.error(500, "request Content-Type isn't multipart/form-data")
-    version = shape(ctx)
+    # A context URL needs no upload: read from 1.2 (eras row build.remote), before a tar body was
     remote = ctx.query("remote") if has(ctx, "build.remote") else ""
     if remote:
         return _failed(ctx, [], build.BuildError(f"the stub engine does not fetch {remote}"))
+    if not has(ctx, "build"):
+        return ctx.error(500, "request Content-Type isn't multipart/form-data")
+    version = shape(ctx)
     try:
         context = build.read_context(ctx.request.body)
     except build.BuildError as exc:
