@@ -158,8 +158,9 @@ ROWS: tuple[Row, ...] = (
     Row(
         name="containers.list.size",
         since=V(1, 3),
-        source="v1.3 reference (size first; the v1.2 reference's rows always carry SizeRw)",
-        what="container rows carry SizeRw and SizeRootFs only when size is asked for",
+        source="change log 1.3 and the v1.3 reference (size first); engines of 1.1 .. 1.8 sent "
+        "the sizes in every row all the same (containers.list.sizes_always)",
+        what="size=1 asks for SizeRw and SizeRootFs in container rows",
     ),
     Row(
         name="containers.list.filters",
