@@ -2,7 +2,8 @@
 
     python benchmarks/bench_concurrency.py [--streams 1,10,100,1000] [--total MiB]
                                            [--clients asyncio,streamreader,trio,threads,aiodocker]
-                                           [--sinks] [--json FILE]
+                                           [--sinks] [--runs N] [--before TREE]
+                                           [--json FILE]
 
 The project's stub engine (``wireproto.engine.StubEngineProcess``: ``wireproto
 serve`` in a subprocess, on a unix socket) serves a ``bench`` container whose
@@ -30,6 +31,11 @@ copy-per-read path the adapter was measured against), ``trio``,
 ``Output`` events (every payload piece handed to the caller); ``--sinks``
 makes them count through ``.write()`` sinks instead (the feed_into path).
 
+``--runs N`` repeats every client N times, in turns, and reports medians
+and ranges; ``--before TREE`` runs the wireproto clients a second time from
+another checkout (``git worktree add``), labelled ``@before``, in the same
+turns: before and after side by side in one run.
+
 This is a benchmark, not a test.
 """
 
@@ -41,6 +47,7 @@ import importlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -294,28 +301,33 @@ def rss_now() -> int:
 # --- the harness -------------------------------------------------------------------------------
 
 
-def run_client(kind: str, path: str, n: int, job: Job) -> dict[str, Any]:
+def run_client(kind: str, path: str, n: int, job: Job, tree: str | None) -> dict[str, Any]:
+    """One client process; ``tree``: the wireproto checkout it imports (None: this one)."""
     argv = [sys.executable, __file__, "client", kind, path, str(n), job.container, str(job.size)]
     argv += ["follow" if job.follow else "to-end", "sinks" if job.sinks else "events"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    env = {**os.environ, "PYTHONPATH": tree} if tree else None
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=env)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1:])
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
-def measure(kind: str, path: str, n: int, per_stream: int, sinks: bool) -> dict[str, Any]:
+def measure(
+    kind: str, path: str, n: int, per_stream: int, sinks: bool, tree: str | None = None
+) -> dict[str, Any]:
+    label = f"{kind}@before" if tree else kind
     try:
-        bulk = run_client(kind, path, n, Job(BENCH, per_stream, False, sinks))
+        bulk = run_client(kind, path, n, Job(BENCH, per_stream, False, sinks), tree)
         # Events even with --sinks: a stream whose sinks take every byte gives the
         # caller no event while it follows, so it could not tell it has them all.
-        idle = run_client(kind, path, n, Job(IDLE, IDLE_SIZE, True, False))
+        idle = run_client(kind, path, n, Job(IDLE, IDLE_SIZE, True, False), tree)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        return {"client": kind, "streams": n, "error": str(exc)}
+        return {"client": label, "streams": n, "error": str(exc)}
     results = bulk["results"] + idle["results"]
     expected = [per_stream] * n + [IDLE_SIZE] * n
     return {
-        "client": kind,
+        "client": label,
         "streams": n,
         "complete": sorted(results) == sorted(expected),
         "MiB_per_s": round(sum(bulk["results"]) / MIB / bulk["wall"], 1),
@@ -331,6 +343,10 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=64, help="payload MiB over all streams")
     parser.add_argument("--clients", default="asyncio,streamreader,trio,threads,aiodocker")
     parser.add_argument("--sinks", action="store_true", help="count through .write() sinks")
+    parser.add_argument("--runs", type=int, default=1, help="runs (medians and ranges)")
+    parser.add_argument(
+        "--before", metavar="TREE", help="also run the wireproto clients from this checkout"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = []
@@ -338,25 +354,65 @@ def main() -> None:
         per_stream = max(args.total * MIB // n, MIN_PER_STREAM)
         extra = ["--log-size", str(per_stream), "--mix", "line"]
         with StubEngineProcess(extra=extra) as engine:
-            for kind in args.clients.split(","):
-                row = measure(kind, engine.socket_path, n, per_stream, args.sinks)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+            runs: dict[str, list[dict[str, Any]]] = {}
+            # The clients take turns within each run, so a busy spell on the
+            # shared machine falls on all of them rather than on one.
+            for _ in range(args.runs):
+                for kind, tree in contenders(args.clients.split(","), args.before):
+                    row = measure(kind, engine.socket_path, n, per_stream, args.sinks, tree)
+                    runs.setdefault(row["client"], []).append(row)
+                    print(json.dumps(row), flush=True)
+            rows += [median_row(kind_rows) for kind_rows in runs.values()]
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
 
+def contenders(kinds: list[str], before: str | None) -> list[tuple[str, str | None]]:
+    """Each client from this tree, and each wireproto client from ``before`` next to it."""
+    out: list[tuple[str, str | None]] = []
+    for kind in kinds:
+        out.append((kind, None))
+        if before and kind in ("asyncio", "trio", "threads", "streamreader"):
+            out.append((kind, before))
+    return out
+
+
+FIGURES = ("MiB_per_s", "wall_s", "rss_per_stream_KiB", "idle_per_stream_KiB")
+
+
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One client's runs at one concurrency: the median of each figure, and its range."""
+    good = [run for run in runs if "error" not in run]
+    if not good:
+        return runs[-1]
+    row: dict[str, Any] = {"client": good[0]["client"], "streams": good[0]["streams"]}
+    row["complete"] = all(run["complete"] for run in good) and len(good) == len(runs)
+    for figure in FIGURES:
+        values = [run[figure] for run in good]
+        row[figure] = round(statistics.median(values), 1)
+        row[figure + "_range"] = [min(values), max(values)]
+    row["runs"] = len(runs)
+    return row
+
+
+def spread(row: dict[str, Any], figure: str) -> str:
+    low, high = row.get(figure + "_range", [row[figure], row[figure]])
+    return f"{row[figure]:>8} [{low:g}-{high:g}]"
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
-    head = f"{'client':<14}{'streams':>8}{'MiB/s':>10}{'KiB/stream':>12}{'idle KiB':>10}"
+    head = f"{'client':<14}{'streams':>8}  {'MiB/s [range]':>22}  {'KiB/stream [range]':>22}"
+    head += f"  {'idle KiB [range]':>22}"
     print(f"\n{head}  complete")
     for row in rows:
         if "error" in row:
             print(f"{row['client']:<14}{row['streams']:>8}  error: {row['error']}")
             continue
         print(
-            f"{row['client']:<14}{row['streams']:>8}{row['MiB_per_s']:>10}"
-            f"{row['rss_per_stream_KiB']:>12}{row['idle_per_stream_KiB']:>10}  {row['complete']}"
+            f"{row['client']:<14}{row['streams']:>8}  {spread(row, 'MiB_per_s'):>22}"
+            f"  {spread(row, 'rss_per_stream_KiB'):>22}"
+            f"  {spread(row, 'idle_per_stream_KiB'):>22}  {row['complete']}"
         )
 
 

@@ -236,7 +236,11 @@ class Exchange:
             return NEED_DATA
         response = self._start_body(event)
         if self._head.rest:
+            # Handed over, not kept: the head reader lives as long as the
+            # exchange, and a follow stream's first read would stay in memory
+            # for the stream's life, once per stream.
             self._pending.append(memoryview(self._head.rest))
+            self._head.rest = b""
         self.state = "BODY"
         return response
 
