@@ -80,7 +80,6 @@ def ellipsis(text: str, width: int) -> str:
 
 
 def go_json(document: object, indent: int = 4) -> str:
-    """JSON as Go's encoder writes it for ``docker inspect``: <, > and & escaped, the rest
-    as is."""
-    text = json.dumps(document, indent=indent, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """JSON as ``docker inspect`` writes it: the engine's text re-indented (json.Indent),
+    so nothing is escaped that the engine did not escape (it sends <, > and & as is)."""
+    return json.dumps(document, indent=indent, ensure_ascii=False)
