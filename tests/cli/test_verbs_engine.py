@@ -248,3 +248,18 @@ def test_tag_rmi_save_load_export(
     wp(engine, "export", "-o", str(ours_fs), box, version=version)
     engine.docker("export", "-o", str(theirs_fs), box)
     assert ours_fs.stat().st_size == theirs_fs.stat().st_size > 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_start_attach_gives_output_and_code(
+    engine: Engine, version: str | None, names: Callable[[], str]
+) -> None:
+    ours, theirs = names(), names()
+    for box in (ours, theirs):
+        engine.docker(
+            "create", "--network", "none", "--name", box, engine.image, "sh", "-c", SCRIPT
+        )
+    mine = wp(engine, "start", "-a", ours, version=version)
+    docker = engine.docker("start", "-a", theirs, check=False)
+    assert mine.returncode == docker.returncode == 3
+    assert (mine.stdout, mine.stderr) == (docker.stdout, docker.stderr)
