@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -263,3 +264,19 @@ def test_start_attach_gives_output_and_code(
     docker = engine.docker("start", "-a", theirs, check=False)
     assert mine.returncode == docker.returncode == 3
     assert (mine.stdout, mine.stderr) == (docker.stdout, docker.stderr)
+
+
+def test_run_forwards_signals_to_the_container(engine: Engine) -> None:
+    script = 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    args = ["run", "--rm", "--network", "none", engine.image, "sh", "-c", script]
+    with subprocess.Popen(
+        [sys.executable, "-m", "wireproto", "-H", engine.host, *args],
+        stdout=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait(60) == 7 and rest == b"got TERM\n"

@@ -7,6 +7,7 @@ The attach and stdin code is :mod:`wireproto.cli.attach`'s; only the order diffe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -106,8 +107,11 @@ def attached(
     call = api.attach(container, client.api_version, stdin=stdin, tty=tty)
     next_exit = gates.has("wait.condition", client.api_version)
     waiting = None
+    # As docker run: without a TTY the signals this process gets go to the container.
+    proxy = attach.SignalProxy(client.host, container, client.api_version)
     try:
         with (
+            proxy.installed() if not tty else contextlib.nullcontext(),
             client.hijack(call, sinks=sinks) as session,
             verbs.raw_terminal(tty and stdin),
         ):
