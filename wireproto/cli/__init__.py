@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     from wireproto.cli import login  # login, logout: config.json and credential helpers
 
     login.add_parsers(verbs)
+    from wireproto.cli import containers, images, running  # run, ps, images, rm... as docker's
+
+    running.add_parser(verbs)
+    containers.add_parsers(verbs)
+    images.add_parsers(verbs)
     from wireproto.cli import bench, serve  # the stub engine and the benchmark harness
 
     serve.add_parser(verbs)
