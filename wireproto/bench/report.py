@@ -144,7 +144,8 @@ def figure(results: dict[str, Any]) -> Any:
     for axis, (section, rows) in zip(axes[:, 0], sections.items()):
         draw_section(axis, section, rows)
     drawn.suptitle(title(results), fontsize=10)
-    drawn.tight_layout()
+    # The title gets a band of its own above the first panel's caption.
+    drawn.tight_layout(rect=(0, 0, 1, 1 - 0.35 / drawn.get_figheight()))
     return drawn
 
 
@@ -154,7 +155,7 @@ def draw_section(axis: Any, section: str, rows: Rows) -> None:
     contenders = list(grouped(rows, "contender"))
     baseline, limit = anchors(rows)
     width = 0.8 / len(contenders)
-    colours = iter(f"C{index}" for index in range(len(contenders)))
+    colours = iter(distinct_colours(len(contenders)))
     for index, contender in enumerate(contenders):
         by_case = {row["case"]: row["mb_per_s"] for row in rows if row["contender"] == contender}
         positions = [c + (index - (len(contenders) - 1) / 2) * width for c in range(len(cases))]
@@ -177,6 +178,18 @@ def draw_section(axis: Any, section: str, rows: Rows) -> None:
             fontsize=8,
             color="firebrick",
         )
+
+
+def distinct_colours(count: int) -> list[str]:
+    """``count`` colours no two alike: matplotlib's ten, then tab20's lighter halves."""
+    from matplotlib import colormaps  # type: ignore[import-not-found,unused-ignore]
+
+    if count <= 10:
+        return [f"C{index}" for index in range(count)]
+    from matplotlib.colors import to_hex  # type: ignore[import-not-found,unused-ignore]
+
+    shades = colormaps["tab20"]
+    return [str(to_hex(shades(index % 20))) for index in range(count)]
 
 
 def log_rate_axis(axis: Any, rates: list[float]) -> None:

@@ -345,7 +345,8 @@ def run_concurrency(options: Options, host: str, progress: Progress) -> None:
                 functools.partial(_run_async, runner, host, f"conc-{n}-{label}", n),
                 exact,
             )
-            rows.append(Row("concurrency", f"{n} streams", name, per * n, wall, cpu))
+            case = f"{n} stream" if n == 1 else f"{n} streams"
+            rows.append(Row("concurrency", case, name, per * n, wall, cpu))
         ratios(rows, "aiodocker", None)
         options.rows += rows
 
