@@ -6,21 +6,10 @@ import socket
 
 import pytest
 
+from tests.support.cleanpaths import MOVED
 from tests.support.engine import Engine
 
 pytestmark = pytest.mark.engine
-
-# The same table as tests/stub/test_clean_paths.py's (method, target, Location).
-MOVED = [
-    ("GET", "//x/_ping", "/x/_ping"),
-    ("GET", "/v1.41//_ping", "/v1.41/_ping"),
-    ("GET", "/a/../_ping", "/_ping"),
-    ("GET", "/%2F_ping", "/_ping"),
-    ("GET", "//_ping/?a=1&b=%2F", "/_ping/?a=1&b=%2F"),
-    ("POST", "/v1.41/containers//x/start", "/v1.41/containers/x/start"),
-    ("GET", "/../../containers/a%20b/json", "/containers/a%20b/json"),
-    ("GET", "//[fe80::/v1.41/version", "/%5Bfe80::/v1.41/version"),
-]
 
 
 @pytest.mark.parametrize(("method", "target", "location"), MOVED)

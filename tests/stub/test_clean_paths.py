@@ -10,24 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.cleanpaths import MOVED
 from tests.support.stub import raw
 from wireproto.engine import StubEngine
 from wireproto.engine.protocol import clean_path
 from wireproto.versions import ApiVersion
-
-# (method, target, Location), as dockerd 20.10 answers them
-MOVED = [
-    ("GET", "//x/_ping", "/x/_ping"),
-    ("GET", "//_ping", "/_ping"),
-    ("GET", "/v1.41//_ping", "/v1.41/_ping"),
-    ("GET", "/./_ping", "/_ping"),
-    ("GET", "/a/../_ping", "/_ping"),
-    ("GET", "/%2F_ping", "/_ping"),
-    ("GET", "//_ping/?a=1&b=%2F", "/_ping/?a=1&b=%2F"),
-    ("POST", "/v1.41/containers//x/start", "/v1.41/containers/x/start"),
-    ("GET", "/../../containers/a%20b/json", "/containers/a%20b/json"),
-    ("GET", "//[fe80::/v1.41/version", "/%5Bfe80::/v1.41/version"),
-]
 
 
 @pytest.mark.parametrize(("method", "target", "location"), MOVED)
