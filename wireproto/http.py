@@ -128,6 +128,10 @@ class Call:
     fits neither shape.  None: the document has one shape at every version.
     :meth:`normalise` applies it; the adapters' ``Reply.document`` is the
     normalised document, ``Reply.raw`` the one the engine sent.
+
+    ``bulk`` says the body is a dump that ends by itself (logs without
+    follow): nobody watches it line by line, so an adapter may let bytes
+    pile up between reads (the blocking adapter's ``ReadPacer``).
     """
 
     request: Request
@@ -137,6 +141,7 @@ class Call:
     endpoint: str = ""
     statuses: tuple[int, ...] = ()
     shape: Callable[[object], object] | None = None
+    bulk: bool = False
 
     def expects(self, status: int) -> bool:
         """Whether ``status`` is one of this call's documented success statuses."""

@@ -9,6 +9,7 @@ the waits are recorded by replacing the clock and ``time.sleep``.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 from collections.abc import Callable
@@ -134,3 +135,27 @@ def test_finished_logs_are_paced_by_default_and_followed_ones_are_not(
         made.clear()
         client.request(api.logs("c", version, follow=follow, tty=False))
     assert made == []  # a request on the kept-alive connection is not paced
+
+
+def test_pacing_follows_the_calls_bulk_flag_not_its_endpoint(
+    fake: Callable[..., FakeEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a stream may be paced is the catalogue's word (``Call.bulk``):
+    the adapter reads no endpoint name or query."""
+    made: list[ReadPacer] = []
+
+    class Recorded(ReadPacer):
+        def __init__(self, limit: float) -> None:
+            super().__init__(limit)
+            made.append(self)
+
+    monkeypatch.setattr(blocking, "ReadPacer", Recorded)
+    engine = fake(logs_engine(frames(20)))
+    with Client(engine.host) as client:
+        version = client.negotiate()
+        finished = api.logs("c", version, tty=False)
+        list(client.stream(dataclasses.replace(finished, bulk=False)))
+        assert made == []
+        followed = api.logs("c", version, follow=True, tty=False)
+        list(client.stream(dataclasses.replace(followed, bulk=True)))
+        assert len(made) == 1

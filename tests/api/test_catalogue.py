@@ -406,3 +406,11 @@ def test_a_parameter_the_references_drop_then_list_again(
         build(version)
     with pytest.raises(UnsupportedInVersion, match=r"1\.6, 1\.[89]\+"):
         build(lacks)
+
+
+def test_only_logs_that_end_by_themselves_are_bulk() -> None:
+    """``Call.bulk`` (reads may be paced) is set by the catalogue, never guessed by an adapter."""
+    assert api.logs("c", V12).bulk
+    assert not api.logs("c", V12, follow=True).bulk
+    assert not api.attach("c", V12, stream=True, stdout=True).bulk
+    assert not api.ping(V12).bulk

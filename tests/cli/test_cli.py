@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wireproto import __main__, cli
-from wireproto.cli import verbs
+from wireproto.cli import output, verbs
 from wireproto.cli.errors import UsageError
 
 NOW = 1_700_000_000.0
@@ -84,6 +84,6 @@ def test_entry_points() -> None:
 def test_fd_writer_writes_everything(tmp_path: Path) -> None:
     path = tmp_path / "out"
     with path.open("wb") as file:
-        writer = verbs.FdWriter(file.fileno())
+        writer = output.FdWriter(file.fileno())
         assert writer.write(memoryview(b"x" * 100_000)) == 100_000
     assert path.read_bytes() == b"x" * 100_000

@@ -136,7 +136,8 @@ class Connection:
         """Sets the socket's timeout to what is left of the deadline (none: blocks)."""
         deadline = _DEADLINE.get()
         if deadline is None:
-            self.sock.settimeout(None)
+            if self.sock.gettimeout() is not None:  # setting it is a syscall
+                self.sock.settimeout(None)
             return
         left = deadline - time.monotonic()
         if left <= 0:
@@ -394,10 +395,10 @@ class Client:
         accumulate (see :class:`ReadPacer`): far fewer reads and wakeups for
         a bulk stream, at no cost in wall time.  0 reads at once (a followed
         stream, where each line should show as it comes); None (the default)
-        paces the logs of a call that does not follow, and nothing else.
+        paces a ``bulk`` call (logs that do not follow), and nothing else.
         """
         if read_delay is None:
-            read_delay = PACED_READ_WAIT if _bulk(call) else 0.0
+            read_delay = PACED_READ_WAIT if call.bulk else 0.0
         stream = self._client.stream(call, sinks=sinks)
         try:
             _run(stream.__aenter__())
@@ -429,12 +430,6 @@ class Client:
     def negotiate(self, pinned: ApiVersion | None = None) -> ApiVersion | None:
         """Settles the API version (see :mod:`wireproto.negotiation`); sets ``api_version``."""
         return _run(self._client.negotiate(pinned))
-
-
-def _bulk(call: Call) -> bool:
-    """Whether ``call`` reads logs that end by themselves (no follow): a bulk stream."""
-    query = call.request.target.partition("?")[2]
-    return call.endpoint == "logs" and "follow=" not in query
 
 
 def _events(

@@ -63,6 +63,7 @@ def make(
     tty: bool | None = None,
     endpoint: str = "",
     shape: Callable[[object], object] | None = None,
+    bulk: bool = False,
 ) -> Call:
     """A Call: the request (version prefix, quoted path parameters, query), its framing
     and, for a reply whose shape depends on the version, its normaliser (``shape``)."""
@@ -84,4 +85,5 @@ def make(
         tty=tty,
         endpoint=endpoint,
         shape=shape,
+        bulk=bulk,
     )

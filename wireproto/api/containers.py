@@ -145,6 +145,7 @@ def logs(
         statuses=(200,),
         tty=tty,
         endpoint="logs",
+        bulk=not follow,
     )
 
 

@@ -14,41 +14,13 @@ from datetime import datetime, timezone
 from wireproto import __version__, api, mux
 from wireproto.adapters.blocking import Client, Session
 from wireproto.cli.errors import UsageError
+from wireproto.cli.output import Collector, FdWriter, same_file, write_pieces
 from wireproto.codec.sinks import Writable
-from wireproto.exchange import EndOfMessage, Output
+from wireproto.exchange import EndOfMessage
 from wireproto.versions import ApiVersion
 
-# For `logs` without --follow: the longest a read waits for bytes to pile up.
-# The engine sends one chunk per line; the reads are paced to take ~16 KiB
-# each (adapters.blocking.ReadPacer), never so late that the engine waits.
-BULK_READ_DELAY = 0.005
 EXEC_EXIT_POLL = 0.05  # seconds between exec inspections while it still runs
 EXEC_EXIT_TRIES = 100
-
-
-class FdWriter:
-    """A sink writing straight to a file descriptor (no buffering, nothing lost)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def write(self, data: memoryview, /) -> int:
-        view = memoryview(data)
-        total = len(view)
-        while view:
-            view = view[os.write(self.fd, view) :]
-        return total
-
-
-class Collector:
-    """A sink gathering the engine's systemerr stream (3), to report it at the end."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def write(self, data: memoryview, /) -> int:
-        self.data += data
-        return len(data)
 
 
 def dispatch(args: argparse.Namespace, pinned: ApiVersion | None) -> int:
@@ -104,14 +76,6 @@ def config_value(document: dict[str, object], key: str) -> object:
     return config.get(key) if isinstance(config, dict) else None
 
 
-def _same_file(fd_a: int, fd_b: int) -> bool:
-    try:
-        a, b = os.fstat(fd_a), os.fstat(fd_b)
-    except OSError:
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
 def output_sinks() -> tuple[list[Writable] | None, Collector]:
     """Sinks for container output, or None when stdout and stderr are one file.
 
@@ -120,19 +84,10 @@ def output_sinks() -> tuple[list[Writable] | None, Collector]:
     """
     systemerr = Collector()
     stdout, stderr = FdWriter(1), FdWriter(2)
-    if _same_file(1, 2):
+    if same_file(1, 2):
         return None, systemerr
     # stdin frames (0) go to stdout, as the docker CLI's stdcopy does.
     return [stdout, stdout, stderr, systemerr], systemerr
-
-
-def write_pieces(events: Iterator[object], systemerr: Collector) -> None:
-    """Writes ordered Output pieces (the path for one shared output file)."""
-    writers: dict[int, Writable] = {0: FdWriter(1), 1: FdWriter(1), 2: FdWriter(2), 3: systemerr}
-    for event in events:
-        if isinstance(event, Output):
-            for stream, piece in event.pieces:
-                writers[stream].write(memoryview(piece))
 
 
 def logs(client: Client, args: argparse.Namespace) -> int:
@@ -149,8 +104,7 @@ def logs(client: Client, args: argparse.Namespace) -> int:
         tty=tty,
     )
     sinks, systemerr = output_sinks()
-    delay = 0.0 if args.follow else BULK_READ_DELAY
-    events = client.stream(call, sinks=sinks, read_delay=delay)
+    events = client.stream(call, sinks=sinks)  # paced unless it follows: Call.bulk
     if sinks is None:
         write_pieces(events, systemerr)
     else:
