@@ -5,15 +5,17 @@ through an adapter, and a call sent past the version gate to a route the engine 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 
+from tests.conformance.cases import CASES
 from tests.conformance.model import Case, Ctx
 from tests.support.adapters import Adapter, BlockingClient
 from wireproto.errors import NotFound
 from wireproto.http import BodyKind, Call, Request
+from wireproto.versions import ApiVersion
 
 
 class Target:
@@ -47,3 +49,14 @@ class Target:
         )
         with pytest.raises(NotFound):
             self.blocking.client.request(Call(request=raw, kind=BodyKind.BYTES))
+
+
+def lacking(versions: Iterable[ApiVersion], lacks: Callable[[Case, ApiVersion], bool]) -> list[Any]:
+    """A (case, version) parameter for each case whose route the engine of that version
+    lacks, by ``lacks``."""
+    return [
+        pytest.param(case, version, id=f"{case.name}-{version}")
+        for case in CASES
+        for version in versions
+        if lacks(case, version)
+    ]

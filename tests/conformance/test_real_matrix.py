@@ -15,7 +15,7 @@ import pytest
 from tests.conformance import matrix, runner
 from tests.conformance.cases import CASES
 from tests.conformance.model import REAL_VERSIONS, Case, Ctx
-from tests.conformance.target import Target
+from tests.conformance.target import Target, lacking
 from tests.support.adapters import ADAPTERS
 from tests.support.engine import Engine, Registry
 from wireproto.errors import UnsupportedInVersion
@@ -96,12 +96,7 @@ def test_case_on_dockerd(case: Case, version: ApiVersion, adapter_name: str, rea
 
 # dockerd 20.10 routes do not depend on the version prefix, so only what it removed is
 # missing there: the endpoints gone by 1.12 (or by 1.41).
-REMOVED = [
-    pytest.param(case, version, id=f"{case.name}-{version}")
-    for case in CASES
-    for version in REAL_VERSIONS
-    if matrix.route_removed(case, version)
-]
+REMOVED = lacking(REAL_VERSIONS, matrix.route_removed)
 
 
 @pytest.mark.parametrize(("case", "version"), REMOVED)

@@ -16,7 +16,7 @@ import pytest
 from tests.conformance import matrix, runner
 from tests.conformance.cases import CASES
 from tests.conformance.model import VERSIONS, Case, Ctx
-from tests.conformance.target import Target
+from tests.conformance.target import Target, lacking
 from tests.support.adapters import ADAPTERS
 from wireproto import api
 from wireproto.api.auth import parse_reference
@@ -112,12 +112,7 @@ def refused_before_sending(case: Case, stub: Stub, adapter_name: str) -> None:
     )
 
 
-PROBES = [
-    pytest.param(case, version, id=f"{case.name}-{version}")
-    for case in CASES
-    for version in VERSIONS
-    if matrix.route_missing(case, version)
-]
+PROBES = lacking(VERSIONS, matrix.route_missing)
 
 
 @pytest.mark.parametrize(("case", "version"), PROBES)
