@@ -24,9 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import h11
-
 from wireproto import chunked, mux
+from wireproto.bench.chunkedlogs import h11_dechunked
 from wireproto.codec import backend as _backend
 
 CHUNK_SIZE = 128
@@ -56,20 +55,7 @@ def reads(body: bytes) -> list[memoryview]:
 
 
 def run_h11(pieces: list[memoryview]) -> int:
-    client = h11.Connection(h11.CLIENT)
-    client.send(h11.Request(method="GET", target="/logs", headers=[("Host", "docker")]))
-    client.send(h11.EndOfMessage())
-    client.receive_data(HEAD)
-    seen = 0
-    for piece in pieces:
-        client.receive_data(bytes(piece))
-        while True:
-            event = client.next_event()
-            if event is h11.NEED_DATA or isinstance(event, h11.EndOfMessage):
-                break
-            if isinstance(event, h11.Data):
-                seen += len(event.data)
-    return seen
+    return h11_dechunked([HEAD, *pieces])
 
 
 def run_decoder(module: Any) -> Callable[[list[memoryview]], int]:

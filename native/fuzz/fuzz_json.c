@@ -78,7 +78,10 @@ static int reference_open(const uint8_t *p, size_t n, size_t max_depth)
     return open;
 }
 
-static int under_test(const uint8_t *data, size_t n, size_t max_depth)
+/* Not inlined, so scripts/fuzz.sh can limit coverage instrumentation to this
+ * function and wp_json_open (by name) and keep the reference out of it. */
+static __attribute__((noinline)) int under_test(const uint8_t *data, size_t n,
+                                                size_t max_depth)
 {
     uint8_t *copy = malloc(n); /* exact size: ASan sees a read past the end */
     if (n)

@@ -18,7 +18,7 @@ import pytest
 from tests.conformance import runner
 from tests.conformance.cases import BY_NAME
 from tests.conformance.model import V
-from tests.conformance.test_stub_matrix import Stub, run_on
+from tests.conformance.test_stub_matrix import Stub
 from wireproto.engine import paths
 from wireproto.versions import ApiVersion
 
@@ -57,7 +57,7 @@ def fails(stub: Stub, name: str, asked: ApiVersion) -> bool:
         return call, await runner.execute(client, case, call, ctx), mark
 
     try:
-        call, outcome, mark = run_on("blocking", stub, scenario)
+        call, outcome, mark = stub.run("blocking", scenario)
         runner.check_received(stub.engine.received[mark:], call, case, ctx)
         runner.check_outcome(outcome, case, ctx)
     except Exception:  # a check's AssertionError, or the client's error on a wrong reply

@@ -15,10 +15,10 @@ import pytest
 from tests.conformance import matrix, runner
 from tests.conformance.cases import CASES
 from tests.conformance.model import REAL_VERSIONS, Case, Ctx
-from tests.support.adapters import ADAPTERS, Adapter, BlockingClient
+from tests.conformance.target import Target, lacking
+from tests.support.adapters import ADAPTERS
 from tests.support.engine import Engine, Registry
-from wireproto.errors import NotFound, UnsupportedInVersion
-from wireproto.http import BodyKind, Call, Request
+from wireproto.errors import UnsupportedInVersion
 from wireproto.versions import ApiVersion
 
 pytestmark = pytest.mark.engine
@@ -26,10 +26,11 @@ pytestmark = pytest.mark.engine
 RUNNABLE = [case for case in CASES if case.real is None]
 
 
-class Real:
+class Real(Target):
     """The session's engine, with a blocking client kept open and what the cases made."""
 
     def __init__(self, engine: Engine, registry: Registry, auth_registry: Registry) -> None:
+        super().__init__(engine.host)
         self.engine = engine
         self.registry = registry.address
         self.login = {
@@ -37,7 +38,6 @@ class Real:
             "password": auth_registry.password or "",
             "serveraddress": auth_registry.address,
         }
-        self.blocking = BlockingClient(engine.host)
         self.images: list[str] = []
 
     def ctx(self, version: ApiVersion) -> Ctx:
@@ -73,18 +73,6 @@ def made_by_cases(real: Real) -> list[str]:
     return [name for name in listed.decode().split() if "wpm-p" in name]
 
 
-def run_on(adapter_name: str, real: Real, scenario: Any) -> Any:
-    adapter = Adapter(adapter_name, backend=None)  # type: ignore[arg-type]
-    if adapter_name == "blocking":
-        return adapter.run(scenario, real.blocking)
-
-    async def fresh() -> Any:
-        async with adapter.client(real.engine.host) as client:
-            return await scenario(client)
-
-    return adapter.run(fresh)
-
-
 @pytest.mark.parametrize("adapter_name", ADAPTERS)
 @pytest.mark.parametrize("version", REAL_VERSIONS, ids=str)
 @pytest.mark.parametrize("case", RUNNABLE, ids=str)
@@ -102,32 +90,19 @@ def test_case_on_dockerd(case: Case, version: ApiVersion, adapter_name: str, rea
         finally:
             real.keep(ctx)
 
-    outcome = run_on(adapter_name, real, scenario)
+    outcome = real.run(adapter_name, scenario)
     runner.check_outcome(outcome, case, ctx)
 
 
 # dockerd 20.10 routes do not depend on the version prefix, so only what it removed is
 # missing there: the endpoints gone by 1.12 (or by 1.41).
-REMOVED = [
-    pytest.param(case, version, id=f"{case.name}-{version}")
-    for case in CASES
-    for version in REAL_VERSIONS
-    if matrix.route_removed(case, version)
-]
+REMOVED = lacking(REAL_VERSIONS, matrix.route_removed)
 
 
 @pytest.mark.parametrize(("case", "version"), REMOVED)
 def test_removed_route_is_404_on_dockerd(case: Case, version: ApiVersion, real: Real) -> None:
     ctx = real.ctx(version)
     if case.needs != "none":
-        run_on("blocking", real, lambda c: runner.prepare(c, ctx, "exited"))
+        real.run("blocking", lambda c: runner.prepare(c, ctx, "exited"))
         real.keep(ctx)
-    wire = case.wire(ctx)
-    raw = Request(
-        method=wire.method,
-        target=version.prefix + wire.path,
-        headers=(("Content-Type", "application/json"),) if wire.method == "POST" else (),
-        body=b"{}" if wire.method == "POST" else None,
-    )
-    with pytest.raises(NotFound):
-        real.blocking.client.request(Call(request=raw, kind=BodyKind.BYTES))
+    real.answers_404(case, ctx)

@@ -2,9 +2,8 @@
 through blocking, asyncio and trio.
 
 One stub engine per version for the whole session (cases make their own
-uniquely named objects, so they share it); the blocking client is reused
-across cases, the async ones live for one case (their connections belong to
-one event loop).
+uniquely named objects, so they share it); how a case runs through each
+adapter is tests/conformance/target.py's, shared with the real engine's runner.
 """
 
 from __future__ import annotations
@@ -17,11 +16,12 @@ import pytest
 from tests.conformance import matrix, runner
 from tests.conformance.cases import CASES
 from tests.conformance.model import VERSIONS, Case, Ctx
-from tests.support.adapters import ADAPTERS, Adapter, BlockingClient
+from tests.conformance.target import Target, lacking
+from tests.support.adapters import ADAPTERS
 from wireproto import api
 from wireproto.api.auth import parse_reference
-from wireproto.errors import NotFound, UnsupportedInVersion
-from wireproto.http import BodyKind, Call, Request
+from wireproto.errors import UnsupportedInVersion
+from wireproto.http import Call
 from wireproto.versions import ApiVersion
 
 BASE_IMAGE = "busybox:latest"
@@ -29,7 +29,7 @@ REGISTRY = "127.0.0.1:5000"  # a name only: the stub engine contacts no registry
 LOGIN = {"username": "wpm", "password": "wpm-secret", "serveraddress": REGISTRY}
 
 
-class Stub:
+class Stub(Target):
     """One version's stub engine, its base image pulled, and a blocking client kept open."""
 
     def __init__(self, version: ApiVersion) -> None:
@@ -38,7 +38,7 @@ class Stub:
         self.version = version
         self.engine = StubEngine(api_version=version)
         self.engine.start()
-        self.blocking = BlockingClient(self.engine.host)
+        super().__init__(self.engine.host)
         self.blocking.client.request(api.pull(parse_reference(BASE_IMAGE), version))
 
     def ctx(self) -> Ctx:
@@ -70,19 +70,6 @@ def stubs() -> Iterator[Callable[[ApiVersion], Stub]]:
         stub.close()
 
 
-def run_on(adapter_name: str, stub: Stub, scenario: Callable[[Any], Any]) -> Any:
-    """Runs ``scenario(client)`` under one adapter, against ``stub``."""
-    adapter = Adapter(adapter_name, backend=None)  # type: ignore[arg-type]
-    if adapter_name == "blocking":
-        return adapter.run(scenario, stub.blocking)
-
-    async def fresh() -> Any:
-        async with adapter.client(stub.engine.host) as client:
-            return await scenario(client)
-
-    return adapter.run(fresh)
-
-
 @pytest.mark.parametrize("adapter_name", ADAPTERS)
 @pytest.mark.parametrize("version", VERSIONS, ids=str)
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -100,7 +87,7 @@ def test_case(case: Case, version: ApiVersion, adapter_name: str, stubs: Any) ->
         outcome = await runner.execute(client, case, call, ctx)
         return call, outcome, mark
 
-    call, outcome, mark = run_on(adapter_name, stub, scenario)
+    call, outcome, mark = stub.run(adapter_name, scenario)
     runner.check_received(stub.engine.received[mark:], call, case, ctx)
     runner.check_outcome(outcome, case, ctx)
 
@@ -117,7 +104,7 @@ def refused_before_sending(case: Case, stub: Stub, adapter_name: str) -> None:
             await runner.execute(client, case, case.build(ctx), ctx)
         return mark, len(stub.engine.received)
 
-    mark, after = run_on(adapter_name, stub, scenario)
+    mark, after = stub.run(adapter_name, scenario)
     last = stub.engine.received[mark - 1]
     assert (last.method, last.path) == ("GET", "/version"), "the journal missed the client"
     assert after == mark == len(stub.engine.received), (
@@ -125,12 +112,7 @@ def refused_before_sending(case: Case, stub: Stub, adapter_name: str) -> None:
     )
 
 
-PROBES = [
-    pytest.param(case, version, id=f"{case.name}-{version}")
-    for case in CASES
-    for version in VERSIONS
-    if matrix.route_missing(case, version)
-]
+PROBES = lacking(VERSIONS, matrix.route_missing)
 
 
 @pytest.mark.parametrize(("case", "version"), PROBES)
@@ -139,15 +121,6 @@ def test_refused_route_is_404_on_the_stub(case: Case, version: ApiVersion, stubs
     engine did: the catalogue's gate table and the engine's table agree."""
     stub = stubs(version)
     ctx = stub.ctx()
-    client = stub.blocking.client
     if case.needs in ("created", "exited", "running", "paused", "exec", "exec-running"):
-        run_on("blocking", stub, lambda c: runner.prepare(c, ctx, "running"))
-    wire = case.wire(ctx)
-    raw = Request(
-        method=wire.method,
-        target=version.prefix + wire.path,
-        headers=(("Content-Type", "application/json"),) if wire.method == "POST" else (),
-        body=b"{}" if wire.method == "POST" else None,
-    )
-    with pytest.raises(NotFound):
-        client.request(Call(request=raw, kind=BodyKind.BYTES))
+        stub.run("blocking", lambda c: runner.prepare(c, ctx, "running"))
+    stub.answers_404(case, ctx)

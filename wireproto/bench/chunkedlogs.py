@@ -20,7 +20,7 @@ import http.client
 import io
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import h11
@@ -112,11 +112,17 @@ def exchange_events(tty: bool | None) -> Callable[[Work], int]:
 
 
 def run_h11(work: Work) -> int:
+    return h11_dechunked(work.reads)
+
+
+def h11_dechunked(reads: Iterable[bytes | memoryview]) -> int:
+    """The body bytes h11 hands out for a response fed as ``reads`` (head first), as a
+    client that sent a GET would; it de-chunks only."""
     client = h11.Connection(h11.CLIENT)
     client.send(h11.Request(method="GET", target="/logs", headers=[("Host", "docker")]))
     client.send(h11.EndOfMessage())
     seen = 0
-    for data in work.reads:
+    for data in reads:
         client.receive_data(bytes(data))
         while True:
             event = client.next_event()

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from wireproto import mux
@@ -38,14 +38,33 @@ def logs_answer(size: int) -> bytes:
     return head + b"Transfer-Encoding: chunked\r\n\r\n" + body
 
 
-def _inspect() -> bytes:
-    body = json.dumps({"Id": CONTAINER, "Config": {"Tty": False}}).encode()
-    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+def inspect_answer(container: str, tty: bool) -> bytes:
+    """An inspect answer: what docker-py's logs and attach read first (is it a TTY?)."""
+    body = json.dumps({"Id": container, "Config": {"Tty": tty}}).encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    return head + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def _serve(conn: socket.socket, logs: bytes) -> None:
+Script = dict[str, bytes]  # request path (without the version) -> the whole answer
+
+
+def _request_path(head: bytes) -> str:
+    """The request line's path, without the query or a ``/v1.NN`` prefix."""
+    path = head.split(b" ", 2)[1].decode("latin-1").split("?")[0]
+    return "/" + path.split("/", 2)[2] if path.startswith("/v1.") else path
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+def _serve(conn: socket.socket, script: Script) -> None:
+    buffer = b""
     with conn:
-        buffer = b""
         while True:
             while b"\r\n\r\n" not in buffer:
                 data = conn.recv(65536)
@@ -53,14 +72,30 @@ def _serve(conn: socket.socket, logs: bytes) -> None:
                     return
                 buffer += data
             head, _, buffer = buffer.partition(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1]
-            conn.sendall(logs if b"/logs" in path else _inspect())
+            length = _content_length(head)
+            while len(buffer) < length:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            buffer = buffer[length:]  # a request body is read and not looked at
+            answer = script.get(_request_path(head))
+            if answer is None:
+                answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}"
+            conn.sendall(answer)
+            # After an upgrade the stream is the answer; a closing answer ends here too.
+            if answer.startswith(b"HTTP/1.1 101") or b"Connection: close" in answer:
+                conn.shutdown(socket.SHUT_WR)
+                return
 
 
 @contextmanager
-def peer(logs: bytes) -> Iterator[str]:
+def scripted(script: Script) -> Iterator[str]:
+    """A loopback HTTP peer that answers each request with ``script``'s bytes for its
+    path (404 for others), one ``sendall`` each, so that any two clients read exactly
+    the same bytes.  Yields docker-py's base_url."""
     listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
+    listener.settimeout(0.05)  # so the accept loop sees stop soon
     stop = threading.Event()
 
     def accept() -> None:
@@ -69,8 +104,10 @@ def peer(logs: bytes) -> Iterator[str]:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
+            except OSError:
+                return
             conn.settimeout(None)
-            threading.Thread(target=_serve, args=(conn, logs), daemon=True).start()
+            threading.Thread(target=_serve, args=(conn, script), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
@@ -80,6 +117,12 @@ def peer(logs: bytes) -> Iterator[str]:
         stop.set()
         thread.join(5)
         listener.close()
+
+
+def peer(logs: bytes) -> AbstractContextManager[str]:
+    """The bench's peer: ``logs`` for the container's logs, and its inspect answer."""
+    base = f"/containers/{CONTAINER}"
+    return scripted({f"{base}/logs": logs, f"{base}/json": inspect_answer(CONTAINER, False)})
 
 
 def _streamed(client: Any) -> int:

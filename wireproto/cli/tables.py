@@ -6,6 +6,8 @@ import json
 import time
 from collections.abc import Sequence
 
+from wireproto.units import human_duration
+
 
 def tabulate(rows: Sequence[Sequence[str]], minwidth: int, padding: int = 3) -> str:
     """Rows aligned as Go's text/tabwriter does them for the docker CLI: every column but
@@ -22,33 +24,6 @@ def tabulate(rows: Sequence[Sequence[str]], minwidth: int, padding: int = 3) -> 
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         lines.append("".join(cells) + row[-1])
     return "".join(line + "\n" for line in lines)
-
-
-def human_duration(seconds: float) -> str:
-    """go-units' HumanDuration, which ``docker ps`` and ``docker images`` print."""
-    whole = int(seconds)
-    minutes, hours = int(seconds / 60), int(seconds / 3600 + 0.5)
-    if whole < 1:
-        return "Less than a second"
-    if whole == 1:
-        return "1 second"
-    if whole < 60:
-        return f"{whole} seconds"
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def ago(created: object, now: float | None = None) -> str:

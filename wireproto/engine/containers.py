@@ -28,6 +28,7 @@ from wireproto.engine.script import (
     chunk,
 )
 from wireproto.engine.world import NANOS, ContainerRecord, ExecRecord, Feed, Pipe
+from wireproto.units import human_duration
 from wireproto.versions import ApiVersion
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ def _status(ctx: Context, container: ContainerRecord) -> str:
     """State.String() of the engine's version, with its HumanDuration."""
     now = ctx.world.now_ns()
     if container.running:
-        up = f"Up {_human_duration(now - container.started_ns)}"
+        up = f"Up {human_duration((now - container.started_ns) // NANOS, legacy=True)}"
         return up + (" (Paused)" if container.state == "paused" else "")
     if not _engine_has(ctx, "containers.status.exited_ago"):
         return f"Exit {container.exit_code}"
@@ -297,29 +298,8 @@ def _status(ctx: Context, container: ContainerRecord) -> str:
         return "Created"
     if not container.finished_ns:
         return ""
-    ago = _human_duration(now - container.finished_ns)
+    ago = human_duration((now - container.finished_ns) // NANOS, legacy=True)
     return f"Exited ({container.exit_code}) {ago} ago"
-
-
-def _human_duration(nanos: int) -> str:
-    """docker's units.HumanDuration (the 1.x engines' and dockerd's, up to weeks)."""
-    seconds = nanos // NANOS
-    minutes, hours = seconds // 60, seconds // 3600
-    if seconds < 1:
-        return "Less than a second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 14:
-        return f"{hours // 24} days"
-    return f"{hours // 24 // 7} weeks"
 
 
 def create(ctx: Context) -> Reply:
