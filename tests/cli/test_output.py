@@ -146,9 +146,12 @@ def test_a_short_write_is_resumed_inside_the_piece(
 def test_separate_files_keep_a_write_per_piece_and_stream(tmp_path: Path) -> None:
     out_path, err_path = tmp_path / "out", tmp_path / "err"
     items = pieces(40)
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        with as_stdout_and_stderr(out.fileno(), err.fileno()):
-            output.write_pieces([Output(pieces=items)], output.Collector())
+    with (
+        out_path.open("wb") as out,
+        err_path.open("wb") as err,
+        as_stdout_and_stderr(out.fileno(), err.fileno()),
+    ):
+        output.write_pieces([Output(pieces=items)], output.Collector())
     assert out_path.read_bytes() == b"".join(p for s, p in items if s in (0, 1))
     assert err_path.read_bytes() == b"".join(p for s, p in items if s == 2)
 
