@@ -47,3 +47,23 @@ def test_exited_status() -> None:
         assert finished_ns, "the container has not exited"
         at(engine, finished_ns, 48 * HOUR + 0.5)
         assert row_of(engine, ident)["Status"] == "Exited (3) 2 days ago"
+
+
+@pytest.mark.row("containers.status.go_units")
+@pytest.mark.parametrize(
+    ("version", "offset", "status"),
+    [
+        (ApiVersion(1, 12), 1.5, "Up 1 seconds"),
+        (ApiVersion(1, 41), 1.5, "Up 1 second"),  # dockerd 20.10, read over its socket
+        (ApiVersion(1, 12), 90 * 60 - 0.5 + 60, "Up About an hour"),  # hours cut: 1.5 h is 1
+        (ApiVersion(1, 41), 90 * 60 + 0.5, "Up 2 hours"),  # rounded
+        (ApiVersion(1, 41), 60 * DAY + 0.5, "Up 2 months"),
+    ],
+)
+def test_status_durations_follow_the_engines_units(
+    version: ApiVersion, offset: float, status: str
+) -> None:
+    with StubEngine(api_version=version) as engine:
+        ident = started(engine)
+        at(engine, engine.world.containers[ident].started_ns, offset)
+        assert row_of(engine, ident)["Status"] == status

@@ -289,8 +289,9 @@ def _command(ctx: Context, argv: list[str]) -> str:
 def _status(ctx: Context, container: ContainerRecord) -> str:
     """State.String() of the engine's version, with its HumanDuration."""
     now = ctx.world.now_ns()
+    legacy = not _engine_has(ctx, "containers.status.go_units")
     if container.running:
-        up = f"Up {human_duration((now - container.started_ns) // NANOS, legacy=True)}"
+        up = f"Up {human_duration((now - container.started_ns) // NANOS, legacy=legacy)}"
         return up + (" (Paused)" if container.state == "paused" else "")
     if not _engine_has(ctx, "containers.status.exited_ago"):
         return f"Exit {container.exit_code}"
@@ -298,7 +299,7 @@ def _status(ctx: Context, container: ContainerRecord) -> str:
         return "Created"
     if not container.finished_ns:
         return ""
-    ago = human_duration((now - container.finished_ns) // NANOS, legacy=True)
+    ago = human_duration((now - container.finished_ns) // NANOS, legacy=legacy)
     return f"Exited ({container.exit_code}) {ago} ago"
 
 

@@ -380,6 +380,13 @@ ROWS: tuple[Row, ...] = (
         what="container rows' Status of a stopped container",
     ),
     Row(
+        name="containers.status.go_units",
+        since=V(1, 41),
+        source="dockerd 20.10 (go-units HumanDuration), read over its socket: 'Up 1 second'",
+        what="Status durations by go-units: a singular '1 second', hours rounded, "
+        "months from 60 days (docker's older pkg/units before)",
+    ),
+    Row(
         name="containers.status.created",
         since=V(1, 20),
         source="docker v1.8.0 (API 1.20) daemon/state.go",
