@@ -1,7 +1,9 @@
 # The native demuxer is built by cffi from native/; see native/ffibuilder.py.
 # Without a C compiler the extension is skipped (optional=True there) and the
 # pure-Python backend is used.  The JSON stream's whole-line feeds are a plain
-# CPython extension (native/jsonfeed.c: it calls Python objects), optional too.
+# CPython extension (native/jsonfeed.c: it calls Python objects), optional too,
+# as is the one making a read's short pieces (native/pieces.c: it makes Python
+# objects).
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,8 +57,17 @@ JSONFEED = Extension(
     optional=True,
 )
 
+PIECES = Extension(
+    "wireproto._pieces",
+    sources=["native/pieces.c"],
+    include_dirs=["native"],
+    depends=["native/wireproto.h"],
+    extra_compile_args=["-O3", "-Wall", "-Wextra"],
+    optional=True,
+)
+
 setup(
     cffi_modules=["native/ffibuilder.py:ffibuilder"],
-    ext_modules=[JSONFEED],
+    ext_modules=[JSONFEED, PIECES],
     cmdclass={"build_ext": FreshBuildExt, "build_py": SourceOnlyBuildPy},
 )

@@ -25,6 +25,15 @@ def load_native() -> ModuleType | None:
         return None
 
 
+def load_pieces() -> ModuleType | None:
+    """The C piece cutter (``wireproto._pieces``, native/pieces.c), or None
+    when it was not built: the pieces are then cut with struct, alike."""
+    try:
+        return importlib.import_module("wireproto._pieces")
+    except ImportError:
+        return None
+
+
 def require_native() -> ModuleType:
     """The compiled cffi module; ImportError saying how to build it if absent."""
     native = load_native()

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from wireproto.codec.native import require_native
+from wireproto.codec.native import load_pieces, require_native
 from wireproto.codec.python.mux import FrameJoin, truncated_payload
 from wireproto.codec.sinks import Sinks, deliver, sink_for
 from wireproto.codec.views import (
@@ -39,6 +39,8 @@ lib: Any = _native.lib
 IN_SCRATCH: int = lib.WP_IN_SCRATCH
 FRAME_OPEN: int = lib.WP_FRAME_OPEN
 _WITHOUT_FLAG = bytes(b & 3 for b in range(256))  # stream bytes without IN_SCRATCH
+_FLAGGED = bytes(b for b in range(256) if b & IN_SCRATCH)
+_cut_in_c = load_pieces()  # None: SpanBuffers._short_pieces cuts them with struct
 # An input with at least this many frames is "small frames": see SpanBuffers.gather.
 GROW_FROM_FRAMES = 8
 # Scratch memory is written before it is read: no need to zero it.
@@ -117,6 +119,7 @@ class SpanBuffers:
         self.format: Any = None  # struct formats C writes: see _short_pieces
         self.format_size = 0
         self.piece_outputs: tuple[Any, ...] = ()  # set by reserve()
+        self.piece_arrays: tuple[Any, ...] = ()
         self.gather_outputs: tuple[Any, ...] = ()
 
     def reserve(self, size: int) -> None:
@@ -137,14 +140,25 @@ class SpanBuffers:
         # the pieces walks', and the gather walks' (scratch at a stride of capacity).
         self.piece_outputs = (self.scratch, self.streams, self.starts, self.ends, self.scratch_used)
         self.gather_outputs = (self.scratch, capacity, self.dest, self.counts, self.direct)
+        # The same arrays as buffers, for the pieces cut in C (_cut_in_c).
+        self.piece_arrays = (
+            ffi.buffer(self.streams, slots),
+            ffi.buffer(self.starts, slots * ffi.sizeof("size_t")),
+            ffi.buffer(self.ends, slots * ffi.sizeof("size_t")),
+            ffi.buffer(self.scratch, capacity),
+        )
 
     def pieces(self, view: memoryview, count: int) -> list[Piece]:
         """The pieces C described: views of ``view``, or bytes of short ones."""
         if count == 0:
             return []
-        streams = ffi.buffer(self.streams, count)[:]
         used = self.scratch_used[0]
-        if used and min(streams) & IN_SCRATCH:
+        if used and _cut_in_c is not None:
+            cut: list[Piece] | None = _cut_in_c.cut(*self.piece_arrays, count, used)
+            if cut is not None:
+                return cut
+        streams = ffi.buffer(self.streams, count)[:]
+        if used and not streams.translate(None, _FLAGGED):  # all in scratch
             return self._short_pieces(streams, count, used)
         starts = ffi.unpack(self.starts, count)
         ends = ffi.unpack(self.ends, count)
