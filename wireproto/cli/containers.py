@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from wireproto import api
 from wireproto.adapters.blocking import Client
@@ -120,16 +121,68 @@ def first_name(names: object) -> str:
 
 
 def ports(rows: object) -> str:
-    """Published and exposed ports (``0.0.0.0:8080->80/tcp``, ``80/tcp``), one by one;
-    docker also merges ranges, which this does not."""
-    shown = []
-    for port in rows if isinstance(rows, list) else []:
-        target = f"{port.get('PrivatePort')}/{port.get('Type')}"
-        if port.get("PublicPort"):
-            shown.append(f"{port.get('IP', '')}:{port.get('PublicPort')}->{target}")
-        else:
-            shown.append(target)
-    return ", ".join(shown)
+    """The PORTS cell as docker's DisplayablePorts (CLI 20.10, the engine's own) writes it:
+    sorted by private port, IP, public port, protocol; ports published on the same port
+    number of one host IP, or only exposed, merge into ranges (``0.0.0.0:8000-8002->8000-8002/tcp``,
+    ``8080-8081/udp``) per IP and protocol, in the order each first appeared, a range cut
+    by a gap shown where the gap comes; ports published on another number come last, one
+    by one. Before API 1.5 the engine sent the cell as one string: shown as it is."""
+    if isinstance(rows, str):
+        return rows
+    listed = (
+        sorted(Port.of(row) for row in rows if isinstance(row, dict))
+        if isinstance(rows, list)
+        else []
+    )
+    groups: dict[str, list[int]] = {}  # key -> [first, last]; dicts keep first insertion
+    shown: list[str] = []
+    remapped: list[str] = []
+    for port in listed:
+        key = port.type
+        if port.ip:
+            if port.public != port.private:
+                remapped.append(f"{port.ip}:{port.public}->{port.private}/{port.type}")
+                continue
+            key = f"{port.ip}/{port.type}"
+        group = groups.get(key)
+        if group is not None and port.private == (group[1] + 1) & 0xFFFF:  # Go's uint16
+            group[1] = port.private
+            continue
+        if group is not None:
+            shown.append(port_group(key, *group))
+        groups[key] = [port.private, port.private]
+    shown += [port_group(key, first, last) for key, (first, last) in groups.items()]
+    return ", ".join(shown + remapped)
+
+
+class Port(NamedTuple):
+    """One row of a container's ``Ports``, in the order docker sorts them."""
+
+    private: int
+    ip: str
+    public: int
+    type: str
+
+    @classmethod
+    def of(cls, row: dict[str, object]) -> Port:
+        def number(key: str) -> int:
+            value = row.get(key)
+            return value if isinstance(value, int) else 0
+
+        return cls(
+            number("PrivatePort"),
+            str(row.get("IP") or ""),
+            number("PublicPort"),
+            str(row.get("Type") or ""),
+        )
+
+
+def port_group(key: str, first: int, last: int) -> str:
+    """docker's formGroup: ``key`` is ``type`` or ``ip/type``."""
+    parts = key.split("/")
+    ip, kind = (parts[0], parts[1]) if len(parts) > 1 else ("", parts[0])
+    span = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{span}->{span}/{kind}" if ip else f"{span}/{kind}"
 
 
 # --- inspect, rm, start, stop, wait -------------------------------------------------------------

@@ -249,7 +249,7 @@ def summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
         "Created": container.created_ns // NANOS,
         "State": container.state,
         "Status": _status(ctx, container),
-        "Ports": [],
+        "Ports": _ports(container),
         "Labels": container.config.get("Labels") or {},
         **({"SizeRw": 0, "SizeRootFs": 0} if ctx.flag("size") else {}),
     }
@@ -263,7 +263,7 @@ def _old_summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
         "Created": container.created_ns // NANOS,
         "Status": _status(ctx, container),
         # Before 1.5 a port mapping was one string ("" with none), per the change log.
-        "Ports": [] if ctx.has("containers.ports.list") else "",
+        "Ports": _ports(container) if ctx.has("containers.ports.list") else "",
     }
     if _engine_has(ctx, "containers.list.env_rows"):
         if ctx.flag("size"):
@@ -276,6 +276,20 @@ def _old_summary(ctx: Context, container: ContainerRecord) -> dict[str, object]:
     if _engine_has(ctx, "containers.list.names") and not legacy:
         row["Names"] = ["/" + container.name]
     return row
+
+
+def _ports(container: ContainerRecord) -> list[dict[str, object]]:
+    """A scripted container's port rows; IP and PublicPort left out when empty (omitempty)."""
+    rows = container.scripted.ports if container.scripted else ()
+    return [
+        {
+            **({"IP": ip} if ip else {}),
+            "PrivatePort": private,
+            **({"PublicPort": public} if public else {}),
+            "Type": kind,
+        }
+        for ip, private, public, kind in rows
+    ]
 
 
 def _command(ctx: Context, argv: list[str]) -> str:

@@ -92,6 +92,9 @@ class Container:
     output, as when a running container writes after the client attached (a
     client that reads the head through a buffered reader, as docker-py does,
     loses output that arrives in the same read as the head).
+
+    ``ports`` are its list rows' (IP, PrivatePort, PublicPort, Type), "" and 0 for absent,
+    in the order the engine lists them (dockerd's is a map's: any).
     """
 
     id: str
@@ -102,6 +105,7 @@ class Container:
     running: bool = False
     exit_code: int = 0
     attach_delay: float = 0.0
+    ports: tuple[tuple[str, int, int, str], ...] = ()
 
     @cached_property
     def block(self) -> tuple[tuple[int, bytes], ...]:
