@@ -43,6 +43,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: the sibling benchmarks import as a package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import bench_mux
 from wireproto import jsonstream
 from wireproto.bench import jsonstreams, kernels

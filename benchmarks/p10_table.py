@@ -57,6 +57,10 @@ def mux_log(contender: str) -> Callable[[Run], float]:
     return lambda run: float(run["mixes"]["log"][contender]["mb_per_s"])
 
 
+def go(contender: str) -> Callable[[Run], float]:
+    return lambda run: float(run["figures"][contender]["median_mb_per_s"])
+
+
 def logs(client: str, figure: str) -> Callable[[Run], float]:
     return lambda run: float(run[client][figure])
 
@@ -97,6 +101,15 @@ ROWS = [
         jsons("orjson.loads per line (pre-split)"), "orjson per pre-split line", 1),
     Row("`Demuxer.feed` pieces, log lines", "mux",
         mux_log("native feed"), mux_log("docker-py frames_iter"), "docker-py `frames_iter`", 40),
+    Row("`Demuxer.feed` pieces, log lines, 64 KiB reads", "go",
+        go("wireproto Demuxer.feed pieces, 64 KiB"), go("Go stdcopy.StdCopy, 64 KiB"),
+        "Go `stdcopy.StdCopy`", 3),
+    Row("`progress.MessageDecoder`, 64 KiB reads", "go",
+        go("wireproto MessageDecoder, 64 KiB"), go("Go jsonmessage (json.Decoder), 64 KiB"),
+        "Go `jsonmessage` (json.Decoder)", 4.5),
+    Row("`progress.MessageDecoder`, 4 KiB reads", "go",
+        go("wireproto MessageDecoder, 4 KiB"), go("Go jsonmessage (json.Decoder), 4 KiB"),
+        "Go `jsonmessage`, 4 KiB reads", 4.5),
     Row("`wireproto logs` wall, 200 MB of 100 B lines on dockerd", "logs",
         logs("wireproto", "wall_s"), logs("docker", "wall_s"), "`docker logs`", 1,
         unit="s", at_most=True),
@@ -140,7 +153,9 @@ def collect(args: argparse.Namespace, out: Path) -> dict[str, list[Run]]:
             bench("bench_mux.py", "--size", "64", "--mix", "log", out=out / f"mux{i}.json")
         )
         if (HERE / "bench_go.py").exists():
-            runs["go"].append(bench("bench_go.py", out=out / f"go{i}.json"))
+            found = bench("bench_go.py", out=out / f"go{i}.json")
+            if not found.get("missing"):
+                runs["go"].append(found)
     if args.host:
         data: Run = bench(
             "bench_logs.py", "-H", args.host, "--mib", "191", "--attach-mib", "0",
