@@ -48,23 +48,20 @@ class SourceOnlyBuildPy(build_py):
         return [name for name in files if not name.endswith(BINARY_SUFFIXES)]
 
 
-JSONFEED = Extension(
-    "wireproto._jsonfeed",
-    sources=["native/jsonfeed.c"],
-    include_dirs=["native"],
-    depends=["native/jsonscan.h"],
-    extra_compile_args=["-O3", "-Wall", "-Wextra"],
-    optional=True,
-)
+def c_extension(name: str, source: str, *headers: str) -> Extension:
+    """An optional CPython extension from native/ (a failed compile only warns)."""
+    return Extension(
+        f"wireproto.{name}",
+        sources=[f"native/{source}"],
+        include_dirs=["native"],
+        depends=[f"native/{header}" for header in headers],
+        extra_compile_args=["-O3", "-Wall", "-Wextra"],
+        optional=True,
+    )
 
-PIECES = Extension(
-    "wireproto._pieces",
-    sources=["native/pieces.c"],
-    include_dirs=["native"],
-    depends=["native/wireproto.h"],
-    extra_compile_args=["-O3", "-Wall", "-Wextra"],
-    optional=True,
-)
+
+JSONFEED = c_extension("_jsonfeed", "jsonfeed.c", "jsonscan.h")
+PIECES = c_extension("_pieces", "pieces.c", "wireproto.h")
 
 setup(
     cffi_modules=["native/ffibuilder.py:ffibuilder"],

@@ -114,10 +114,8 @@ def test_no_wait_once_the_body_is_complete(
     assert got[1].count(b"\n") == 25 and got[2].count(b"\n") == 25
 
 
-@pytest.mark.parametrize(("follow", "paced"), [(False, True), (True, False)])
-def test_finished_logs_are_paced_by_default_and_followed_ones_are_not(
-    fake: Callable[..., FakeEngine], monkeypatch: pytest.MonkeyPatch, follow: bool, paced: bool
-) -> None:
+def pacers_made(monkeypatch: pytest.MonkeyPatch) -> list[ReadPacer]:
+    """The pacers the blocking adapter makes from now on, in a list."""
     made: list[ReadPacer] = []
 
     class Recorded(ReadPacer):
@@ -126,6 +124,14 @@ def test_finished_logs_are_paced_by_default_and_followed_ones_are_not(
             made.append(self)
 
     monkeypatch.setattr(blocking, "ReadPacer", Recorded)
+    return made
+
+
+@pytest.mark.parametrize(("follow", "paced"), [(False, True), (True, False)])
+def test_finished_logs_are_paced_by_default_and_followed_ones_are_not(
+    fake: Callable[..., FakeEngine], monkeypatch: pytest.MonkeyPatch, follow: bool, paced: bool
+) -> None:
+    made = pacers_made(monkeypatch)
     engine = fake(logs_engine(frames(20)))
     with Client(engine.host) as client:
         version = client.negotiate()
@@ -142,14 +148,7 @@ def test_pacing_follows_the_calls_bulk_flag_not_its_endpoint(
 ) -> None:
     """Whether a stream may be paced is the catalogue's word (``Call.bulk``):
     the adapter reads no endpoint name or query."""
-    made: list[ReadPacer] = []
-
-    class Recorded(ReadPacer):
-        def __init__(self, limit: float) -> None:
-            super().__init__(limit)
-            made.append(self)
-
-    monkeypatch.setattr(blocking, "ReadPacer", Recorded)
+    made = pacers_made(monkeypatch)
     engine = fake(logs_engine(frames(20)))
     with Client(engine.host) as client:
         version = client.negotiate()
