@@ -7,6 +7,7 @@ input fed whole, byte by byte and at random split points.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -343,13 +344,21 @@ def test_round_trip(
     assert out == values
 
 
-def _one_feed(data: bytes, parser: str) -> tuple[float, int]:
-    # CPU time of this process, not wall time: other processes on a loaded machine (a CI
-    # box, parallel test runs) then do not count, and the ratio below stays a ratio of work.
-    decoder = JSONStreamDecoder(parser=parser)
-    started = time.process_time()
-    count = len(decoder.feed(data)) + len(decoder.close())
-    return time.process_time() - started, count
+class CountingSplits(JSONStreamDecoder):
+    """Counts the bytes of every run of lines the fast path splits (its ``_lines``):
+    a feed split once is linear; re-split at each resume, quadratic."""
+
+    split_bytes = 0
+
+    @property
+    def _lines(self) -> list[bytes]:
+        lines: list[bytes] = self.__dict__["_lines"]
+        return lines
+
+    @_lines.setter
+    def _lines(self, lines: list[bytes]) -> None:
+        self.__dict__["_lines"] = lines
+        self.split_bytes += sum(map(len, lines))
 
 
 @pytest.mark.parametrize(
@@ -359,12 +368,29 @@ def _one_feed(data: bytes, parser: str) -> tuple[float, int]:
 )
 def test_many_lines_off_the_fast_path_are_linear(line: bytes, parser: str) -> None:
     # Each such line sends the fast path to the scanner; resuming must not
-    # re-split (or copy) the rest of the feed.
+    # re-split (or copy) the rest of the feed.  Counted, not timed.
     per_line = len(JSONStreamDecoder(parser=parser).feed(line * 2)) // 2
-    t_small, n_small = min(_one_feed(line * 20_000, parser) for _ in range(3))
-    t_large, n_large = min(_one_feed(line * 80_000, parser) for _ in range(3))
-    assert (n_small, n_large) == (20_000 * per_line, 80_000 * per_line)
-    assert t_large / t_small < 10, (t_small, t_large)  # linear: ~4; quadratic: ~16
+    for lines, bulk in itertools.product((2_000, 20_000), (True, False)):
+        data = line * lines
+        decoder = CountingSplits(parser=parser)
+        if not bulk:  # the line-by-line path, which the whole-run decoders skip
+            decoder.detach()
+            decoder._bulk = None
+            decoder._quick = lambda region: None
+        count = len(decoder.feed(data)) + len(decoder.close())
+        assert count == lines * per_line
+        assert decoder.split_bytes <= len(data), (lines, decoder.split_bytes)
+        assert bulk or decoder.split_bytes > 0  # the lines were split, once
+
+
+def test_the_split_count_sees_a_resplit(parser: str) -> None:
+    """The counter of the test above does catch a fast path that splits the rest again."""
+    decoder = CountingSplits(parser=parser)
+    data = b'{"a":1}{"b":2}\n' * 100
+    decoder.feed(data)
+    before = decoder.split_bytes
+    decoder._lines = data.split(b"\n")  # what a re-split at one resume would cost
+    assert decoder.split_bytes - before >= len(data) - 100
 
 
 def test_a_value_cut_by_a_read_keeps_later_lines_fast(parser: str) -> None:
